@@ -1,0 +1,1541 @@
+/*
+ * import.c - Internet format -> message object.
+ *
+ * MS-OXCMAIL 2.2 for every message (as summarised in oxcmail-mapping.md
+ * sections 1-4 and 7) and MS-OXOSMIME 2.2 / 3.1.5 for clear-signed, opaque
+ * signed and encrypted ones.  GMime parses; this file only decides which
+ * property each piece becomes.  The protected content of S/MIME messages is
+ * taken from the input bytes, never from GMime's re-serialisation, so that it
+ * stays byte-exact (MS-OXOSMIME 2.2.1 item 4a).
+ *
+ * Leniency (what malformed input gets): unparseable dates, addresses and
+ * parameters are left out with a warning; a message that GMime cannot parse
+ * at all keeps its class "IPM.Note" and the properties of whatever headers
+ * could be read; MIME nesting deeper than MAPPER_MAX_DEPTH is not converted.
+ */
+#include <string.h>
+
+#include <gmime/gmime.h>
+
+#include "mapper-private.h"
+
+/* ---- tags used here ------------------------------------------------------ */
+
+#define T(id, type) PROP_TAG(id, type)
+enum {
+	TAG_AUTO_FORWARDED = T(0x0005, PT_BOOLEAN),
+	TAG_EXPIRY_TIME = T(0x0015, PT_SYSTIME),
+	TAG_IMPORTANCE = T(0x0017, PT_LONG),
+	TAG_MESSAGE_CLASS = T(0x001A, PT_UNICODE),
+	TAG_ORIGINATOR_DELIVERY_REPORT_REQUESTED = T(0x0023, PT_BOOLEAN),
+	TAG_PRIORITY = T(0x0026, PT_LONG),
+	TAG_READ_RECEIPT_REQUESTED = T(0x0029, PT_BOOLEAN),
+	TAG_REPLY_TIME = T(0x0030, PT_SYSTIME),
+	TAG_SENSITIVITY = T(0x0036, PT_LONG),
+	TAG_SUBJECT = T(0x0037, PT_UNICODE),
+	TAG_CLIENT_SUBMIT_TIME = T(0x0039, PT_SYSTIME),
+	TAG_SUBJECT_PREFIX = T(0x003D, PT_UNICODE),
+	TAG_READ_RECEIPT_ENTRYID = T(0x0046, PT_BINARY),
+	TAG_REPLY_RECIPIENT_ENTRIES = T(0x004F, PT_BINARY),
+	TAG_REPLY_RECIPIENT_NAMES = T(0x0050, PT_UNICODE),
+	TAG_READ_RECEIPT_SEARCH_KEY = T(0x0053, PT_BINARY),
+	TAG_CONVERSATION_TOPIC = T(0x0070, PT_UNICODE),
+	TAG_CONVERSATION_INDEX = T(0x0071, PT_BINARY),
+	TAG_TRANSPORT_MESSAGE_HEADERS = T(0x007D, PT_UNICODE),
+	TAG_NON_RECEIPT_NOTIFICATION_REQUESTED = T(0x0C06, PT_BOOLEAN),
+	TAG_RECIPIENT_TYPE = T(0x0C15, PT_LONG),
+	TAG_DISPLAY_BCC = T(0x0E02, PT_UNICODE),
+	TAG_DISPLAY_CC = T(0x0E03, PT_UNICODE),
+	TAG_DISPLAY_TO = T(0x0E04, PT_UNICODE),
+	TAG_MESSAGE_DELIVERY_TIME = T(0x0E06, PT_SYSTIME),
+	TAG_MESSAGE_FLAGS = T(0x0E07, PT_LONG),
+	TAG_RESPONSIBILITY = T(0x0E0F, PT_BOOLEAN),
+	TAG_MESSAGE_STATUS = T(0x0E17, PT_LONG),
+	TAG_HAS_ATTACHMENTS = T(0x0E1B, PT_BOOLEAN),
+	TAG_NORMALIZED_SUBJECT = T(0x0E1D, PT_UNICODE),
+	TAG_ATTACH_SIZE = T(0x0E20, PT_LONG),
+	TAG_ATTACH_NUMBER = T(0x0E21, PT_LONG),
+	TAG_READ = T(0x0E69, PT_BOOLEAN),
+	TAG_RECORD_KEY = T(0x0FF9, PT_BINARY),
+	TAG_OBJECT_TYPE = T(0x0FFE, PT_LONG),
+	TAG_ENTRYID = T(0x0FFF, PT_BINARY),
+	TAG_BODY = T(0x1000, PT_UNICODE),
+	TAG_HTML = T(0x1013, PT_BINARY),
+	TAG_BODY_CONTENT_LOCATION = T(0x1014, PT_UNICODE),
+	TAG_BODY_CONTENT_ID = T(0x1015, PT_UNICODE),
+	TAG_NATIVE_BODY = T(0x1016, PT_LONG),
+	TAG_INTERNET_MESSAGE_ID = T(0x1035, PT_UNICODE),
+	TAG_INTERNET_REFERENCES = T(0x1039, PT_UNICODE),
+	TAG_INTERNET_PRECEDENCE = T(0x1041, PT_UNICODE),
+	TAG_IN_REPLY_TO_ID = T(0x1042, PT_UNICODE),
+	TAG_LIST_HELP = T(0x1043, PT_UNICODE),
+	TAG_LIST_SUBSCRIBE = T(0x1044, PT_UNICODE),
+	TAG_LIST_UNSUBSCRIBE = T(0x1045, PT_UNICODE),
+	TAG_ICON_INDEX = T(0x1080, PT_LONG),
+	TAG_LAST_VERB_EXECUTED = T(0x1081, PT_LONG),
+	TAG_LAST_VERB_EXECUTION_TIME = T(0x1082, PT_SYSTIME),
+	TAG_FLAG_STATUS = T(0x1090, PT_LONG),
+	TAG_FOLLOWUP_ICON = T(0x1095, PT_LONG),
+	TAG_DISPLAY_NAME = T(0x3001, PT_UNICODE),
+	TAG_ADDRESS_TYPE = T(0x3002, PT_UNICODE),
+	TAG_EMAIL_ADDRESS = T(0x3003, PT_UNICODE),
+	TAG_CREATION_TIME = T(0x3007, PT_SYSTIME),
+	TAG_LAST_MODIFICATION_TIME = T(0x3008, PT_SYSTIME),
+	TAG_SEARCH_KEY = T(0x300B, PT_BINARY),
+	TAG_ATTACH_DATA_BINARY = T(0x3701, PT_BINARY),
+	TAG_ATTACH_EXTENSION = T(0x3703, PT_UNICODE),
+	TAG_ATTACH_FILENAME = T(0x3704, PT_UNICODE),
+	TAG_ATTACH_METHOD = T(0x3705, PT_LONG),
+	TAG_ATTACH_LONG_FILENAME = T(0x3707, PT_UNICODE),
+	TAG_RENDERING_POSITION = T(0x370B, PT_LONG),
+	TAG_ATTACH_MIME_TAG = T(0x370E, PT_UNICODE),
+	TAG_ATTACH_CONTENT_BASE = T(0x3711, PT_UNICODE),
+	TAG_ATTACH_CONTENT_ID = T(0x3712, PT_UNICODE),
+	TAG_ATTACH_CONTENT_LOCATION = T(0x3713, PT_UNICODE),
+	TAG_ATTACH_FLAGS = T(0x3714, PT_LONG),
+	TAG_ATTACH_PAYLOAD_PROVIDER_GUID = T(0x3719, PT_UNICODE),
+	TAG_ATTACH_PAYLOAD_CLASS = T(0x371A, PT_UNICODE),
+	TAG_TEXT_ATTACHMENT_CHARSET = T(0x371B, PT_UNICODE),
+	TAG_DISPLAY_TYPE = T(0x3900, PT_LONG),
+	TAG_SMTP_ADDRESS = T(0x39FE, PT_UNICODE),
+	TAG_TRANSMITTABLE_DISPLAY_NAME = T(0x3A20, PT_UNICODE),
+	TAG_AUTO_RESPONSE_SUPPRESS = T(0x3FDF, PT_LONG),
+	TAG_INTERNET_CODEPAGE = T(0x3FDE, PT_LONG),
+	TAG_MESSAGE_LOCALE_ID = T(0x3FF1, PT_LONG),
+	TAG_RECIPIENT_ENTRYID = T(0x5FF7, PT_BINARY),
+	TAG_RECIPIENT_FLAGS = T(0x5FFD, PT_LONG),
+	TAG_ROWID = T(0x3000, PT_LONG),
+	TAG_ATTACHMENT_HIDDEN = T(0x7FFE, PT_BOOLEAN),
+};
+
+/* Address groups: (Name, AddressType, EmailAddress, SmtpAddress, EntryId, SearchKey). */
+typedef struct {
+	uint32_t name, type, email, smtp, entryid, search_key;
+} address_tags;
+
+static const address_tags sent_representing = {
+	T(0x0042, PT_UNICODE), T(0x0064, PT_UNICODE), T(0x0065, PT_UNICODE),
+	T(0x5D02, PT_UNICODE), T(0x0041, PT_BINARY), T(0x003B, PT_BINARY),
+};
+static const address_tags sender = {
+	T(0x0C1A, PT_UNICODE), T(0x0C1E, PT_UNICODE), T(0x0C1F, PT_UNICODE),
+	T(0x5D01, PT_UNICODE), T(0x0C19, PT_BINARY), T(0x0C1D, PT_BINARY),
+};
+static const address_tags read_receipt = {
+	T(0x402B, PT_UNICODE), T(0x4029, PT_UNICODE), T(0x402A, PT_UNICODE),
+	T(0x5D05, PT_UNICODE), TAG_READ_RECEIPT_ENTRYID, TAG_READ_RECEIPT_SEARCH_KEY,
+};
+
+/* MS-OXCMSG 2.2.1.6 */
+#define MF_READ 0x1
+#define MF_UNSENT 0x8
+#define MF_HAS_ATTACH 0x10
+/* oxcmail-mapping.md 7.1 (gromox values) */
+#define MSGSTATUS_DELMARKED 0x8
+#define MSGSTATUS_DRAFT 0x100
+#define MSGSTATUS_ANSWERED 0x200
+
+/* ---- the conversion context ------------------------------------------- */
+
+typedef struct {
+	mapper_message *m;
+	const char *data;           /* the input bytes */
+	size_t len;
+	size_t start;               /* after a leading mbox "From " line */
+	GMimeParserOptions *opts;
+	GMimeMessage *msg;
+	gint64 headers_end;         /* offset of the empty line ending the header block */
+	GMimeContentType *last_ct;  /* the last Content-Type header, parsed */
+	GMimeHeader *last_ct_header;
+	bool html_body;             /* body went to PidTagHtml */
+	GPtrArray *inline_candidates; /* attachments that may be hidden (4.2 item 7) */
+	char *html_text;            /* the HTML body, for cid: references */
+	bool body_only;             /* clear-signed: promote the body, attach nothing */
+} ctx;
+
+static void parser_warning(gint64 offset, GMimeParserWarning code, const gchar *item, gpointer user)
+{
+	mapper_message *m = user;
+	/* Only the issues GMime marks critical change what is shown (gmime-parser-options.h). */
+	const char *what = NULL;
+	switch (code) {
+	case GMIME_CRIT_INVALID_HEADER_NAME: what = "invalid header name"; break;
+	case GMIME_CRIT_CONFLICTING_HEADER: what = "conflicting header"; break;
+	case GMIME_CRIT_CONFLICTING_PARAMETER: what = "conflicting parameter"; break;
+	case GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY: what = "multipart without boundary"; break;
+	case GMIME_CRIT_NESTING_OVERFLOW: what = "MIME nesting too deep"; break;
+	case GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT: what = "part without headers or content"; break;
+	case GMIME_WARN_TRUNCATED_MESSAGE: what = "truncated message"; break;
+	case GMIME_WARN_MALFORMED_MESSAGE: what = "malformed message"; break;
+	default: return;
+	}
+	message_warn(m, "%s at byte %" G_GINT64_FORMAT "%s%s", what, offset,
+	             item ? ": " : "", item ? item : "");
+}
+
+/* ---- small helpers ------------------------------------------------------- */
+
+/* Unfold and trim a raw header value; caller frees. */
+static char *unfold(const char *raw)
+{
+	char *u = g_mime_utils_header_unfold(raw ? raw : "");
+	return g_strstrip(u);
+}
+
+/* Header text as UTF-8, raw 8-bit bytes decoded by GMime's fallback charsets. */
+static char *to_utf8(ctx *c, const char *s)
+{
+	if (!s)
+		return g_strdup("");
+	if (g_utf8_validate(s, -1, NULL))
+		return g_strdup(s);
+	return g_mime_utils_decode_8bit(c->opts, s, strlen(s));
+}
+
+static bool time_from_header(const char *value, int64_t *out)
+{
+	GDateTime *dt = value ? g_mime_utils_header_decode_date(value) : NULL;
+	if (!dt)
+		return false;
+	*out = g_date_time_to_unix(dt);
+	g_date_time_unref(dt);
+	return true;
+}
+
+static bool ieq(const char *a, const char *b)
+{
+	return g_ascii_strcasecmp(a, b) == 0;
+}
+
+static bool iprefix(const char *s, const char *prefix)
+{
+	return g_ascii_strncasecmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* ---- addresses ---------------------------------------------------------- */
+
+typedef struct {
+	char *name;  /* display name, never empty (the address if none) */
+	char *addr;
+} mailbox;
+
+static void mailbox_clear(gpointer p)
+{
+	mailbox *mb = p;
+	g_free(mb->name);
+	g_free(mb->addr);
+}
+
+/* Flatten groups; skip mailboxes without an address (oxcmail-mapping.md 2.2). */
+static void collect_mailboxes(ctx *c, InternetAddressList *list, GArray *out, int depth)
+{
+	if (!list || depth > 8)
+		return;
+	for (int i = 0; i < internet_address_list_length(list); i++) {
+		InternetAddress *ia = internet_address_list_get_address(list, i);
+		if (INTERNET_ADDRESS_IS_GROUP(ia)) {
+			collect_mailboxes(c, internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia)), out, depth + 1);
+			continue;
+		}
+		const char *addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
+		if (!addr || !*addr)
+			continue;
+		const char *name = internet_address_get_name(ia);
+		mailbox mb;
+		mb.addr = to_utf8(c, addr);
+		mb.name = name && *name ? to_utf8(c, name) : g_strdup(mb.addr);
+		g_array_append_val(out, mb);
+	}
+}
+
+static GArray *parse_mailboxes(ctx *c, const char *raw_value)
+{
+	GArray *out = g_array_new(FALSE, FALSE, sizeof(mailbox));
+	g_array_set_clear_func(out, mailbox_clear);
+	InternetAddressList *list = internet_address_list_parse(c->opts, raw_value ? raw_value : "");
+	if (list) {
+		collect_mailboxes(c, list, out, 0);
+		g_object_unref(list);
+	}
+	return out;
+}
+
+static void set_address_group(mapper_bag *bag, const address_tags *t, const mailbox *mb)
+{
+	bag_set_string(bag, t->name, mb->name);
+	bag_set_string(bag, t->type, "SMTP");
+	bag_set_string(bag, t->email, mb->addr);
+	bag_set_string(bag, t->smtp, mb->addr);
+	bag_set_binary_take(bag, t->entryid, address_oneoff_entryid(mb->name, mb->addr));
+	bag_set_binary_take(bag, t->search_key, address_search_key(mb->addr));
+}
+
+static void copy_address_group(mapper_bag *bag, const address_tags *from, const address_tags *to)
+{
+	const uint32_t *f = &from->name, *t = &to->name;
+	for (int i = 0; i < 6; i++) {
+		mapper_prop *p = bag_get(bag, f[i]);
+		if (!p)
+			continue;
+		if (PROP_TYPE(f[i]) == PT_UNICODE)
+			bag_set_string(bag, t[i], p->str);
+		else
+			bag_set_binary_take(bag, t[i], g_bytes_ref(p->bin));
+	}
+}
+
+/* One recipient row (oxcmail-mapping.md 2.2, the row gromox builds). */
+static void add_recipient(mapper_message *m, const mailbox *mb, int type)
+{
+	mapper_bag *row = g_new0(mapper_bag, 1);
+	bag_init(row);
+	GBytes *eid = address_oneoff_entryid(mb->name, mb->addr);
+	bag_set_int(row, TAG_ROWID, m->recipients->len);
+	bag_set_int(row, TAG_RECIPIENT_TYPE, type);
+	bag_set_string(row, TAG_DISPLAY_NAME, mb->name);
+	bag_set_string(row, TAG_TRANSMITTABLE_DISPLAY_NAME, mb->name);
+	bag_set_string(row, TAG_ADDRESS_TYPE, "SMTP");
+	bag_set_string(row, TAG_EMAIL_ADDRESS, mb->addr);
+	bag_set_string(row, TAG_SMTP_ADDRESS, mb->addr);
+	bag_set_binary_take(row, TAG_ENTRYID, g_bytes_ref(eid));
+	bag_set_binary_take(row, TAG_RECIPIENT_ENTRYID, g_bytes_ref(eid));
+	bag_set_binary_take(row, TAG_RECORD_KEY, eid);
+	bag_set_binary_take(row, TAG_SEARCH_KEY, address_search_key(mb->addr));
+	bag_set_int(row, TAG_OBJECT_TYPE, 6);   /* MAPI_MAILUSER */
+	bag_set_int(row, TAG_DISPLAY_TYPE, 0);  /* DT_MAILUSER */
+	bag_set_bool(row, TAG_RESPONSIBILITY, TRUE);
+	bag_set_int(row, TAG_RECIPIENT_FLAGS, 1); /* recipSendable */
+	g_ptr_array_add(m->recipients, row);
+}
+
+/* ---- header -> property rules (oxcmail-mapping.md 1.2, 1.3) ------------ */
+
+/* Headers that get no PS_INTERNET_HEADERS property (MS-OXCMAIL 2.2.3.2.29),
+ * besides those mapped to a property of their own. */
+static const char *const not_generic[] = {
+	"Received", "Resent-From", "Resent-Sender", "Resent-Date", "Resent-Message-Id",
+	"Content-Type", "Content-Disposition", "Content-Description",
+	"Content-Transfer-Encoding", "Content-ID", "Content-MD5", "MIME-Version",
+	"Return-Path", "Comments", "AdHoc", "Apparently-To", "Approved", "Control",
+	"Distribution", "Encoding", "FollowUp-To", "Lines", "Bytes", "Article",
+	"Supercedes", "NewsGroups", "NntpPostingHost", "Organization", "Path", "RR",
+	"Summary", "Trace", "Encrypted", "X-MimeOle", "X-MS-TNEF-Correlator",
+	/* mapped to properties below */
+	"From", "Sender", "Reply-To", "To", "Cc", "Bcc", "Date", "Subject",
+	"Message-ID", "In-Reply-To", "References", "Importance", "Priority",
+	"X-Priority", "X-MSMail-Priority", "Sensitivity", "Keywords",
+	"Content-Language", "Accept-Language", "X-Accept-Language", "Thread-Topic",
+	"Thread-Index", "Return-Receipt-To", "Disposition-Notification-To",
+	"List-Help", "List-Subscribe", "List-Unsubscribe", "X-List-Help",
+	"X-List-Subscribe", "X-List-Unsubscribe", "Precedence", "Expires",
+	"Expiry-Date", "Reply-By", "X-Message-Flag", "X-Auto-Response-Suppress",
+	"X-Payload-Class", "X-Payload-Provider-GUID", "Content-Class",
+	"Content-Location", "Content-Base", "X-Unsent",
+};
+
+static bool is_generic_header(const char *name)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(not_generic); i++)
+		if (ieq(name, not_generic[i]))
+			return false;
+	if (iprefix(name, "X-MS-Exchange-Organization-")) {
+		/* the Auth* ones are kept (MS-OXCMAIL 2.2.3.2.29) */
+		return iprefix(name, "X-MS-Exchange-Organization-Auth");
+	}
+	if (iprefix(name, "X-MS-Exchange-Forest-"))
+		return false;
+	/* a header name that cannot be a file name is not shown */
+	return *name && !strchr(name, '/') && strcmp(name, ".") && strcmp(name, "..");
+}
+
+/* MS-OXCMAIL 2.2.3.2.5: Importance wins, then Priority, X-Priority, X-MSMail-Priority. */
+static int importance_from(const char *hdr, const char *v)
+{
+	if (ieq(hdr, "Importance") || ieq(hdr, "X-MSMail-Priority")) {
+		if (iprefix(v, "low")) return 0;
+		if (iprefix(v, "normal")) return 1;
+		if (iprefix(v, "high")) return 2;
+	} else if (ieq(hdr, "Priority")) {
+		if (iprefix(v, "non-urgent")) return 0;
+		if (iprefix(v, "normal")) return 1;
+		if (iprefix(v, "urgent")) return 2;
+	} else if (ieq(hdr, "X-Priority")) {
+		switch (v[0]) {
+		case '1': case '2': return 2;
+		case '3': return 1;
+		case '4': case '5': return 0;
+		}
+	}
+	return -1;
+}
+
+static int sensitivity_from(const char *v)
+{
+	if (ieq(v, "Personal")) return 1;
+	if (ieq(v, "Private")) return 2;
+	if (ieq(v, "Company-Confidential")) return 3;
+	return 0;
+}
+
+/* [MS-LCID] for the language tags mail commonly carries (2.2.3.2.11). */
+static int lcid_from(const char *tag)
+{
+	static const struct { const char *tag; int lcid; } t[] = {
+		{ "ar", 0x0001 }, { "bg", 0x0002 }, { "ca", 0x0003 }, { "zh-cn", 0x0804 },
+		{ "zh-tw", 0x0404 }, { "zh", 0x0004 }, { "cs", 0x0005 }, { "da", 0x0006 },
+		{ "de-at", 0x0C07 }, { "de-ch", 0x0807 }, { "de-de", 0x0407 }, { "de", 0x0407 },
+		{ "el", 0x0008 }, { "en-au", 0x0C09 }, { "en-ca", 0x1009 }, { "en-gb", 0x0809 },
+		{ "en-us", 0x0409 }, { "en", 0x0409 }, { "es-es", 0x0C0A }, { "es-mx", 0x080A },
+		{ "es", 0x0C0A }, { "fi", 0x000B }, { "fr-ca", 0x0C0C }, { "fr-fr", 0x040C },
+		{ "fr", 0x040C }, { "he", 0x000D }, { "hu", 0x000E }, { "is", 0x000F },
+		{ "it", 0x0410 }, { "ja", 0x0411 }, { "ko", 0x0412 }, { "nl", 0x0413 },
+		{ "nb", 0x0414 }, { "no", 0x0414 }, { "pl", 0x0415 }, { "pt-br", 0x0416 },
+		{ "pt-pt", 0x0816 }, { "pt", 0x0816 }, { "ro", 0x0418 }, { "ru", 0x0419 },
+		{ "hr", 0x041A }, { "sk", 0x041B }, { "sv", 0x041D }, { "th", 0x041E },
+		{ "tr", 0x041F }, { "uk", 0x0422 }, { "sl", 0x0424 }, { "et", 0x0425 },
+		{ "lv", 0x0426 }, { "lt", 0x0427 }, { "vi", 0x042A },
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(t); i++)
+		if (ieq(tag, t[i].tag))
+			return t[i].lcid;
+	return 0;
+}
+
+/* X-Auto-Response-Suppress tokens (oxcmail-mapping.md 1.2, gromox). */
+static int64_t suppress_from(const char *v)
+{
+	int64_t bits = 0;
+	char **tok = g_strsplit_set(v, ", ", -1);
+	for (char **t = tok; *t; t++) {
+		if (ieq(*t, "DR")) bits |= 0x1;
+		else if (ieq(*t, "NDR")) bits |= 0x2;
+		else if (ieq(*t, "RN")) bits |= 0x4;
+		else if (ieq(*t, "NRN")) bits |= 0x8;
+		else if (ieq(*t, "OOF")) bits |= 0x10;
+		else if (ieq(*t, "AutoReply")) bits |= 0x20;
+		else if (ieq(*t, "All")) bits |= 0x3F;
+	}
+	g_strfreev(tok);
+	return bits;
+}
+
+/* MS-OXCMAIL 2.2.3.2.15: Content-Class values that name a message class. */
+static char *class_from_content_class(const char *cc)
+{
+	static const struct { const char *cc, *cls; } t[] = {
+		{ "fax", "IPM.Note.Microsoft.Fax" },
+		{ "fax-ca", "IPM.Note.Microsoft.Fax.CA" },
+		{ "missedcall", "IPM.Note.Microsoft.Missed.Voice" },
+		{ "voice-uc", "IPM.Note.Microsoft.Conversation.Voice" },
+		{ "voice-ca", "IPM.Note.Microsoft.Voicemail.UM.CA" },
+		{ "voice", "IPM.Note.Microsoft.Voicemail.UM" },
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(t); i++)
+		if (ieq(cc, t[i].cc))
+			return g_strdup(t[i].cls);
+	if (iprefix(cc, "urn:content-class:custom.") && cc[25])
+		return g_strconcat("IPM.Note.Custom.", cc + 25, NULL);
+	return NULL;
+}
+
+/* PidTagSubjectPrefix: 1-3 characters, none a space or colon, the first not
+ * a digit, then ": " (oxcmail-mapping.md 1.4, the gromox rule). */
+static void set_subject(mapper_bag *bag, const char *subject)
+{
+	bag_set_string(bag, TAG_SUBJECT, subject);
+	mapper_prop *p = bag_get(bag, TAG_SUBJECT);
+	const char *s = p->str;
+	const char *c = s;
+	int n = 0;
+	while (*c && n < 4 && *c != ':' && *c != ' ') {
+		c = g_utf8_next_char(c);
+		n++;
+	}
+	if (n >= 1 && n <= 3 && c[0] == ':' && c[1] == ' ' && !g_ascii_isdigit(s[0])) {
+		char *prefix = g_strndup(s, (gsize)(c - s) + 2);
+		bag_set_string(bag, TAG_SUBJECT_PREFIX, prefix);
+		bag_set_string(bag, TAG_NORMALIZED_SUBJECT, c + 2);
+		g_free(prefix);
+	} else {
+		bag_set_string(bag, TAG_SUBJECT_PREFIX, "");
+		bag_set_string(bag, TAG_NORMALIZED_SUBJECT, s);
+	}
+}
+
+/* Maildir flags (oxcmail-mapping.md 7.2) and X-Unsent, except mfHasAttach
+ * which needs the attachment table and is added by the full import. */
+static int64_t flags_from_source(ctx *c, const mapper_source *src, bool unsent)
+{
+	mapper_bag *bag = &c->m->props;
+	const char *f = src->maildir_flags ? src->maildir_flags : "";
+	int64_t flags = 0, status = 0;
+
+	if (strchr(f, 'S'))
+		flags |= MF_READ;
+	bag_set_bool(bag, TAG_READ, (flags & MF_READ) != 0);
+	if (strchr(f, 'D') || unsent) {
+		flags |= MF_UNSENT;
+		status |= MSGSTATUS_DRAFT;
+	}
+	if (strchr(f, 'T'))
+		status |= MSGSTATUS_DELMARKED;
+	if (strchr(f, 'R')) {
+		status |= MSGSTATUS_ANSWERED;
+		bag_set_int(bag, TAG_LAST_VERB_EXECUTED, 102);
+		bag_set_int(bag, TAG_ICON_INDEX, 0x105);
+	} else if (strchr(f, 'P')) {
+		bag_set_int(bag, TAG_LAST_VERB_EXECUTED, 104);
+		bag_set_int(bag, TAG_ICON_INDEX, 0x106);
+	}
+	if ((strchr(f, 'R') || strchr(f, 'P')) && src->mtime)
+		bag_set_time(bag, TAG_LAST_VERB_EXECUTION_TIME, src->mtime);
+	if (strchr(f, 'F')) {
+		bag_set_int(bag, TAG_FLAG_STATUS, 2);
+		bag_set_int(bag, TAG_FOLLOWUP_ICON, 6);
+	}
+	bag_set_int(bag, TAG_MESSAGE_STATUS, status);
+	return flags;
+}
+
+/* Every header of the top entity, in file order (GMime keeps Content-*
+ * headers on the MIME part, the others on the message). */
+static GPtrArray *all_headers(GMimeMessage *msg)
+{
+	GPtrArray *out = g_ptr_array_new();
+	GMimeHeaderList *lists[2] = { g_mime_object_get_header_list(GMIME_OBJECT(msg)), NULL };
+	GMimeObject *part = g_mime_message_get_mime_part(msg);
+	if (part)
+		lists[1] = g_mime_object_get_header_list(part);
+	for (int l = 0; l < 2; l++) {
+		if (!lists[l])
+			continue;
+		for (int i = 0; i < g_mime_header_list_get_count(lists[l]); i++)
+			g_ptr_array_add(out, g_mime_header_list_get_header_at(lists[l], i));
+	}
+	return out;
+}
+
+static int header_offset_cmp(gconstpointer a, gconstpointer b)
+{
+	gint64 x = g_mime_header_get_offset(*(GMimeHeader *const *)a);
+	gint64 y = g_mime_header_get_offset(*(GMimeHeader *const *)b);
+	return x < y ? -1 : x > y;
+}
+
+static void import_headers(ctx *c, const mapper_source *src)
+{
+	mapper_message *m = c->m;
+	mapper_bag *bag = &m->props;
+	GPtrArray *hs = all_headers(c->msg);
+	g_ptr_array_sort(hs, header_offset_cmp);
+
+	int importance = -1, importance_rank = 99;
+	bool have_from = false, have_sender = false, unsent = false, have_delivery = false;
+	GString *display[4] = { NULL, g_string_new(NULL), g_string_new(NULL), g_string_new(NULL) };
+	GPtrArray *keywords = g_ptr_array_new_with_free_func(g_free);
+	char *content_class = NULL;
+
+	for (guint i = 0; i < hs->len; i++) {
+		GMimeHeader *h = hs->pdata[i];
+		const char *name = g_mime_header_get_name(h);
+		const char *raw = g_mime_header_get_raw_value(h);
+		char *value_u = unfold(raw);           /* raw, unfolded */
+		char *value = to_utf8(c, g_mime_header_get_value(h)); /* RFC 2047 decoded */
+		char *value_raw = to_utf8(c, value_u);
+		g_free(value_u);
+
+		if (ieq(name, "Content-Type")) {
+			c->last_ct_header = h;
+		} else if (ieq(name, "From") && !have_from) {
+			GArray *mbs = parse_mailboxes(c, raw);
+			if (mbs->len) {
+				/* MS-OXCMAIL: the first mailbox of From only */
+				set_address_group(bag, &sent_representing, &g_array_index(mbs, mailbox, 0));
+				have_from = true;
+			}
+			g_array_unref(mbs);
+		} else if (ieq(name, "Sender") && !have_sender) {
+			GArray *mbs = parse_mailboxes(c, raw);
+			if (mbs->len) {
+				set_address_group(bag, &sender, &g_array_index(mbs, mailbox, 0));
+				have_sender = true;
+			}
+			g_array_unref(mbs);
+		} else if (ieq(name, "Reply-To") && !bag_get(bag, TAG_REPLY_RECIPIENT_ENTRIES)) {
+			GArray *mbs = parse_mailboxes(c, raw);
+			if (mbs->len) {
+				GPtrArray *eids = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+				GString *names = g_string_new(NULL);
+				for (guint j = 0; j < mbs->len; j++) {
+					mailbox *mb = &g_array_index(mbs, mailbox, j);
+					g_ptr_array_add(eids, address_oneoff_entryid(mb->name, mb->addr));
+					/* ";" separates the names, so it cannot be inside one (gromox) */
+					char *n = g_strdelimit(g_strdup(mb->name), ";", ' ');
+					g_string_append_printf(names, "%s%s", j ? ";" : "", n);
+					g_free(n);
+				}
+				bag_set_binary_take(bag, TAG_REPLY_RECIPIENT_ENTRIES, address_flatentrylist(eids));
+				bag_set_string(bag, TAG_REPLY_RECIPIENT_NAMES, names->str);
+				g_string_free(names, TRUE);
+				g_ptr_array_unref(eids);
+			}
+			g_array_unref(mbs);
+		} else if (ieq(name, "To") || ieq(name, "Cc") || ieq(name, "Bcc")) {
+			int type = ieq(name, "To") ? 1 : ieq(name, "Cc") ? 2 : 3;
+			GArray *mbs = parse_mailboxes(c, raw);
+			for (guint j = 0; j < mbs->len; j++) {
+				mailbox *mb = &g_array_index(mbs, mailbox, j);
+				add_recipient(m, mb, type);
+				g_string_append_printf(display[type], "%s%s", display[type]->len ? "; " : "", mb->name);
+			}
+			g_array_unref(mbs);
+		} else if (ieq(name, "Date")) {
+			int64_t t;
+			if (bag_get(bag, TAG_CLIENT_SUBMIT_TIME))
+				;
+			else if (time_from_header(value_raw, &t))
+				bag_set_time(bag, TAG_CLIENT_SUBMIT_TIME, t);
+			else
+				message_warn(m, "unreadable Date header: %s", value_raw);
+		} else if (ieq(name, "Received") && !have_delivery) {
+			/* the newest Received comes first; its date follows the last ';' */
+			const char *semi = strrchr(value_raw, ';');
+			int64_t t;
+			if (semi && time_from_header(semi + 1, &t)) {
+				bag_set_time(bag, TAG_MESSAGE_DELIVERY_TIME, t);
+				have_delivery = true;
+			}
+		} else if (ieq(name, "Subject")) {
+			if (!bag_get(bag, TAG_SUBJECT))
+				set_subject(bag, value);
+		} else if (ieq(name, "Message-ID")) {
+			if (!bag_get(bag, TAG_INTERNET_MESSAGE_ID))
+				bag_set_string(bag, TAG_INTERNET_MESSAGE_ID, value_raw);
+		} else if (ieq(name, "In-Reply-To")) {
+			if (!bag_get(bag, TAG_IN_REPLY_TO_ID))
+				bag_set_string(bag, TAG_IN_REPLY_TO_ID, value_raw);
+		} else if (ieq(name, "References")) {
+			if (!bag_get(bag, TAG_INTERNET_REFERENCES))
+				bag_set_string(bag, TAG_INTERNET_REFERENCES, value_raw);
+		} else if (ieq(name, "Importance") || ieq(name, "Priority") ||
+		           ieq(name, "X-Priority") || ieq(name, "X-MSMail-Priority")) {
+			static const char *const rank[] = { "Importance", "Priority", "X-Priority", "X-MSMail-Priority" };
+			int r = 0;
+			while (r < 4 && !ieq(name, rank[r]))
+				r++;
+			int v = importance_from(name, value_raw);
+			if (v >= 0 && r < importance_rank) {
+				importance = v;
+				importance_rank = r;
+			}
+			if (ieq(name, "Priority") && !bag_get(bag, TAG_PRIORITY)) {
+				/* PidTagPriority: -1 non-urgent, 0 normal, 1 urgent */
+				if (iprefix(value_raw, "urgent"))
+					bag_set_int(bag, TAG_PRIORITY, 1);
+				else if (iprefix(value_raw, "non-urgent"))
+					bag_set_int(bag, TAG_PRIORITY, -1);
+				else if (iprefix(value_raw, "normal"))
+					bag_set_int(bag, TAG_PRIORITY, 0);
+			}
+		} else if (ieq(name, "Sensitivity")) {
+			bag_set_int(bag, TAG_SENSITIVITY, sensitivity_from(value_raw));
+		} else if (ieq(name, "Keywords")) {
+			char **kw = g_strsplit_set(value, ",;", -1);
+			for (char **k = kw; *k; k++) {
+				g_strstrip(*k);
+				if (**k)
+					g_ptr_array_add(keywords, g_strdup(*k));
+			}
+			g_strfreev(kw);
+		} else if (ieq(name, "Content-Language")) {
+			char *first = g_strdup(value_raw);
+			first[strcspn(first, ", ")] = '\0';
+			int lcid = lcid_from(first);
+			if (lcid && !bag_get(bag, TAG_MESSAGE_LOCALE_ID))
+				bag_set_int(bag, TAG_MESSAGE_LOCALE_ID, lcid);
+			g_free(first);
+		} else if (ieq(name, "Accept-Language") || ieq(name, "X-Accept-Language")) {
+			/* Accept-Language wins over X-Accept-Language */
+			if (ieq(name, "Accept-Language") ||
+			    !bag_get_named(bag, &mapper_ps_internet_headers, "Accept-Language"))
+				bag_set_named_string(bag, &mapper_ps_internet_headers, "Accept-Language", value);
+		} else if (ieq(name, "Thread-Topic")) {
+			bag_set_string(bag, TAG_CONVERSATION_TOPIC, value);
+		} else if (ieq(name, "Thread-Index")) {
+			gsize n = 0;
+			guchar *d = g_base64_decode(value_raw, &n);
+			if (n)
+				bag_set_binary_take(bag, TAG_CONVERSATION_INDEX, g_bytes_new_take(d, n));
+			else
+				g_free(d);
+		} else if (ieq(name, "Return-Receipt-To")) {
+			bag_set_bool(bag, TAG_ORIGINATOR_DELIVERY_REPORT_REQUESTED, TRUE);
+		} else if (ieq(name, "Disposition-Notification-To")) {
+			bag_set_bool(bag, TAG_READ_RECEIPT_REQUESTED, TRUE);
+			bag_set_bool(bag, TAG_NON_RECEIPT_NOTIFICATION_REQUESTED, TRUE);
+			GArray *mbs = parse_mailboxes(c, raw);
+			if (mbs->len)
+				set_address_group(bag, &read_receipt, &g_array_index(mbs, mailbox, 0));
+			g_array_unref(mbs);
+		} else if (ieq(name, "List-Help") || ieq(name, "X-List-Help")) {
+			if (name[0] != 'X' || !bag_get(bag, TAG_LIST_HELP))
+				bag_set_string(bag, TAG_LIST_HELP, value_raw);
+		} else if (ieq(name, "List-Subscribe") || ieq(name, "X-List-Subscribe")) {
+			if (name[0] != 'X' || !bag_get(bag, TAG_LIST_SUBSCRIBE))
+				bag_set_string(bag, TAG_LIST_SUBSCRIBE, value_raw);
+		} else if (ieq(name, "List-Unsubscribe") || ieq(name, "X-List-Unsubscribe")) {
+			if (name[0] != 'X' || !bag_get(bag, TAG_LIST_UNSUBSCRIBE))
+				bag_set_string(bag, TAG_LIST_UNSUBSCRIBE, value_raw);
+		} else if (ieq(name, "Precedence")) {
+			bag_set_string(bag, TAG_INTERNET_PRECEDENCE, value_raw);
+		} else if (ieq(name, "Expires") || ieq(name, "Expiry-Date")) {
+			int64_t t;
+			if (time_from_header(value_raw, &t))
+				bag_set_time(bag, TAG_EXPIRY_TIME, t);
+		} else if (ieq(name, "Reply-By")) {
+			int64_t t;
+			if (time_from_header(value_raw, &t))
+				bag_set_time(bag, TAG_REPLY_TIME, t);
+		} else if (ieq(name, "X-Message-Flag")) {
+			/* PidLidFlagRequest, PSETID_Common 0x8530 */
+			mapper_prop *p = bag_set_named_lid(bag, &mapper_psetid_common, 0x8530, PT_UNICODE);
+			p->str = g_strdup(value);
+			bag_set_int(bag, TAG_FLAG_STATUS, 2);
+		} else if (ieq(name, "X-Auto-Response-Suppress")) {
+			bag_set_int(bag, TAG_AUTO_RESPONSE_SUPPRESS, suppress_from(value_raw));
+		} else if (ieq(name, "X-Payload-Class")) {
+			bag_set_string(bag, TAG_ATTACH_PAYLOAD_CLASS, value_raw);
+		} else if (ieq(name, "X-Payload-Provider-GUID")) {
+			bag_set_string(bag, TAG_ATTACH_PAYLOAD_PROVIDER_GUID, value_raw);
+		} else if (ieq(name, "Content-Class")) {
+			bag_set_named_string(bag, &mapper_ps_internet_headers, "Content-Class", value);
+			g_free(content_class);
+			content_class = g_strdup(value_raw);
+		} else if (ieq(name, "X-Unsent")) {
+			unsent = strcmp(value_raw, "1") == 0;
+		} else if (ieq(name, "Auto-Submitted") && iprefix(value_raw, "auto-forwarded")) {
+			bag_set_bool(bag, TAG_AUTO_FORWARDED, TRUE);
+			bag_set_named_string(bag, &mapper_ps_internet_headers, "Auto-Submitted", value);
+		} else if (is_generic_header(name)) {
+			/* MS-OXCMAIL 2.2.3.2.29; the first of repeated headers wins */
+			if (!bag_get_named(bag, &mapper_ps_internet_headers, name))
+				bag_set_named_string(bag, &mapper_ps_internet_headers, name, value);
+		}
+		g_free(value);
+		g_free(value_raw);
+	}
+	g_ptr_array_unref(hs);
+
+	/* oxcmail-mapping.md 9 step 2: defaults Outlook relies on */
+	bag_set_int(bag, TAG_IMPORTANCE, importance >= 0 ? importance : 1);
+	if (!bag_get(bag, TAG_SENSITIVITY))
+		bag_set_int(bag, TAG_SENSITIVITY, 0);
+	/* From and Sender stand in for each other (oxcmail-mapping.md 1.2) */
+	if (have_from && !have_sender)
+		copy_address_group(bag, &sent_representing, &sender);
+	else if (have_sender && !have_from)
+		copy_address_group(bag, &sender, &sent_representing);
+
+	if (display[1]->len) bag_set_string(bag, TAG_DISPLAY_TO, display[1]->str);
+	if (display[2]->len) bag_set_string(bag, TAG_DISPLAY_CC, display[2]->str);
+	if (display[3]->len) bag_set_string(bag, TAG_DISPLAY_BCC, display[3]->str);
+	for (int i = 1; i < 4; i++)
+		g_string_free(display[i], TRUE);
+
+	if (keywords->len) {
+		mapper_prop *p = bag_set_named_string(bag, &mapper_ps_public_strings, "Keywords", "");
+		g_free(p->str);
+		p->str = NULL;
+		p->tag = PROP_TAG(0, PT_MV_UNICODE);
+		g_ptr_array_add(keywords, NULL);
+		p->mv = (char **)g_ptr_array_steal(keywords, NULL);
+	}
+	g_ptr_array_unref(keywords);
+
+	if (!have_delivery && src->mtime)
+		bag_set_time(bag, TAG_MESSAGE_DELIVERY_TIME, src->mtime);
+
+	int64_t flags = flags_from_source(c, src, unsent);
+	/* kept until the full import adds mfHasAttach */
+	m->pending_flags = flags;
+
+	/* Recognition: MS-OXOSMIME 3.1.5.1.1 / 3.1.5.2.1, by the last Content-Type */
+	const char *cls = "IPM.Note";
+	char *custom = NULL;
+	if (c->last_ct_header) {
+		c->last_ct = g_mime_content_type_parse(c->opts, g_mime_header_get_value(c->last_ct_header));
+	}
+	m->smime = SMIME_NONE;
+	if (c->last_ct) {
+		const char *type = g_mime_content_type_get_media_type(c->last_ct);
+		const char *sub = g_mime_content_type_get_media_subtype(c->last_ct);
+		if (ieq(type, "multipart") && ieq(sub, "signed")) {
+			m->smime = SMIME_CLEAR_SIGNED;
+		} else if (ieq(type, "application") &&
+		           (ieq(sub, "pkcs7-mime") || ieq(sub, "x-pkcs7-mime"))) {
+			m->smime = SMIME_OPAQUE;
+		} else if (ieq(type, "application") && ieq(sub, "octet-stream")) {
+			const char *names[2] = {
+				g_mime_content_type_get_parameter(c->last_ct, "name"), NULL,
+			};
+			GMimeObject *part = g_mime_message_get_mime_part(c->msg);
+			if (part)
+				names[1] = g_mime_object_get_content_disposition_parameter(part, "filename");
+			for (int i = 0; i < 2; i++) {
+				size_t n = names[i] ? strlen(names[i]) : 0;
+				if (n >= 4 && g_ascii_strcasecmp(names[i] + n - 4, ".p7m") == 0)
+					m->smime = SMIME_OPAQUE;
+			}
+		}
+	}
+	if (m->smime == SMIME_CLEAR_SIGNED) {
+		cls = "IPM.Note.SMIME.MultipartSigned";       /* MS-OXOSMIME 2.2.1 item 1 */
+	} else if (m->smime == SMIME_OPAQUE) {
+		const char *st = g_mime_content_type_get_parameter(c->last_ct, "smime-type");
+		/* MS-OXOSMIME 2.2.2 item 1, endnote <5> for secure receipts */
+		cls = st && ieq(st, "signed-receipt") ? "IPM.Note.Receipt.SMIME" : "IPM.Note.SMIME";
+		/* MS-OXOSMIME 2.2.2 item 4: the raw last Content-Type value */
+		char *raw_ct = unfold(g_mime_header_get_raw_value(c->last_ct_header));
+		char *raw_ct8 = to_utf8(c, raw_ct);
+		bag_set_named_string(bag, &mapper_ps_internet_headers, "Content-Type", raw_ct8);
+		g_free(raw_ct);
+		g_free(raw_ct8);
+	} else if (content_class) {
+		custom = class_from_content_class(content_class);
+		if (custom)
+			cls = custom;
+	}
+	bag_set_string(bag, TAG_MESSAGE_CLASS, cls);
+	g_free(custom);
+	g_free(content_class);
+
+	/* Content-ID / Content-Location / Content-Base of a single-part message */
+	GMimeObject *part = g_mime_message_get_mime_part(c->msg);
+	if (part && GMIME_IS_PART(part) && m->smime == SMIME_NONE) {
+		const char *cid = g_mime_object_get_content_id(part);
+		if (cid && *cid)
+			bag_set_string(bag, TAG_BODY_CONTENT_ID, cid);
+		const char *loc = g_mime_object_get_header(part, "Content-Location");
+		if (loc && *loc) {
+			char *l = unfold(loc);
+			bag_set_string(bag, TAG_BODY_CONTENT_LOCATION, l);
+			g_free(l);
+		}
+		const char *base = g_mime_object_get_header(part, "Content-Base");
+		if (base && *base) {
+			char *b = unfold(base);
+			bag_set_named_string(bag, &mapper_ps_internet_headers, "Content-Base", b);
+			g_free(b);
+		}
+	}
+}
+
+/* ---- body (MS-OXCMAIL 2.2.3.3.2, oxcmail-mapping.md 3.2) --------------- */
+
+/* Internet code page numbers (oxcmail-mapping.md 0.3). */
+static int codepage_from(const char *charset)
+{
+	static const struct { const char *cs; int cp; } t[] = {
+		{ "utf-8", 65001 }, { "utf-7", 65000 }, { "utf-16", 1200 }, { "utf-16le", 1200 },
+		{ "us-ascii", 20127 }, { "ascii", 20127 }, { "iso-8859-1", 28591 },
+		{ "iso-8859-2", 28592 }, { "iso-8859-3", 28593 }, { "iso-8859-4", 28594 },
+		{ "iso-8859-5", 28595 }, { "iso-8859-6", 28596 }, { "iso-8859-7", 28597 },
+		{ "iso-8859-8", 28598 }, { "iso-8859-9", 28599 }, { "iso-8859-13", 28603 },
+		{ "iso-8859-15", 28605 }, { "windows-1250", 1250 }, { "windows-1251", 1251 },
+		{ "windows-1252", 1252 }, { "windows-1253", 1253 }, { "windows-1254", 1254 },
+		{ "windows-1255", 1255 }, { "windows-1256", 1256 }, { "windows-1257", 1257 },
+		{ "windows-1258", 1258 }, { "koi8-r", 20866 }, { "koi8-u", 21866 },
+		{ "iso-2022-jp", 50220 }, { "euc-jp", 51932 }, { "shift_jis", 932 },
+		{ "gb2312", 936 }, { "gbk", 936 }, { "gb18030", 54936 }, { "big5", 950 },
+		{ "euc-kr", 51949 }, { "ks_c_5601-1987", 949 },
+	};
+	if (!charset)
+		return 0;
+	for (size_t i = 0; i < G_N_ELEMENTS(t); i++)
+		if (ieq(charset, t[i].cs))
+			return t[i].cp;
+	return 0;
+}
+
+typedef enum { BODY_NONE, BODY_CALENDAR, BODY_PLAIN, BODY_ENRICHED, BODY_HTML } body_rank;
+
+static bool is_attachment_disposition(GMimeObject *o)
+{
+	GMimeContentDisposition *d = g_mime_object_get_content_disposition(o);
+	return d && g_mime_content_disposition_is_attachment(d);
+}
+
+/* The body rank of a leaf, BODY_NONE if it cannot be a body.  text/calendar
+ * would need [MS-OXCICAL] to become a meeting; it stays an attachment. */
+static body_rank leaf_rank(GMimeObject *o)
+{
+	if (!GMIME_IS_PART(o) || is_attachment_disposition(o))
+		return BODY_NONE;
+	GMimeContentType *ct = g_mime_object_get_content_type(o);
+	if (!ct || !ieq(g_mime_content_type_get_media_type(ct), "text"))
+		return BODY_NONE;
+	const char *sub = g_mime_content_type_get_media_subtype(ct);
+	if (ieq(sub, "plain")) return BODY_PLAIN;
+	if (ieq(sub, "html")) return BODY_HTML;
+	if (ieq(sub, "enriched")) return BODY_ENRICHED;
+	return BODY_NONE;
+}
+
+static bool is_multipart(GMimeObject *o, const char *sub)
+{
+	if (!GMIME_IS_MULTIPART(o))
+		return false;
+	GMimeContentType *ct = g_mime_object_get_content_type(o);
+	return ct && ieq(g_mime_content_type_get_media_subtype(ct), sub);
+}
+
+static GMimeObject *first_child(GMimeObject *o)
+{
+	GMimeMultipart *mp = GMIME_MULTIPART(o);
+	return g_mime_multipart_get_count(mp) > 0 ? g_mime_multipart_get_part(mp, 0) : NULL;
+}
+
+/* Whether @o qualifies as the message body (the four rules of 3.2), and the
+ * rank of the text it would give. A multipart/alternative child that is a
+ * multipart/related with HTML also counts: real mail nests it that way. */
+static body_rank qualifies(GMimeObject *o, int depth)
+{
+	if (depth > MAPPER_MAX_DEPTH || is_attachment_disposition(o))
+		return BODY_NONE;
+	if (GMIME_IS_PART(o))
+		return leaf_rank(o);
+	if (is_multipart(o, "alternative")) {
+		body_rank best = BODY_NONE;
+		GMimeMultipart *mp = GMIME_MULTIPART(o);
+		for (int i = 0; i < g_mime_multipart_get_count(mp); i++) {
+			body_rank r = qualifies(g_mime_multipart_get_part(mp, i), depth + 1);
+			if (r > best)
+				best = r;
+		}
+		return best;
+	}
+	if (is_multipart(o, "related")) {
+		GMimeObject *f = first_child(o);
+		if (f && (leaf_rank(f) == BODY_HTML ||
+		          (is_multipart(f, "alternative") && qualifies(f, depth + 1) == BODY_HTML)))
+			return BODY_HTML;
+		return BODY_NONE;
+	}
+	if (is_multipart(o, "mixed")) {
+		GMimeObject *f = first_child(o);
+		return f ? leaf_rank(f) : BODY_NONE;
+	}
+	return BODY_NONE;
+}
+
+static GBytes *part_content(GMimePart *part)
+{
+	GMimeDataWrapper *w = g_mime_part_get_content(part);
+	GByteArray *buf = g_byte_array_new();
+	if (w) {
+		GMimeStream *s = g_mime_stream_mem_new_with_byte_array(buf);
+		g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(s), FALSE);
+		g_mime_data_wrapper_write_to_stream(w, s);
+		g_object_unref(s);
+	}
+	return g_byte_array_free_to_bytes(buf);
+}
+
+/* The text of a part as UTF-8; undeclared or unknown charsets fall back to
+ * GMime's 8-bit heuristics rather than showing invalid UTF-8. */
+static char *part_text_utf8(ctx *c, GMimePart *part)
+{
+	char *text = GMIME_IS_TEXT_PART(part) ? g_mime_text_part_get_text(GMIME_TEXT_PART(part)) : NULL;
+	if (text && g_utf8_validate(text, -1, NULL))
+		return text;
+	g_free(text);
+	GBytes *raw = part_content(part);
+	gsize n;
+	const char *d = g_bytes_get_data(raw, &n);
+	char *out = g_mime_utils_decode_8bit(c->opts, d ? d : "", n);
+	g_bytes_unref(raw);
+	return out;
+}
+
+static void set_body(ctx *c, GMimeObject *leaf)
+{
+	mapper_bag *bag = &c->m->props;
+	GMimePart *part = GMIME_PART(leaf);
+	body_rank r = leaf_rank(leaf);
+	const char *charset = g_mime_object_get_content_type_parameter(leaf, "charset");
+	int cp = codepage_from(charset);
+
+	if (r == BODY_PLAIN) {
+		char *text = part_text_utf8(c, part);
+		bag_set_string(bag, TAG_BODY, text);
+		g_free(text);
+		bag_set_int(bag, TAG_NATIVE_BODY, 1);
+		if (cp)
+			bag_set_int(bag, TAG_INTERNET_CODEPAGE, cp);
+	} else if (r == BODY_HTML) {
+		/* PidTagHtml keeps the bytes in their own code page (3.2) */
+		GBytes *html = part_content(part);
+		gsize n;
+		const char *d = g_bytes_get_data(html, &n);
+		c->html_text = g_strndup(d ? d : "", n);
+		bag_set_binary_take(bag, TAG_HTML, html);
+		bag_set_int(bag, TAG_NATIVE_BODY, 3);
+		if (cp)
+			bag_set_int(bag, TAG_INTERNET_CODEPAGE, cp);
+		c->html_body = true;
+	} else if (r == BODY_ENRICHED) {
+		/* text/enriched -> HTML (RFC 1896 appendix B, by GMime's filter) */
+		char *text = part_text_utf8(c, part);
+		GByteArray *out = g_byte_array_new();
+		GMimeStream *mem = g_mime_stream_mem_new_with_byte_array(out);
+		g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);
+		GMimeStream *f = g_mime_stream_filter_new(mem);
+		GMimeFilter *enr = g_mime_filter_enriched_new(0);
+		g_mime_stream_filter_add(GMIME_STREAM_FILTER(f), enr);
+		g_mime_stream_write_string(f, text);
+		g_mime_stream_flush(f);
+		g_object_unref(enr);
+		g_object_unref(f);
+		g_object_unref(mem);
+		c->html_text = g_strndup((const char *)out->data, out->len);
+		bag_set_binary_take(bag, TAG_HTML, g_byte_array_free_to_bytes(out));
+		bag_set_int(bag, TAG_NATIVE_BODY, 3);
+		bag_set_int(bag, TAG_INTERNET_CODEPAGE, 65001);
+		c->html_body = true;
+		g_free(text);
+	}
+}
+
+static void walk(ctx *c, GMimeObject *o, int depth, GMimeObject **body);
+
+/* Map the qualifying entity @o: the best text becomes the body, the rest
+ * of it attachments (2.2.3.3.2.1: html > enriched > plain). */
+static void take_body(ctx *c, GMimeObject *o, int depth, GMimeObject **body)
+{
+	if (GMIME_IS_PART(o)) {
+		*body = o;
+		set_body(c, o);
+		return;
+	}
+	GMimeMultipart *mp = GMIME_MULTIPART(o);
+	int n = g_mime_multipart_get_count(mp);
+	if (is_multipart(o, "alternative")) {
+		body_rank best = qualifies(o, depth);
+		int chosen = -1;
+		/* the last alternative of the best kind is the sender's preference (RFC 2046 5.1.4) */
+		for (int i = 0; i < n; i++)
+			if (qualifies(g_mime_multipart_get_part(mp, i), depth + 1) == best)
+				chosen = i;
+		for (int i = 0; i < n; i++) {
+			GMimeObject *child = g_mime_multipart_get_part(mp, i);
+			if (i == chosen)
+				take_body(c, child, depth + 1, body);
+			else if (qualifies(child, depth + 1) == BODY_NONE)
+				walk(c, child, depth + 1, body); /* not a rendition of the text */
+		}
+		return;
+	}
+	/* related or mixed: the first child holds the body, the rest are attachments */
+	for (int i = 0; i < n; i++) {
+		GMimeObject *child = g_mime_multipart_get_part(mp, i);
+		if (i == 0)
+			take_body(c, child, depth + 1, body);
+		else
+			walk(c, child, depth + 1, body);
+	}
+}
+
+/* ---- attachments (oxcmail-mapping.md 4.2) -------------------------------- */
+
+static const char *extension_for(const char *mime)
+{
+	static const struct { const char *mime, *ext; } t[] = {
+		{ "text/plain", ".txt" }, { "text/html", ".html" }, { "text/calendar", ".ics" },
+		{ "text/enriched", ".txt" }, { "text/csv", ".csv" }, { "text/xml", ".xml" },
+		{ "image/png", ".png" }, { "image/jpeg", ".jpg" }, { "image/gif", ".gif" },
+		{ "application/pdf", ".pdf" }, { "application/zip", ".zip" },
+		{ "application/pkcs7-mime", ".p7m" }, { "application/x-pkcs7-mime", ".p7m" },
+		{ "application/pkcs7-signature", ".p7s" }, { "application/x-pkcs7-signature", ".p7s" },
+		{ "message/rfc822", ".eml" }, { "message/delivery-status", ".txt" },
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(t); i++)
+		if (ieq(mime, t[i].mime))
+			return t[i].ext;
+	return ".dat";
+}
+
+/* MS-OXCMAIL 2.2.3.4.1.1: drop control characters and " / : < > | \ from names. */
+static char *sanitize_name(const char *name)
+{
+	GString *s = g_string_new(NULL);
+	for (const char *c = name; *c; c = g_utf8_next_char(c)) {
+		gunichar u = g_utf8_get_char_validated(c, -1);
+		if (u == (gunichar)-1 || u == (gunichar)-2)
+			break;
+		if (u < 0x20 || (u < 0x80 && strchr("\"/:<>|\\", (int)u)))
+			g_string_append_c(s, '_');
+		else
+			g_string_append_unichar(s, u);
+	}
+	return g_string_free(s, FALSE);
+}
+
+/* An 8.3 name for PidTagAttachFilename: kept if it already is one, else
+ * NAME~1.EXT upper-cased (the MsgKit rule, oxcmail-mapping.md 4.2 item 2). */
+static char *short_name(const char *name)
+{
+	const char *dot = strrchr(name, '.');
+	size_t base = dot ? (size_t)(dot - name) : strlen(name);
+	size_t ext = dot ? strlen(dot + 1) : 0;
+	bool ok = base >= 1 && base <= 8 && ext <= 3;
+	for (const char *c = name; *c && ok; c++)
+		if (!(g_ascii_isalnum(*c) || strchr("._-~!#$%&'()@^`{}", *c)) || (*c == '.' && c != dot))
+			ok = false;
+	if (ok)
+		return g_strdup(name);
+	GString *s = g_string_new(NULL);
+	for (size_t i = 0; i < base && s->len < 6; i++)
+		if (g_ascii_isalnum(name[i]))
+			g_string_append_c(s, g_ascii_toupper(name[i]));
+	if (!s->len)
+		g_string_append(s, "ATTACH");
+	g_string_append(s, "~1");
+	if (dot && ext) {
+		g_string_append_c(s, '.');
+		for (size_t i = 0; i < ext && i < 3; i++)
+			g_string_append_c(s, g_ascii_toupper(dot[1 + i]));
+	}
+	return g_string_free(s, FALSE);
+}
+
+static mapper_attachment *new_attachment(mapper_message *m)
+{
+	mapper_attachment *a = g_new0(mapper_attachment, 1);
+	bag_init(&a->props);
+	bag_set_int(&a->props, TAG_ATTACH_NUMBER, m->attachments->len);
+	bag_set_int(&a->props, TAG_RENDERING_POSITION, -1); /* not rendered in RTF */
+	g_ptr_array_add(m->attachments, a);
+	return a;
+}
+
+/* Long name, extension, 8.3 name and display name from @name. */
+static void set_attachment_names(mapper_bag *bag, const char *name, const char *description)
+{
+	char *clean = sanitize_name(name);
+	bag_set_string(bag, TAG_ATTACH_LONG_FILENAME, clean);
+	const char *dot = strrchr(clean, '.');
+	if (dot && dot[1])
+		bag_set_string(bag, TAG_ATTACH_EXTENSION, dot);
+	char *sn = short_name(clean);
+	bag_set_string(bag, TAG_ATTACH_FILENAME, sn);
+	g_free(sn);
+	/* Content-Description SHOULD also become PidTagDisplayName (4.2 item 2) */
+	bag_set_string(bag, TAG_DISPLAY_NAME, description && *description ? description : clean);
+	g_free(clean);
+}
+
+static void set_disposition_times(ctx *c, mapper_bag *bag, GMimeObject *o)
+{
+	static const struct { const char *param; uint32_t tag; } t[] = {
+		{ "creation-date", TAG_CREATION_TIME },
+		{ "modification-date", TAG_LAST_MODIFICATION_TIME },
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(t); i++) {
+		const char *v = g_mime_object_get_content_disposition_parameter(o, t[i].param);
+		int64_t when;
+		if (v && time_from_header(v, &when))
+			bag_set_time(bag, t[i].tag, when);
+	}
+	(void)c;
+}
+
+static char *media_type(GMimeObject *o)
+{
+	GMimeContentType *ct = g_mime_object_get_content_type(o);
+	if (!ct)
+		return g_strdup("application/octet-stream");
+	return g_ascii_strdown(g_mime_content_type_get_mime_type(ct) ? g_mime_content_type_get_mime_type(ct) : "application/octet-stream", -1);
+}
+
+/* The properties every attachment gets from its MIME headers. */
+static void attachment_common(ctx *c, mapper_attachment *a, GMimeObject *o)
+{
+	mapper_bag *bag = &a->props;
+	const char *cid = g_mime_object_get_content_id(o);
+	if (cid && *cid)
+		bag_set_string(bag, TAG_ATTACH_CONTENT_ID, cid);
+	const char *loc = g_mime_object_get_header(o, "Content-Location");
+	if (loc && *loc) {
+		char *l = unfold(loc);
+		bag_set_string(bag, TAG_ATTACH_CONTENT_LOCATION, l);
+		g_free(l);
+	}
+	const char *base = g_mime_object_get_header(o, "Content-Base");
+	if (base && *base) {
+		char *b = unfold(base);
+		bag_set_string(bag, TAG_ATTACH_CONTENT_BASE, b);
+		g_free(b);
+	}
+	const char *pc = g_mime_object_get_header(o, "X-Payload-Class");
+	if (pc && *pc)
+		bag_set_string(bag, TAG_ATTACH_PAYLOAD_CLASS, pc);
+	set_disposition_times(c, bag, o);
+}
+
+static void add_leaf_attachment(ctx *c, GMimePart *part)
+{
+	GMimeObject *o = GMIME_OBJECT(part);
+	mapper_attachment *a = new_attachment(c->m);
+	mapper_bag *bag = &a->props;
+	char *mime = media_type(o);
+
+	/* 4.2 item 1: undecodable TNEF is shown as opaque data */
+	bag_set_string(bag, TAG_ATTACH_MIME_TAG,
+	               ieq(mime, "application/ms-tnef") ? "application/octet-stream" : mime);
+	if (g_str_has_prefix(mime, "text/")) {
+		const char *cs = g_mime_object_get_content_type_parameter(o, "charset");
+		if (cs && *cs)
+			bag_set_string(bag, TAG_TEXT_ATTACHMENT_CHARSET, cs);
+	}
+
+	/* 4.2 item 2: Content-Disposition filename, Content-Type name, then description */
+	const char *fname = g_mime_part_get_filename(part);
+	char *desc = NULL;
+	const char *d = g_mime_part_get_content_description(part);
+	if (d)
+		desc = to_utf8(c, d);
+	char *name8 = fname && *fname ? to_utf8(c, fname) : NULL;
+	if (name8 && *name8)
+		set_attachment_names(bag, name8, desc);
+	else if (desc && *desc)
+		set_attachment_names(bag, desc, desc);
+	else {
+		/* no name at all: generated as gromox does, pkcs7 data as smime.p7m (Kopano) */
+		char *gen = (ieq(mime, "application/pkcs7-mime") || ieq(mime, "application/x-pkcs7-mime"))
+		            ? g_strdup("smime.p7m")
+		            : g_strdup_printf("attachment%u%s", c->m->attachments->len, extension_for(mime));
+		set_attachment_names(bag, gen, NULL);
+		g_free(gen);
+	}
+	g_free(name8);
+	g_free(desc);
+
+	GBytes *data = part_content(part);
+	bag_set_int(bag, TAG_ATTACH_SIZE, (int64_t)g_bytes_get_size(data));
+	bag_set_binary_take(bag, TAG_ATTACH_DATA_BINARY, data);
+	bag_set_int(bag, TAG_ATTACH_METHOD, 1); /* afByValue */
+	attachment_common(c, a, o);
+
+	GMimeContentDisposition *disp = g_mime_object_get_content_disposition(o);
+	if (!disp || !g_mime_content_disposition_is_attachment(disp))
+		g_ptr_array_add(c->inline_candidates, a);
+	bag_set_bool(bag, TAG_ATTACHMENT_HIDDEN, FALSE);
+	g_free(mime);
+}
+
+static void import_message_bytes(mapper_message *m, const char *data, size_t len,
+                                 const mapper_source *src, mapper_load_level level);
+
+/* message/rfc822: attach method 5 with a nested message object (4.2 item 6). */
+static void add_embedded(ctx *c, GMimeMessagePart *mpart, int depth)
+{
+	GMimeObject *o = GMIME_OBJECT(mpart);
+	GMimeMessage *inner = g_mime_message_part_get_message(mpart);
+	mapper_attachment *a = new_attachment(c->m);
+	mapper_bag *bag = &a->props;
+
+	char *mime = media_type(o);
+	bag_set_string(bag, TAG_ATTACH_MIME_TAG, mime);
+	g_free(mime);
+	attachment_common(c, a, o);
+
+	GByteArray *buf = g_byte_array_new();
+	if (inner) {
+		GMimeStream *s = g_mime_stream_mem_new_with_byte_array(buf);
+		g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(s), FALSE);
+		g_mime_object_write_to_stream(GMIME_OBJECT(inner), NULL, s);
+		g_object_unref(s);
+	}
+
+	if (depth >= MAPPER_MAX_DEPTH) {
+		message_warn(c->m, "embedded messages nested deeper than %d levels are kept as data", MAPPER_MAX_DEPTH);
+		bag_set_int(bag, TAG_ATTACH_METHOD, 1);
+		bag_set_binary_take(bag, TAG_ATTACH_DATA_BINARY, g_byte_array_free_to_bytes(buf));
+		set_attachment_names(bag, "message.eml", NULL);
+		return;
+	}
+
+	mapper_message *em = message_new(c->m->depth + 1);
+	em->level = MAPPER_LOAD_FULL;
+	em->raw = g_byte_array_free_to_bytes(buf);
+	static const mapper_source none;
+	gsize n;
+	const char *d = g_bytes_get_data(em->raw, &n);
+	import_message_bytes(em, d ? d : "", n, &none, MAPPER_LOAD_FULL);
+	if (em->warning)
+		message_warn(c->m, "in embedded message %u: %s", c->m->attachments->len - 1, em->warning);
+	a->embedded = em;
+	bag_set_int(bag, TAG_ATTACH_METHOD, 5); /* afEmbeddedMessage */
+	bag_set_int(bag, TAG_ATTACH_SIZE, (int64_t)n);
+
+	/* display name: name, filename, description, then the inner subject */
+	const char *name = g_mime_object_get_content_type_parameter(o, "name");
+	if (!name || !*name)
+		name = g_mime_object_get_content_disposition_parameter(o, "filename");
+	if (!name || !*name)
+		name = g_mime_object_get_header(o, "Content-Description");
+	mapper_prop *subj = bag_get(&em->props, TAG_SUBJECT);
+	char *dn = name && *name ? to_utf8(c, name)
+	           : g_strdup(subj && subj->str && *subj->str ? subj->str : "Embedded message");
+	char *clean = sanitize_name(dn);
+	bag_set_string(bag, TAG_DISPLAY_NAME, clean);
+	g_free(clean);
+	g_free(dn);
+}
+
+/* Depth-first over the MIME tree: the first qualifying entity is the body
+ * (3.2), every other leaf an attachment (4.2). */
+static void walk(ctx *c, GMimeObject *o, int depth, GMimeObject **body)
+{
+	if (c->body_only && *body)
+		return;
+	if (depth > MAPPER_MAX_DEPTH) {
+		message_warn(c->m, "MIME parts nested deeper than %d levels are not shown", MAPPER_MAX_DEPTH);
+		return;
+	}
+	if (!*body && qualifies(o, depth) != BODY_NONE) {
+		take_body(c, o, depth, body);
+		return;
+	}
+	if (GMIME_IS_MULTIPART(o)) {
+		GMimeMultipart *mp = GMIME_MULTIPART(o);
+		for (int i = 0; i < g_mime_multipart_get_count(mp); i++)
+			walk(c, g_mime_multipart_get_part(mp, i), depth + 1, body);
+	} else if (c->body_only) {
+		return;
+	} else if (GMIME_IS_MESSAGE_PART(o)) {
+		add_embedded(c, GMIME_MESSAGE_PART(o), c->m->depth + depth + 1);
+	} else if (GMIME_IS_PART(o)) {
+		add_leaf_attachment(c, GMIME_PART(o));
+	}
+}
+
+/* The body of a clear-signed message's first part; its other parts stay
+ * inside the one SMIME.txt attachment (MS-OXOSMIME 2.2.1 item 4). */
+static void take_body_only(ctx *c, GMimeObject *o, int depth, GMimeObject **body)
+{
+	c->body_only = true;
+	walk(c, o, depth, body);
+	c->body_only = false;
+}
+
+/* MS-OXCMAIL 2.1.3.4.1.2 / 4.2 item 7 (the Kopano rule): an inline part whose
+ * Content-ID the HTML body refers to is rendered in the body, so hidden. */
+static void mark_inline(ctx *c)
+{
+	if (!c->html_body || !c->html_text)
+		return;
+	for (guint i = 0; i < c->inline_candidates->len; i++) {
+		mapper_attachment *a = c->inline_candidates->pdata[i];
+		mapper_prop *cid = bag_get(&a->props, TAG_ATTACH_CONTENT_ID);
+		mapper_prop *loc = bag_get(&a->props, TAG_ATTACH_CONTENT_LOCATION);
+		bool referenced = false;
+		if (cid && cid->str) {
+			char *ref = g_strconcat("cid:", cid->str, NULL);
+			referenced = strstr(c->html_text, ref) != NULL;
+			g_free(ref);
+		}
+		if (!referenced && loc && loc->str && *loc->str)
+			referenced = strstr(c->html_text, loc->str) != NULL;
+		if (referenced) {
+			bag_set_int(&a->props, TAG_ATTACH_FLAGS, 0x4); /* attRenderedInBody */
+			bag_set_bool(&a->props, TAG_ATTACHMENT_HIDDEN, TRUE);
+		}
+	}
+}
+
+/* ---- S/MIME (MS-OXOSMIME 2.2) ------------------------------------------ */
+
+/* Offset of the first body byte: after the empty line at @headers_end. */
+static size_t body_start(const ctx *c)
+{
+	size_t p = (size_t)c->headers_end;
+	if (p < c->len && c->data[p] == '\r')
+		p++;
+	if (p < c->len && c->data[p] == '\n')
+		p++;
+	return p;
+}
+
+/* The exact bytes of the last Content-Type header field, folding included.
+ * GMime's offsets are used when they check out; after an mbox "From " line
+ * the first offset is known to be off, so the raw name and value are joined
+ * instead (they hold the same bytes). */
+static GString *raw_content_type_field(ctx *c)
+{
+	GMimeHeader *h = c->last_ct_header;
+	const char *rname = g_mime_header_get_raw_name(h);
+	gint64 start = g_mime_header_get_offset(h);
+	gint64 end = c->headers_end;
+	GPtrArray *hs = all_headers(c->msg);
+	for (guint i = 0; i < hs->len; i++) {
+		gint64 o = g_mime_header_get_offset(hs->pdata[i]);
+		if (o > start && o < end)
+			end = o;
+	}
+	g_ptr_array_unref(hs);
+	GString *out = g_string_new(NULL);
+	size_t rl = strlen(rname);
+	if (start >= 0 && end > start && (size_t)end <= c->len &&
+	    (size_t)(end - start) > rl && memcmp(c->data + start, rname, rl) == 0 &&
+	    c->data[start + rl] == ':') {
+		g_string_append_len(out, c->data + start, (gssize)(end - start));
+	} else {
+		g_string_append(out, rname);
+		g_string_append_c(out, ':');
+		g_string_append(out, g_mime_header_get_raw_value(h));
+	}
+	return out;
+}
+
+/* MS-OXOSMIME 2.2.1 item 4 / 3.1.5.1.2: the one attachment of a clear-signed
+ * message is its multipart/signed entity: the Content-Type field, then the
+ * body, byte for byte; every other header field is left out. */
+static void import_clear_signed(ctx *c)
+{
+	mapper_message *m = c->m;
+	GString *entity = raw_content_type_field(c);
+	size_t bs = body_start(c);
+	/* the empty line exactly as the message has it */
+	if ((size_t)c->headers_end < c->len)
+		g_string_append_len(entity, c->data + c->headers_end, (gssize)(bs - (size_t)c->headers_end));
+	else
+		g_string_append(entity, "\r\n");
+	if (bs < c->len)
+		g_string_append_len(entity, c->data + bs, (gssize)(c->len - bs));
+
+	mapper_attachment *a = new_attachment(m);
+	mapper_bag *bag = &a->props;
+	bag_set_int(bag, TAG_ATTACH_METHOD, 1);                          /* 4.b.i */
+	bag_set_string(bag, TAG_ATTACH_MIME_TAG, "multipart/signed");    /* 4.b.ii */
+	bag_set_string(bag, TAG_ATTACH_FILENAME, "SMIME.txt");           /* 4.b.iii */
+	bag_set_string(bag, TAG_ATTACH_LONG_FILENAME, "SMIME.txt");      /* 4.b.iv */
+	bag_set_string(bag, TAG_DISPLAY_NAME, "SMIME.txt");              /* 4.b.v */
+	bag_set_string(bag, TAG_ATTACH_EXTENSION, ".txt");               /* 4.b.vi (MAY) */
+	bag_set_int(bag, TAG_ATTACH_SIZE, (int64_t)entity->len);
+	bag_set_binary_take(bag, TAG_ATTACH_DATA_BINARY, g_string_free_to_bytes(entity));
+
+	/* item 2: the body comes from the first part, read as a complete message */
+	GMimeObject *top = g_mime_message_get_mime_part(c->msg);
+	if (top && GMIME_IS_MULTIPART(top)) {
+		GMimeObject *signed_part = first_child(top);
+		GMimeObject *body = NULL;
+		if (signed_part)
+			take_body_only(c, signed_part, 1, &body);
+	} else {
+		message_warn(m, "multipart/signed without parts");
+	}
+}
+
+/* MS-OXOSMIME 2.2.2 item 5: one attachment built from the message entity by
+ * the ordinary rules, holding the transfer-decoded CMS bytes. */
+static void import_opaque(ctx *c)
+{
+	GMimeObject *top = g_mime_message_get_mime_part(c->msg);
+	if (top && GMIME_IS_PART(top)) {
+		add_leaf_attachment(c, GMIME_PART(top));
+		mapper_attachment *a = c->m->attachments->pdata[c->m->attachments->len - 1];
+		/* 5.b: the mime tag matches the media type of the entity */
+		char *mime = media_type(top);
+		bag_set_string(&a->props, TAG_ATTACH_MIME_TAG, mime);
+		g_free(mime);
+		/* the message entity is not an inline part of anything */
+		g_ptr_array_remove(c->inline_candidates, a);
+	} else {
+		message_warn(c->m, "S/MIME entity could not be read");
+	}
+}
+
+/* ---- entry point --------------------------------------------------------- */
+
+static void import_message_bytes(mapper_message *m, const char *data, size_t len,
+                                 const mapper_source *src, mapper_load_level level)
+{
+	ctx c = { 0 };
+	c.m = m;
+	c.data = data;
+	c.len = len;
+	/* an mbox "From " line is not a header (Maildir files sometimes keep it) */
+	if (len > 5 && memcmp(data, "From ", 5) == 0) {
+		const char *nl = memchr(data, '\n', len);
+		c.start = nl ? (size_t)(nl - data) + 1 : len;
+	}
+	c.opts = g_mime_parser_options_new();
+	g_mime_parser_options_set_warning_callback(c.opts, parser_warning, m);
+	c.inline_candidates = g_ptr_array_new();
+
+	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(data, len);
+	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+	g_mime_parser_set_respect_content_length(parser, FALSE);
+	c.msg = g_mime_parser_construct_message(parser, c.opts);
+	c.headers_end = g_mime_parser_get_headers_end(parser);
+	if (c.headers_end < 0 || (size_t)c.headers_end > len)
+		c.headers_end = (gint64)len;
+
+	if (!c.msg) {
+		message_warn(m, "not an Internet message: no header could be parsed");
+		bag_set_string(&m->props, TAG_MESSAGE_CLASS, "IPM.Note");
+		if (level == MAPPER_LOAD_FULL) {
+			bag_set_int(&m->props, TAG_MESSAGE_FLAGS, 0);
+			bag_set_bool(&m->props, TAG_HAS_ATTACHMENTS, FALSE);
+		}
+		goto out;
+	}
+
+	/* MS-OXCMAIL 2.2.3.2.28: the header block as it came */
+	if ((size_t)c.headers_end > c.start) {
+		char *block = g_strndup(data + c.start, (gsize)c.headers_end - c.start);
+		char *u = to_utf8(&c, block);
+		bag_set_string(&m->props, TAG_TRANSPORT_MESSAGE_HEADERS, u);
+		g_free(u);
+		g_free(block);
+	}
+	import_headers(&c, src);
+
+	if (level == MAPPER_LOAD_FULL) {
+		GMimeObject *top = g_mime_message_get_mime_part(c.msg);
+		if (m->smime == SMIME_CLEAR_SIGNED) {
+			import_clear_signed(&c);
+		} else if (m->smime == SMIME_OPAQUE) {
+			import_opaque(&c);  /* no body: MS-OXOSMIME 2.2.2 item 2 */
+		} else if (top) {
+			GMimeObject *body = NULL;
+			walk(&c, top, 0, &body);
+			mark_inline(&c);
+		}
+		int64_t flags = m->pending_flags;
+		if (m->attachments->len)
+			flags |= MF_HAS_ATTACH;
+		bag_set_int(&m->props, TAG_MESSAGE_FLAGS, flags);
+		bag_set_bool(&m->props, TAG_HAS_ATTACHMENTS, m->attachments->len > 0);
+	}
+	bag_number_named(&m->props);
+
+out:
+	if (c.last_ct)
+		g_object_unref(c.last_ct);
+	if (c.msg)
+		g_object_unref(c.msg);
+	g_object_unref(parser);
+	g_object_unref(stream);
+	g_mime_parser_options_free(c.opts);
+	g_ptr_array_unref(c.inline_candidates);
+	g_free(c.html_text);
+}
+
+void import_message(mapper_message *m, const char *data, size_t len,
+                    const mapper_source *source, mapper_load_level level)
+{
+	import_message_bytes(m, data, len, source, level);
+}

@@ -1,0 +1,152 @@
+/*
+ * mapper-private.h - the message object model shared by the mapper's modules.
+ *
+ * A message object is a property bag plus a recipient table and an attachment
+ * table; an attachment is a property bag plus, for attach method 5, an
+ * embedded message object.  Every value is held typed (not as file text) so
+ * that the writer of a later issue can rebuild Internet format from it;
+ * value.c renders the file text on demand and caches it in the property.
+ */
+#ifndef MAPPER_PRIVATE_H
+#define MAPPER_PRIVATE_H
+
+#include <glib.h>
+#include "mapper.h"
+
+/* ---- property types (MS-OXCDATA 2.11.1) -------------------------------- */
+
+#define PT_SHORT    0x0002u
+#define PT_LONG     0x0003u
+#define PT_BOOLEAN  0x000Bu
+#define PT_OBJECT   0x000Du
+#define PT_I8       0x0014u
+#define PT_UNICODE  0x001Fu
+#define PT_SYSTIME  0x0040u
+#define PT_CLSID    0x0048u
+#define PT_BINARY   0x0102u
+#define PT_MV_UNICODE 0x101Fu
+
+#define PROP_TAG(id, type) ((((uint32_t)(id)) << 16) | (uint32_t)(type))
+#define PROP_ID(tag) ((uint32_t)(tag) >> 16)
+#define PROP_TYPE(tag) ((uint32_t)(tag) & 0xFFFFu)
+
+/* ---- property sets for named properties (oxcmail-mapping.md 0.2) ------- */
+
+typedef struct mapper_propset {
+	const char *name;   /* directory name, e.g. "PS_INTERNET_HEADERS" */
+	const char *guid;   /* "{00020386-0000-0000-C000-000000000046}" */
+} mapper_propset;
+
+extern const mapper_propset mapper_ps_internet_headers;
+extern const mapper_propset mapper_ps_public_strings;
+extern const mapper_propset mapper_psetid_common;
+
+/* The property set whose directory name is @name, or NULL. */
+const mapper_propset *mapper_propset_by_name(const char *name);
+
+/* ---- properties --------------------------------------------------------- */
+
+typedef struct mapper_prop {
+	uint32_t tag;                /* id << 16 | type; named: assigned id 0x8000+ */
+	const mapper_propset *set;   /* NULL for a tagged property */
+	char *name;                  /* named by string; NULL if by @lid */
+	uint32_t lid;                /* named by number (when name == NULL) */
+	union {
+		int64_t i;           /* PT_LONG, PT_I8, PT_SHORT */
+		gboolean b;          /* PT_BOOLEAN */
+		int64_t t;           /* PT_SYSTIME, as Unix seconds */
+	} v;
+	char *str;                   /* PT_UNICODE: UTF-8, no NUL inside */
+	GBytes *bin;                 /* PT_BINARY, PT_CLSID (16 bytes) */
+	char **mv;                   /* PT_MV_UNICODE: NULL-terminated */
+	GBytes *rendered;            /* cache of value_render() */
+} mapper_prop;
+
+typedef struct mapper_bag {
+	GPtrArray *props;            /* of mapper_prop*, owned */
+} mapper_bag;
+
+void bag_init(mapper_bag *bag);
+void bag_release(mapper_bag *bag);
+
+/* Lookup by tag (type must match) or by (set, name) case-insensitively. */
+mapper_prop *bag_get(const mapper_bag *bag, uint32_t tag);
+mapper_prop *bag_get_named(const mapper_bag *bag, const mapper_propset *set,
+                           const char *name);
+mapper_prop *bag_get_lid(const mapper_bag *bag, const mapper_propset *set, uint32_t lid);
+void bag_remove(mapper_bag *bag, uint32_t tag);
+
+/* Setters replace an existing value of the same tag or name. Strings are copied. */
+void bag_set_string(mapper_bag *bag, uint32_t tag, const char *utf8);
+void bag_set_int(mapper_bag *bag, uint32_t tag, int64_t value);
+void bag_set_bool(mapper_bag *bag, uint32_t tag, gboolean value);
+void bag_set_time(mapper_bag *bag, uint32_t tag, int64_t unix_seconds);
+void bag_set_binary(mapper_bag *bag, uint32_t tag, const void *data, size_t len);
+void bag_set_binary_take(mapper_bag *bag, uint32_t tag, GBytes *bytes);
+void bag_set_strv(mapper_bag *bag, uint32_t tag, char **values_taken);
+mapper_prop *bag_set_named_string(mapper_bag *bag, const mapper_propset *set,
+                                  const char *name, const char *utf8);
+mapper_prop *bag_set_named_lid(mapper_bag *bag, const mapper_propset *set,
+                               uint32_t lid, uint32_t type);
+
+/* Give named properties ids 0x8000+ in (set, name) order, as a store would. */
+void bag_number_named(mapper_bag *bag);
+
+/* ---- objects ------------------------------------------------------------- */
+
+typedef struct mapper_attachment {
+	mapper_bag props;
+	struct mapper_message *embedded; /* attach method 5, else NULL */
+} mapper_attachment;
+
+typedef enum {
+	SMIME_NONE,
+	SMIME_CLEAR_SIGNED,  /* multipart/signed, MS-OXOSMIME 2.2.1 */
+	SMIME_OPAQUE,        /* opaque-signed or encrypted, MS-OXOSMIME 2.2.2 */
+} smime_kind;
+
+struct mapper_message {
+	mapper_bag props;
+	smime_kind smime;
+	int64_t pending_flags;       /* PidTagMessageFlags before mfHasAttach */
+	GPtrArray *recipients;       /* of mapper_bag*, owned */
+	GPtrArray *attachments;      /* of mapper_attachment*, owned */
+	GBytes *raw;                 /* embedded messages: their bytes; top: NULL */
+	char *warning;
+	mapper_load_level level;
+	int depth;                   /* nesting depth, 0 for the top message */
+};
+
+mapper_message *message_new(int depth);
+/* Record the first warning only; later ones are dropped. printf-style. */
+void message_warn(mapper_message *m, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/* ---- modules ----------------------------------------------------------- */
+
+/* props.c: canonical names. flags say how the value is shown. */
+#define PROPDEF_MULTILINE 0x1        /* PtypString shown exactly, no added "\n" */
+typedef struct mapper_propdef {
+	uint32_t tag;
+	const char *name;
+	unsigned flags;
+} mapper_propdef;
+const mapper_propdef *propdef_by_tag(uint32_t tag);
+const mapper_propdef *propdef_by_name(const char *name);
+
+/* value.c: the file text of a property (design.md section 3), cached. */
+GBytes *value_render(mapper_prop *prop);
+
+/* import.c */
+void import_message(mapper_message *m, const char *data, size_t len,
+                    const mapper_source *source, mapper_load_level level);
+
+/* address.c: one-off EntryIDs and search keys (oxcmail-mapping.md 1.5). */
+GBytes *address_oneoff_entryid(const char *display_name, const char *smtp);
+GBytes *address_search_key(const char *smtp);
+GBytes *address_flatentrylist(GPtrArray *entryids);
+
+/* Limit on MIME nesting (multiparts and embedded messages together); deeper
+ * parts are not converted and a warning is recorded.  Like mblaze's walker. */
+#define MAPPER_MAX_DEPTH 64
+
+#endif /* MAPPER_PRIVATE_H */

@@ -1,0 +1,197 @@
+/*
+ * mapper-tool - the mapper without FUSE: print or export the message object
+ * of one .eml file, for tests and batch use.
+ *
+ *   mapper-tool show [--headers-only] [--flags FRS] FILE.eml
+ *   mapper-tool export [--flags FRS] FILE.eml DIR
+ *   mapper-tool ls [--headers-only] FILE.eml [PATH]
+ *   mapper-tool cat [--headers-only] FILE.eml PATH
+ *   mapper-tool class FILE.eml
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <glib.h>
+
+#include "config.h"
+#include "mapper.h"
+
+static int usage(FILE *out)
+{
+	fputs("usage: mapper-tool show [--headers-only] [--flags FLAGS] FILE.eml\n"
+	      "       mapper-tool export [--flags FLAGS] FILE.eml DIR\n"
+	      "       mapper-tool ls [--headers-only] FILE.eml [PATH]\n"
+	      "       mapper-tool cat [--headers-only] FILE.eml PATH\n"
+	      "       mapper-tool class FILE.eml\n"
+	      "Prints the MS-OXCMAIL/MS-OXOSMIME message object of FILE.eml as the\n"
+	      "files a mapifs mount shows.  FLAGS are Maildir flag letters (e.g. FRS).\n",
+	      out);
+	return out == stderr ? 2 : 0;
+}
+
+static char *join(const char *dir, const char *name)
+{
+	return *dir ? g_strconcat(dir, "/", name, NULL) : g_strdup(name);
+}
+
+static bool printable(const void *data, size_t len)
+{
+	return g_utf8_validate(data, (gssize)len, NULL) && !memchr(data, '\0', len);
+}
+
+static void show(mapper_message *m, const char *path, int indent)
+{
+	char **names;
+	size_t n;
+	if (mapper_message_list(m, path, &names, &n) != MAPPER_OK)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		char *p = join(path, names[i]);
+		mapper_node node;
+		if (mapper_message_stat(m, p, &node) != MAPPER_OK) {
+			g_free(p);
+			continue;
+		}
+		if (node.kind == MAPPER_NODE_DIR) {
+			printf("%*s%s/\n", indent, "", names[i]);
+			show(m, p, indent + 2);
+		} else {
+			const void *d;
+			size_t len;
+			mapper_message_read(m, p, &d, &len);
+			if (printable(d, len) && len < 400 && !memchr(d, '\n', len ? len - 1 : 0)) {
+				printf("%*s%s = %.*s", indent, "", names[i], (int)len, (const char *)d);
+				if (!len || ((const char *)d)[len - 1] != '\n')
+					putchar('\n');
+			} else {
+				printf("%*s%s = <%zu bytes>\n", indent, "", names[i], len);
+			}
+		}
+		g_free(p);
+	}
+	mapper_names_free(names);
+}
+
+static int export(mapper_message *m, const char *path, const char *dir)
+{
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		fprintf(stderr, "mapper-tool: %s: %s\n", dir, g_strerror(errno));
+		return 1;
+	}
+	char **names;
+	size_t n;
+	if (mapper_message_list(m, path, &names, &n) != MAPPER_OK)
+		return 1;
+	int rc = 0;
+	for (size_t i = 0; i < n && !rc; i++) {
+		char *p = join(path, names[i]);
+		char *out = g_build_filename(dir, names[i], NULL);
+		mapper_node node;
+		if (mapper_message_stat(m, p, &node) == MAPPER_OK) {
+			if (node.kind == MAPPER_NODE_DIR) {
+				rc = export(m, p, out);
+			} else {
+				const void *d;
+				size_t len;
+				GError *err = NULL;
+				mapper_message_read(m, p, &d, &len);
+				if (!g_file_set_contents(out, d, (gssize)len, &err)) {
+					fprintf(stderr, "mapper-tool: %s\n", err->message);
+					g_error_free(err);
+					rc = 1;
+				}
+			}
+		}
+		g_free(out);
+		g_free(p);
+	}
+	mapper_names_free(names);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage(stderr);
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h"))
+		return usage(stdout);
+	if (!strcmp(cmd, "--version")) {
+		printf("mapper-tool %s\n", MAPIFS_VERSION);
+		return 0;
+	}
+
+	mapper_source src = { 0 };
+	mapper_load_level level = MAPPER_LOAD_FULL;
+	int i = 2;
+	for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
+		if (!strcmp(argv[i], "--headers-only"))
+			level = MAPPER_LOAD_HEADERS;
+		else if (!strcmp(argv[i], "--flags") && i + 1 < argc)
+			src.maildir_flags = argv[++i];
+		else
+			return usage(stderr);
+	}
+	if (i >= argc)
+		return usage(stderr);
+	const char *file = argv[i++];
+
+	gchar *data;
+	gsize len;
+	GError *err = NULL;
+	if (!g_file_get_contents(file, &data, &len, &err)) {
+		fprintf(stderr, "mapper-tool: %s\n", err->message);
+		g_error_free(err);
+		return 1;
+	}
+	struct stat st;
+	if (stat(file, &st) == 0)
+		src.mtime = st.st_mtime;
+
+	mapper_init();
+	mapper_message *m = mapper_message_load(data, len, &src, level);
+	g_free(data);
+	if (mapper_message_warning(m))
+		fprintf(stderr, "mapper-tool: %s: %s\n", file, mapper_message_warning(m));
+
+	int rc = 0;
+	if (!strcmp(cmd, "show") && i == argc) {
+		if (level == MAPPER_LOAD_HEADERS)
+			fputs("(headers only: body, attachments and flags are not shown)\n", stdout);
+		show(m, "", 0);
+	} else if (!strcmp(cmd, "class") && i == argc) {
+		printf("%s\n", mapper_message_class(m));
+	} else if (!strcmp(cmd, "export") && i + 1 == argc && level == MAPPER_LOAD_FULL) {
+		rc = export(m, "", argv[i]);
+	} else if (!strcmp(cmd, "ls") && i + 1 >= argc) {
+		char **names;
+		size_t n;
+		mapper_status s = mapper_message_list(m, i < argc ? argv[i] : "", &names, &n);
+		if (s != MAPPER_OK) {
+			fprintf(stderr, "mapper-tool: %s\n", mapper_status_to_string(s));
+			rc = 1;
+		} else {
+			for (size_t k = 0; k < n; k++)
+				puts(names[k]);
+			mapper_names_free(names);
+		}
+	} else if (!strcmp(cmd, "cat") && i + 1 == argc) {
+		const void *d;
+		size_t n;
+		mapper_status s = mapper_message_read(m, argv[i], &d, &n);
+		if (s != MAPPER_OK) {
+			fprintf(stderr, "mapper-tool: %s: %s\n", argv[i], mapper_status_to_string(s));
+			rc = 1;
+		} else {
+			fwrite(d, 1, n, stdout);
+		}
+	} else {
+		rc = usage(stderr);
+	}
+	mapper_message_free(m);
+	mapper_shutdown();
+	return rc;
+}

@@ -1,0 +1,171 @@
+/*
+ * mapper.h - Internet mail <-> MAPI message object conversion.
+ *
+ * The mapper turns the bytes of one Internet message (RFC 5322 + MIME) into a
+ * message object as [MS-OXCMAIL] and, for S/MIME, [MS-OXOSMIME] prescribe,
+ * and presents that object as a small tree of directories and files, the
+ * layout of design.md section 2.  It knows nothing of FUSE, Maildir, config
+ * files or the process: it never exits, never logs, and keeps no global state
+ * besides GMime's one-time initialisation.
+ *
+ * Invariants:
+ *  - A mapper_message is owned by exactly one caller and is not thread-safe;
+ *    use it from one thread at a time.  GMime objects never escape the
+ *    loader: they are released before mapper_message_load() returns.
+ *  - Paths are relative to the message object's root, components separated
+ *    by '/', no leading or trailing '/'; "" is the root itself.
+ *  - Everything a getter returns stays valid until the message is freed,
+ *    unless the doc comment says "caller frees".
+ *  - Listings are sorted (strcmp order), so they are identical from run to run.
+ */
+#ifndef MAPPER_H
+#define MAPPER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- status ------------------------------------------------------------ */
+
+typedef enum mapper_status {
+	MAPPER_OK = 0,
+	MAPPER_NOT_FOUND,       /* no such property, row or path */
+	MAPPER_NOT_A_DIRECTORY, /* path names a file where a directory was expected */
+	MAPPER_IS_A_DIRECTORY,  /* path names a directory where a file was expected */
+	MAPPER_INVALID,         /* malformed argument or value */
+	MAPPER_INCOMPLETE,      /* the object was loaded with headers only */
+	MAPPER_NO_MEMORY,
+} mapper_status;
+
+/* A short English phrase for @status; static storage. */
+const char *mapper_status_to_string(mapper_status status);
+
+/* ---- library life-cycle ---------------------------------------------- */
+
+/* Initialise GMime once; call before anything else, from one thread. */
+void mapper_init(void);
+/* Release GMime's global state; nothing may be used afterwards. */
+void mapper_shutdown(void);
+
+/* ---- loading --------------------------------------------------------- */
+
+typedef enum mapper_load_level {
+	/* Parse the top-level header block only: every property that a header
+	 * supplies, the recipient table and the named header properties.  The
+	 * body-derived names of mapper_name_needs_body() are absent. */
+	MAPPER_LOAD_HEADERS,
+	/* Parse the whole message: body, attachments, embedded messages. */
+	MAPPER_LOAD_FULL,
+} mapper_load_level;
+
+/* Where the bytes came from; every field is optional (zero = unknown). */
+typedef struct mapper_source {
+	const char *maildir_flags; /* the letters after ":2,", e.g. "FRS" */
+	bool maildir_new;          /* the file is in new/ (never seen by a reader) */
+	int64_t mtime;             /* backing file's modification time, Unix seconds */
+} mapper_source;
+
+typedef struct mapper_message mapper_message;
+
+/*
+ * Convert @len bytes at @data into a message object.  With
+ * MAPPER_LOAD_HEADERS, @data may hold just the header block (the bytes up to
+ * and including the empty line).  The bytes are copied; the caller keeps
+ * @data.  Never fails on malformed input: whatever could be derived is
+ * there, and mapper_message_warning() says what went wrong.  Returns NULL
+ * only when out of memory.  Caller frees with mapper_message_free().
+ */
+mapper_message *mapper_message_load(const void *data, size_t len,
+                                    const mapper_source *source,
+                                    mapper_load_level level);
+
+void mapper_message_free(mapper_message *message);
+
+/* The level the message was loaded with. */
+mapper_load_level mapper_message_level(const mapper_message *message);
+
+/* One line describing the first problem met while converting, or NULL. */
+const char *mapper_message_warning(const mapper_message *message);
+
+/* PidTagMessageClass of the message, e.g. "IPM.Note.SMIME"; never NULL. */
+const char *mapper_message_class(const mapper_message *message);
+
+/*
+ * Whether the root entry @name (one path component) can only be answered
+ * from a MAPPER_LOAD_FULL object.  Every other root entry has the same
+ * presence, size and content in a MAPPER_LOAD_HEADERS object.
+ */
+bool mapper_name_needs_body(const char *name);
+
+/* ---- the object as a tree (design.md section 2) ---------------------- */
+
+typedef enum mapper_node_kind {
+	MAPPER_NODE_DIR,
+	MAPPER_NODE_FILE,
+} mapper_node_kind;
+
+typedef struct mapper_node {
+	mapper_node_kind kind;
+	uint64_t size;          /* files: exact byte size of the content */
+	uint32_t tag;           /* property tag (0x0037001F), 0 if not a property */
+	const char *type_name;  /* "PtypString" ..., NULL if not a property */
+	const char *set_guid;   /* named properties: "{00020386-...}", else NULL */
+	bool is_message;        /* a message object root (nested or top) */
+} mapper_node;
+
+/*
+ * Describe the entry at @path.  Returns MAPPER_NOT_FOUND if there is none,
+ * MAPPER_INCOMPLETE if the answer needs a MAPPER_LOAD_FULL object.
+ * The strings in @node are valid until the message is freed.
+ */
+mapper_status mapper_message_stat(mapper_message *message, const char *path,
+                                  mapper_node *node);
+
+/*
+ * The names in directory @path, sorted.  On success *@names is a
+ * NULL-terminated array; caller frees it with mapper_names_free().
+ */
+mapper_status mapper_message_list(mapper_message *message, const char *path,
+                                  char ***names, size_t *count);
+void mapper_names_free(char **names);
+
+/*
+ * The content of file @path.  *@data points into the message and is valid
+ * until the message is freed.
+ */
+mapper_status mapper_message_read(mapper_message *message, const char *path,
+                                  const void **data, size_t *len);
+
+/* ---- property names and value codecs ---------------------------------- */
+
+/*
+ * The canonical file name of property @tag ("PidTagSubject"), or NULL when
+ * the property has no canonical name (it is then shown as "0x6E010003").
+ */
+const char *mapper_tag_name(uint32_t tag);
+/* The tag for a canonical name or "0xNNNNNNNN"; 0 if unknown. */
+uint32_t mapper_tag_from_name(const char *name);
+/* "PtypString" etc. for the type in the low 16 bits of @tag; NULL if unknown. */
+const char *mapper_type_name(uint32_t tag);
+
+/* Unix seconds <-> FILETIME (100 ns ticks since 1601-01-01 UTC). */
+uint64_t mapper_unix_to_filetime(int64_t unix_seconds);
+int64_t mapper_filetime_to_unix(uint64_t filetime);
+
+/* Format @unix_seconds as "2024-05-01T09:30:00Z" into @buf (>= 21 bytes). */
+void mapper_format_time(int64_t unix_seconds, char buf[static 21]);
+/*
+ * Parse an ISO 8601 date-time with any offset ("2024-05-01T11:30:00+02:00",
+ * "...Z") or an RFC 5322 date into Unix seconds.  Returns MAPPER_INVALID on
+ * anything else.
+ */
+mapper_status mapper_parse_time(const char *text, int64_t *unix_seconds);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MAPPER_H */
