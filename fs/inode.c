@@ -1,0 +1,134 @@
+/*
+ * inode.c - the inode table: one node per mount path the kernel knows,
+ * with lookup counts (libfuse passthrough_ll's lo_find/unref_inode idea).
+ *
+ * Nodes are keyed by their mount path, which is built from stable names (the
+ * Maildir unique name, not the file name with its flags), so a message keeps
+ * its inode number while other programs change its flags.
+ */
+#include <string.h>
+
+#include "mapifs.h"
+
+/* Inode numbers are a hash of the mount path (FNV-1a, 63 bits), so a path
+ * gets the same number again after the kernel forgot it, and from mount to
+ * mount; a live collision moves to the next free number. */
+fuse_ino_t inode_number(const char *path)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (const unsigned char *c = (const unsigned char *)path; *c; c++) {
+		h ^= *c;
+		h *= 0x100000001b3ULL;
+	}
+	h &= 0x7fffffffffffffffULL;
+	return h <= FUSE_ROOT_ID ? h + 2 : h;
+}
+
+static void node_free(gpointer p)
+{
+	node *n = p;
+	g_free(n->path);
+	g_free(n->msgname);
+	g_free(n);
+}
+
+void inodes_init(mount *mnt)
+{
+	mnt->nodes_by_path = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, node_free);
+	mnt->nodes_by_ino = g_hash_table_new(g_int64_hash, g_int64_equal);
+
+	node *root = g_new0(node, 1);
+	root->ino = FUSE_ROOT_ID;
+	root->kind = NODE_FOLDER;
+	root->path = g_strdup("");
+	root->folder = mnt->root;
+	root->nlookup = 1; /* the root is never forgotten */
+	g_hash_table_insert(mnt->nodes_by_path, root->path, root);
+	g_hash_table_insert(mnt->nodes_by_ino, &root->ino, root);
+}
+
+void inodes_free(mount *mnt)
+{
+	if (mnt->nodes_by_ino)
+		g_hash_table_unref(mnt->nodes_by_ino);
+	if (mnt->nodes_by_path)
+		g_hash_table_unref(mnt->nodes_by_path);
+	mnt->nodes_by_ino = mnt->nodes_by_path = NULL;
+}
+
+node *inode_get(mount *mnt, fuse_ino_t ino)
+{
+	gint64 key = (gint64)ino;
+	return g_hash_table_lookup(mnt->nodes_by_ino, &key);
+}
+
+node *inode_find_path(mount *mnt, const char *path)
+{
+	return g_hash_table_lookup(mnt->nodes_by_path, path);
+}
+
+node *inode_child(mount *mnt, node *parent, const char *name, node_kind kind, folder *f)
+{
+	char *path = *parent->path ? g_strconcat(parent->path, "/", name, NULL) : g_strdup(name);
+	node *n = g_hash_table_lookup(mnt->nodes_by_path, path);
+	if (n && n->kind == kind) {
+		g_free(path);
+		n->nlookup++;
+		return n;
+	}
+	if (n) {
+		/* the name now means something else (a folder became a message):
+		 * the old node lives on under its inode number until forgotten */
+		g_hash_table_steal(mnt->nodes_by_path, n->path);
+	}
+	n = g_new0(node, 1);
+	n->ino = inode_number(path);
+	while (inode_get(mnt, n->ino))
+		n->ino = n->ino == 0x7fffffffffffffffULL ? FUSE_ROOT_ID + 1 : n->ino + 1;
+	n->kind = kind;
+	n->path = path;
+	n->folder = f;
+	n->nlookup = 1;
+	if (kind == NODE_MESSAGE) {
+		n->msgname = g_strdup(name);
+	} else if (kind == NODE_INNER || kind == NODE_EML) {
+		n->msgname = g_strdup(parent->msgname);
+		if (kind == NODE_INNER)
+			n->inner = parent->kind == NODE_INNER
+			           ? n->path + (parent->inner - parent->path)
+			           : n->path + strlen(parent->path) + 1;
+	}
+	g_hash_table_insert(mnt->nodes_by_path, n->path, n);
+	g_hash_table_insert(mnt->nodes_by_ino, &n->ino, n);
+	return n;
+}
+
+void inode_forget(mount *mnt, fuse_ino_t ino, uint64_t count)
+{
+	node *n = inode_get(mnt, ino);
+	if (!n || n->ino == FUSE_ROOT_ID)
+		return;
+	n->nlookup = count >= n->nlookup ? 0 : n->nlookup - count;
+	if (n->nlookup)
+		return;
+	g_hash_table_remove(mnt->nodes_by_ino, &n->ino);
+	if (g_hash_table_lookup(mnt->nodes_by_path, n->path) == n)
+		g_hash_table_remove(mnt->nodes_by_path, n->path);
+	else
+		node_free(n);
+}
+
+GArray *inodes_under(mount *mnt, const char *prefix)
+{
+	GArray *out = g_array_new(FALSE, FALSE, sizeof(fuse_ino_t));
+	size_t pl = strlen(prefix);
+	GHashTableIter it;
+	gpointer k, v;
+	g_hash_table_iter_init(&it, mnt->nodes_by_path);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		node *n = v;
+		if (strncmp(n->path, prefix, pl) == 0 && (n->path[pl] == '\0' || n->path[pl] == '/'))
+			g_array_append_val(out, n->ino);
+	}
+	return out;
+}

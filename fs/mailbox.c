@@ -1,0 +1,475 @@
+/*
+ * mailbox.c - the source tree: a Maildir (with Maildir++ subfolders) or a
+ * tree of .eml files, read without changing anything in it.
+ *
+ * Every file and directory is opened read-only with O_NOATIME where the
+ * kernel allows it (design.md 6: a traversal leaves atimes as they were).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "mapifs.h"
+
+/* ---- opening files without touching them ------------------------------- */
+
+static int open_noatime(int dirfd, const char *rel, int flags)
+{
+	int fd = openat(dirfd, *rel ? rel : ".", flags | O_RDONLY | O_CLOEXEC | O_NOATIME);
+	/* O_NOATIME needs ownership or CAP_FOWNER; without it, open plainly */
+	if (fd < 0 && errno == EPERM)
+		fd = openat(dirfd, *rel ? rel : ".", flags | O_RDONLY | O_CLOEXEC);
+	return fd;
+}
+
+int source_open(mount *mnt, const char *relpath)
+{
+	int fd = open_noatime(mnt->srcfd, relpath, 0);
+	return fd < 0 ? -errno : fd;
+}
+
+int source_stat(mount *mnt, const char *relpath, struct stat *st)
+{
+	if (fstatat(mnt->srcfd, *relpath ? relpath : ".", st, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0)
+		return -errno;
+	return 0;
+}
+
+/* Where the header block ends: the offset just past the empty line, or 0. */
+static size_t header_block_end(const char *d, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (d[i] != '\n')
+			continue;
+		if (d[i + 1] == '\n')
+			return i + 2;
+		if (d[i + 1] == '\r' && i + 2 < len && d[i + 2] == '\n')
+			return i + 3;
+	}
+	return 0;
+}
+
+int source_read(mount *mnt, const char *relpath, mapper_load_level level,
+                char **data, size_t *len, struct stat *st)
+{
+	int fd = source_open(mnt, relpath);
+	if (fd < 0)
+		return -fd;
+	if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+		close(fd);
+		return EIO;
+	}
+	/* headers only: read in chunks until the empty line (speed by design:
+	 * header properties never read the body) */
+	size_t cap = level == MAPPER_LOAD_FULL ? (size_t)st->st_size + 1 : 16384;
+	size_t n = 0;
+	char *buf = g_malloc(cap);
+	int err = 0;
+	for (;;) {
+		if (n == cap) {
+			cap *= 2;
+			buf = g_realloc(buf, cap);
+		}
+		ssize_t r = read(fd, buf + n, cap - n);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			err = errno;
+			break;
+		}
+		if (r == 0)
+			break;
+		size_t scan_from = n > 2 ? n - 2 : 0;
+		n += (size_t)r;
+		if (level == MAPPER_LOAD_HEADERS) {
+			size_t end = header_block_end(buf + scan_from, n - scan_from);
+			if (end) {
+				n = scan_from + end;
+				break;
+			}
+		}
+	}
+	close(fd);
+	if (err) {
+		g_free(buf);
+		return err;
+	}
+	*data = buf;
+	*len = n;
+	return 0;
+}
+
+int source_sha256(mount *mnt, const char *relpath, char hex[65])
+{
+	int fd = source_open(mnt, relpath);
+	if (fd < 0)
+		return -fd;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	char buf[65536];
+	ssize_t r;
+	int err = 0;
+	while ((r = read(fd, buf, sizeof buf)) != 0) {
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			err = errno;
+			break;
+		}
+		EVP_DigestUpdate(ctx, buf, (size_t)r);
+	}
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	EVP_DigestFinal_ex(ctx, md, &mdlen);
+	EVP_MD_CTX_free(ctx);
+	close(fd);
+	if (err)
+		return err;
+	for (unsigned i = 0; i < 32; i++)
+		g_snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	return 0;
+}
+
+/* ---- folders ------------------------------------------------------------- */
+
+static void msgfile_free(gpointer p)
+{
+	msgfile *mf = p;
+	g_free(mf->name);
+	g_free(mf->relpath);
+	g_free(mf->flags);
+	g_free(mf);
+}
+
+static folder *folder_new(mount *mnt, const char *path, const char *srcdir, folder_type type)
+{
+	folder *f = g_hash_table_lookup(mnt->folders, path);
+	if (f) {
+		f->gone = false;
+		f->dirty = true;
+		return f;
+	}
+	f = g_new0(folder, 1);
+	f->path = g_strdup(path);
+	f->srcdir = g_strdup(srcdir);
+	f->type = type;
+	f->messages = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, msgfile_free);
+	f->subfolders = g_hash_table_new(g_str_hash, g_str_equal);
+	f->wd[0] = f->wd[1] = -1;
+	g_hash_table_insert(mnt->folders, f->path, f);
+	return f;
+}
+
+static void folder_free(gpointer p)
+{
+	folder *f = p;
+	g_hash_table_unref(f->messages);
+	g_hash_table_unref(f->subfolders);
+	g_free(f->path);
+	g_free(f->srcdir);
+	g_free(f);
+}
+
+static char *join(const char *a, const char *b)
+{
+	return *a ? g_strconcat(a, "/", b, NULL) : g_strdup(b);
+}
+
+int mount_open_source(mount *mnt, const char *source)
+{
+	char *abs = realpath(source, NULL);
+	if (!abs)
+		return errno;
+	struct stat st;
+	if (stat(abs, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		free(abs);
+		return ENOTDIR;
+	}
+	mnt->source = g_strdup(abs);
+	free(abs);
+	mnt->srcfd = open(mnt->source, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (mnt->srcfd < 0)
+		return errno;
+
+	struct stat sub;
+	mnt->maildir = fstatat(mnt->srcfd, "cur", &sub, 0) == 0 && S_ISDIR(sub.st_mode);
+	if (!mnt->maildir)
+		mnt->maildir = fstatat(mnt->srcfd, "new", &sub, 0) == 0 && S_ISDIR(sub.st_mode);
+
+	mnt->folders = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, folder_free);
+	mnt->root = folder_new(mnt, "", "", mnt->maildir ? FOLDER_MAILDIR_ROOT : FOLDER_EML);
+	return 0;
+}
+
+void mount_folders_free(mount *mnt)
+{
+	if (mnt->folders)
+		g_hash_table_unref(mnt->folders);
+	mnt->folders = NULL;
+}
+
+folder *folder_get(mount *mnt, const char *path)
+{
+	return g_hash_table_lookup(mnt->folders, path);
+}
+
+void folder_diff_init(folder_diff *d)
+{
+	d->added = g_ptr_array_new_with_free_func(g_free);
+	d->removed = g_ptr_array_new_with_free_func(g_free);
+	d->changed = g_ptr_array_new_with_free_func(g_free);
+}
+
+void folder_diff_release(folder_diff *d)
+{
+	g_ptr_array_unref(d->added);
+	g_ptr_array_unref(d->removed);
+	g_ptr_array_unref(d->changed);
+}
+
+/* Call @fn for every entry of source directory @rel. */
+static int each_entry(mount *mnt, const char *rel, void (*fn)(void *, struct dirent *), void *arg)
+{
+	int fd = open_noatime(mnt->srcfd, rel, O_DIRECTORY);
+	if (fd < 0)
+		return errno;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return errno;
+	}
+	struct dirent *e;
+	while ((e = readdir(d)))
+		fn(arg, e);
+	closedir(d);
+	return 0;
+}
+
+typedef struct {
+	mount *mnt;
+	folder *f;
+	GHashTable *messages;    /* new listing */
+	GPtrArray *subdirs;      /* names of subdirectories (eml) or Maildir++ folders */
+	const char *sub;         /* "cur" or "new" */
+} scan_state;
+
+static bool is_dir_entry(mount *mnt, const char *rel, struct dirent *e)
+{
+	if (e->d_type == DT_DIR)
+		return true;
+	if (e->d_type != DT_UNKNOWN)
+		return false;
+	struct stat st;
+	char *p = join(rel, e->d_name);
+	bool dir = fstatat(mnt->srcfd, p, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+	g_free(p);
+	return dir;
+}
+
+static void add_message(scan_state *s, const char *name, const char *relpath,
+                        const char *flags, bool in_new)
+{
+	msgfile *old = g_hash_table_lookup(s->messages, name);
+	/* the same unique name in cur/ and new/ should not happen; cur/ wins */
+	if (old && !old->in_new)
+		return;
+	msgfile *mf = g_new0(msgfile, 1);
+	mf->name = g_strdup(name);
+	mf->relpath = g_strdup(relpath);
+	mf->flags = g_strdup(flags ? flags : "");
+	mf->in_new = in_new;
+	g_hash_table_replace(s->messages, mf->name, mf);
+}
+
+static void scan_maildir_entry(void *arg, struct dirent *e)
+{
+	scan_state *s = arg;
+	/* maildir(5): names starting with a dot are not messages */
+	if (e->d_name[0] == '.')
+		return;
+	if (e->d_type != DT_REG && e->d_type != DT_UNKNOWN && e->d_type != DT_LNK)
+		return;
+	char *name = g_strdup(e->d_name);
+	char *info = strstr(name, ":2,");
+	const char *flags = "";
+	if (info) {
+		*info = '\0';
+		flags = info + 3;
+	}
+	char *dir = join(s->f->srcdir, s->sub);
+	char *rel = join(dir, e->d_name);
+	if (*name)
+		add_message(s, name, rel, flags, strcmp(s->sub, "new") == 0);
+	g_free(rel);
+	g_free(dir);
+	g_free(name);
+}
+
+static void scan_root_entry(void *arg, struct dirent *e)
+{
+	scan_state *s = arg;
+	/* Maildir++: subfolders are ".Name" directories beside cur/ new/ tmp/ */
+	if (e->d_name[0] != '.' || !e->d_name[1] || !strcmp(e->d_name, ".."))
+		return;
+	if (!is_dir_entry(s->mnt, "", e))
+		return;
+	g_ptr_array_add(s->subdirs, g_strdup(e->d_name));
+}
+
+static void scan_eml_entry(void *arg, struct dirent *e)
+{
+	scan_state *s = arg;
+	if (e->d_name[0] == '.')
+		return;
+	if (is_dir_entry(s->mnt, s->f->srcdir, e)) {
+		g_ptr_array_add(s->subdirs, g_strdup(e->d_name));
+		return;
+	}
+	size_t n = strlen(e->d_name);
+	if (n > 4 && g_ascii_strcasecmp(e->d_name + n - 4, ".eml") == 0) {
+		char *name = g_strndup(e->d_name, n - 4);
+		char *rel = join(s->f->srcdir, e->d_name);
+		add_message(s, name, rel, "", false);
+		g_free(rel);
+		g_free(name);
+	}
+}
+
+/* Whether an unwatched folder changed since its last scan. */
+static bool dirs_changed(mount *mnt, folder *f)
+{
+	const char *subs[2] = { "cur", "new" };
+	int n = f->type == FOLDER_MAILDIR ? 2 : 1;
+	bool changed = false;
+	for (int i = 0; i < n; i++) {
+		char *rel = f->type == FOLDER_MAILDIR ? join(f->srcdir, subs[i]) : g_strdup(f->srcdir);
+		struct stat st;
+		if (source_stat(mnt, rel, &st) == 0 &&
+		    (st.st_mtim.tv_sec != f->dir_mtime[i].tv_sec ||
+		     st.st_mtim.tv_nsec != f->dir_mtime[i].tv_nsec)) {
+			f->dir_mtime[i] = st.st_mtim;
+			changed = true;
+		}
+		g_free(rel);
+	}
+	return changed;
+}
+
+static void diff_listings(GHashTable *old, GHashTable *new, folder_diff *diff)
+{
+	GHashTableIter it;
+	gpointer k, v;
+	g_hash_table_iter_init(&it, new);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		msgfile *o = g_hash_table_lookup(old, k);
+		if (!o)
+			g_ptr_array_add(diff->added, g_strdup(k));
+		else if (strcmp(o->relpath, ((msgfile *)v)->relpath) != 0)
+			g_ptr_array_add(diff->changed, g_strdup(k));
+	}
+	g_hash_table_iter_init(&it, old);
+	while (g_hash_table_iter_next(&it, &k, &v))
+		if (!g_hash_table_contains(new, k))
+			g_ptr_array_add(diff->removed, g_strdup(k));
+}
+
+void folder_refresh(mount *mnt, folder *f, folder_diff *diff)
+{
+	bool unwatched = f->wd[0] < 0;
+	if (f->scanned && !f->dirty && !(unwatched && dirs_changed(mnt, f)))
+		return;
+	if (!f->scanned && unwatched)
+		dirs_changed(mnt, f); /* remember the directory times */
+
+	scan_state s = { mnt, f, NULL, g_ptr_array_new_with_free_func(g_free), NULL };
+	s.messages = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, msgfile_free);
+
+	if (f->type == FOLDER_MAILDIR) {
+		static const char *const subs[] = { "cur", "new" };
+		for (int i = 0; i < 2; i++) {
+			char *rel = join(f->srcdir, subs[i]);
+			s.sub = subs[i];
+			each_entry(mnt, rel, scan_maildir_entry, &s);
+			g_free(rel);
+		}
+	} else if (f->type == FOLDER_MAILDIR_ROOT) {
+		each_entry(mnt, "", scan_root_entry, &s);
+	} else {
+		if (each_entry(mnt, f->srcdir, scan_eml_entry, &s) == ENOENT)
+			f->gone = true;
+	}
+
+	/* subfolders: names in the mount, sorted for stable listings */
+	g_ptr_array_sort(s.subdirs, (GCompareFunc)g_strcmp0);
+	GHashTable *subs = g_hash_table_new(g_str_hash, g_str_equal);
+	if (f->type == FOLDER_MAILDIR_ROOT) {
+		folder *inbox = folder_new(mnt, "INBOX", "", FOLDER_MAILDIR);
+		g_hash_table_insert(subs, (char *)"INBOX", inbox);
+	}
+	for (guint i = 0; i < s.subdirs->len; i++) {
+		const char *d = s.subdirs->pdata[i];
+		folder *sub;
+		if (f->type == FOLDER_MAILDIR_ROOT) {
+			/* ".Archive.2024" is shown as "Archive.2024"; "INBOX" stays the Maildir itself */
+			if (!strcmp(d + 1, "INBOX"))
+				continue;
+			sub = folder_new(mnt, d + 1, d, FOLDER_MAILDIR);
+		} else {
+			if (g_hash_table_contains(s.messages, d))
+				continue; /* a message "x.eml" beside a folder "x": the folder wins */
+			char *path = join(f->path, d), *src = join(f->srcdir, d);
+			sub = folder_new(mnt, path, src, FOLDER_EML);
+			g_free(path);
+			g_free(src);
+		}
+		g_hash_table_insert(subs, sub->path + (*f->path ? strlen(f->path) + 1 : 0), sub);
+	}
+	folder_diff local;
+	if (!diff) {
+		folder_diff_init(&local);
+		diff = &local;
+	}
+	{
+		/* folders are reported like messages: added or removed names */
+		GHashTableIter it;
+		gpointer k, v;
+		g_hash_table_iter_init(&it, subs);
+		while (g_hash_table_iter_next(&it, &k, &v))
+			if (!g_hash_table_contains(f->subfolders, k))
+				g_ptr_array_add(diff->added, g_strdup(k));
+		g_hash_table_iter_init(&it, f->subfolders);
+		while (g_hash_table_iter_next(&it, &k, &v))
+			if (!g_hash_table_contains(subs, k)) {
+				g_ptr_array_add(diff->removed, g_strdup(k));
+				((folder *)v)->gone = true;
+			}
+		diff_listings(f->messages, s.messages, diff);
+	}
+	/* objects of replaced or vanished files must not be served again */
+	for (guint i = 0; i < diff->changed->len; i++)
+		cache_drop(mnt, f, diff->changed->pdata[i]);
+	for (guint i = 0; i < diff->removed->len; i++)
+		cache_drop(mnt, f, diff->removed->pdata[i]);
+	if (diff == &local)
+		folder_diff_release(&local);
+	g_hash_table_unref(f->subfolders);
+	f->subfolders = subs;
+	g_hash_table_unref(f->messages);
+	f->messages = s.messages;
+	g_ptr_array_unref(s.subdirs);
+	f->scanned = true;
+	f->dirty = false;
+	watch_folder(mnt, f);
+}
+
+msgfile *folder_message(mount *mnt, folder *f, const char *name)
+{
+	folder_refresh(mnt, f, NULL);
+	return g_hash_table_lookup(f->messages, name);
+}

@@ -1,0 +1,695 @@
+/*
+ * ops.c - the FUSE low-level operations.
+ *
+ * Each handler takes the mount lock, calls a do_* worker that returns 0 or a
+ * positive errno, releases the lock and replies exactly once (libfuse
+ * passthrough_ll's lo_lookup -> lo_do_lookup shape).  Mapper statuses become
+ * errnos in mapper_errno() only.
+ *
+ * Caching (docs/perf-notes.md): entries and attributes are valid for a day
+ * and file pages are kept, because the watcher invalidates them when the
+ * source changes; folder listings are cached by the kernel (cache_readdir).
+ *
+ * This version is read-only: every operation that would change something
+ * fails with EROFS (design.md 6); the write path arrives with issue 3.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mapifs.h"
+
+#define CACHE_TIMEOUT 86400.0
+
+static mount *mnt_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static int mapper_errno(mapper_status st)
+{
+	switch (st) {
+	case MAPPER_OK: return 0;
+	case MAPPER_NOT_FOUND: return ENOENT;
+	case MAPPER_NOT_A_DIRECTORY: return ENOTDIR;
+	case MAPPER_IS_A_DIRECTORY: return EISDIR;
+	case MAPPER_INVALID: return EINVAL;
+	case MAPPER_INCOMPLETE: return EIO;
+	case MAPPER_NO_MEMORY: return ENOMEM;
+	}
+	return EIO;
+}
+
+/* ---- resolving nodes to message objects --------------------------------- */
+
+/* The first component of an inner path decides whether headers suffice. */
+static mapper_load_level level_for(const char *inner)
+{
+	if (!inner || !*inner)
+		return MAPPER_LOAD_FULL;
+	size_t n = strcspn(inner, "/");
+	char first[256];
+	if (n >= sizeof first)
+		return MAPPER_LOAD_FULL;
+	memcpy(first, inner, n);
+	first[n] = '\0';
+	return mapper_name_needs_body(first) ? MAPPER_LOAD_FULL : MAPPER_LOAD_HEADERS;
+}
+
+/* The backing file of a message node, or NULL (ENOENT: it went away). */
+static msgfile *node_msgfile(mount *mnt, node *n)
+{
+	if (!n->folder || !n->msgname)
+		return NULL;
+	return folder_message(mnt, n->folder, n->msgname);
+}
+
+static mapper_message *node_message(mount *mnt, node *n, mapper_load_level level,
+                                    struct stat *st, int *err)
+{
+	msgfile *mf = node_msgfile(mnt, n);
+	if (!mf) {
+		*err = ENOENT;
+		return NULL;
+	}
+	return cache_message(mnt, n->folder, mf, level, st, err);
+}
+
+/* ---- attributes ---------------------------------------------------------- */
+
+static void fill_dir(mount *mnt, struct stat *st, fuse_ino_t ino)
+{
+	st->st_ino = ino;
+	st->st_mode = S_IFDIR | 0555;
+	st->st_nlink = 2;
+	st->st_uid = mnt->uid;
+	st->st_gid = mnt->gid;
+}
+
+static void fill_file(mount *mnt, struct stat *st, fuse_ino_t ino, off_t size)
+{
+	st->st_ino = ino;
+	st->st_mode = S_IFREG | 0444;
+	st->st_nlink = 1;
+	st->st_size = size;
+	st->st_blksize = 4096;
+	st->st_blocks = (size + 511) / 512;
+	st->st_uid = mnt->uid;
+	st->st_gid = mnt->gid;
+}
+
+static void copy_times(struct stat *st, const struct stat *src)
+{
+	st->st_atim = src->st_atim;
+	st->st_mtim = src->st_mtim;
+	st->st_ctim = src->st_ctim;
+}
+
+static int folder_times(mount *mnt, folder *f, struct stat *st)
+{
+	struct stat src;
+	char *rel = f->type == FOLDER_MAILDIR
+	            ? (*f->srcdir ? g_build_filename(f->srcdir, "cur", NULL) : g_strdup("cur"))
+	            : g_strdup(f->srcdir);
+	int r = source_stat(mnt, rel, &src);
+	g_free(rel);
+	if (r == 0)
+		copy_times(st, &src);
+	return 0;
+}
+
+static int do_getattr(mount *mnt, node *n, struct stat *st)
+{
+	memset(st, 0, sizeof *st);
+	switch (n->kind) {
+	case NODE_FOLDER:
+		if (n->folder->gone)
+			return ENOENT;
+		fill_dir(mnt, st, n->ino);
+		return folder_times(mnt, n->folder, st);
+	case NODE_MESSAGE: {
+		msgfile *mf = node_msgfile(mnt, n);
+		struct stat src;
+		if (!mf || source_stat(mnt, mf->relpath, &src) != 0)
+			return ENOENT;
+		fill_dir(mnt, st, n->ino);
+		copy_times(st, &src);
+		return 0;
+	}
+	case NODE_EML: {
+		msgfile *mf = node_msgfile(mnt, n);
+		struct stat src;
+		if (!mf || source_stat(mnt, mf->relpath, &src) != 0)
+			return ENOENT;
+		fill_file(mnt, st, n->ino, src.st_size);
+		copy_times(st, &src);
+		return 0;
+	}
+	case NODE_INNER: {
+		int err = 0;
+		struct stat src;
+		mapper_message *m = node_message(mnt, n, level_for(n->inner), &src, &err);
+		if (!m)
+			return err;
+		mapper_node mn;
+		mapper_status s = mapper_message_stat(m, n->inner, &mn);
+		if (s == MAPPER_INCOMPLETE) {
+			m = node_message(mnt, n, MAPPER_LOAD_FULL, &src, &err);
+			if (!m)
+				return err;
+			s = mapper_message_stat(m, n->inner, &mn);
+		}
+		if (s != MAPPER_OK)
+			return mapper_errno(s);
+		if (mn.kind == MAPPER_NODE_DIR)
+			fill_dir(mnt, st, n->ino);
+		else
+			fill_file(mnt, st, n->ino, (off_t)mn.size);
+		copy_times(st, &src);
+		return 0;
+	}
+	}
+	return EIO;
+}
+
+static void mfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	mount *mnt = mnt_of(req);
+	struct stat st;
+	pthread_mutex_lock(&mnt->lock);
+	node *n = inode_get(mnt, ino);
+	int err = n ? do_getattr(mnt, n, &st) : ESTALE;
+	pthread_mutex_unlock(&mnt->lock);
+	if (err)
+		fuse_reply_err(req, err);
+	else
+		fuse_reply_attr(req, &st, CACHE_TIMEOUT);
+}
+
+/* ---- lookup and forget ---------------------------------------------------- */
+
+static int do_lookup(mount *mnt, node *parent, const char *name, struct fuse_entry_param *e)
+{
+	node_kind kind;
+	folder *f = parent->folder;
+
+	memset(e, 0, sizeof *e);
+	if (parent->kind == NODE_FOLDER) {
+		folder_refresh(mnt, parent->folder, NULL);
+		folder *sub = g_hash_table_lookup(parent->folder->subfolders, name);
+		if (sub) {
+			kind = NODE_FOLDER;
+			f = sub;
+		} else if (g_hash_table_contains(parent->folder->messages, name)) {
+			kind = NODE_MESSAGE;
+		} else {
+			return ENOENT;
+		}
+	} else if (parent->kind == NODE_MESSAGE && strcmp(name, "message.eml") == 0) {
+		kind = NODE_EML;
+	} else if (parent->kind == NODE_MESSAGE || parent->kind == NODE_INNER) {
+		kind = NODE_INNER;
+	} else {
+		return ENOTDIR;
+	}
+
+	node *n = inode_child(mnt, parent, name, kind, f);
+	int err = do_getattr(mnt, n, &e->attr);
+	if (err) {
+		inode_forget(mnt, n->ino, 1);
+		return err;
+	}
+	e->ino = n->ino;
+	e->attr_timeout = CACHE_TIMEOUT;
+	e->entry_timeout = CACHE_TIMEOUT;
+	return 0;
+}
+
+static void mfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	mount *mnt = mnt_of(req);
+	struct fuse_entry_param e;
+	pthread_mutex_lock(&mnt->lock);
+	node *p = inode_get(mnt, parent);
+	int err = p ? do_lookup(mnt, p, name, &e) : ESTALE;
+	pthread_mutex_unlock(&mnt->lock);
+	if (err)
+		fuse_reply_err(req, err);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+static void mfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	mount *mnt = mnt_of(req);
+	pthread_mutex_lock(&mnt->lock);
+	inode_forget(mnt, ino, nlookup);
+	pthread_mutex_unlock(&mnt->lock);
+	fuse_reply_none(req);
+}
+
+static void mfs_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	mount *mnt = mnt_of(req);
+	pthread_mutex_lock(&mnt->lock);
+	for (size_t i = 0; i < count; i++)
+		inode_forget(mnt, forgets[i].ino, forgets[i].nlookup);
+	pthread_mutex_unlock(&mnt->lock);
+	fuse_reply_none(req);
+}
+
+/* ---- directories --------------------------------------------------------- */
+
+typedef struct {
+	char **names;      /* sorted */
+	size_t count;
+	unsigned char *is_dir;
+	fuse_ino_t *inos;  /* d_ino of each entry (never 0: readdir(3) skips those) */
+	fuse_ino_t self;
+} listing;
+
+/* d_ino of an entry: its inode number, or the one it will get. */
+static fuse_ino_t entry_ino(mount *mnt, const char *dir, const char *name)
+{
+	char *p = *dir ? g_strconcat(dir, "/", name, NULL) : g_strdup(name);
+	node *n = inode_find_path(mnt, p);
+	fuse_ino_t ino = n ? n->ino : inode_number(p);
+	g_free(p);
+	return ino;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int do_list(mount *mnt, node *n, listing *out)
+{
+	GPtrArray *names = g_ptr_array_new();
+	GArray *dirs = g_array_new(FALSE, FALSE, 1);
+
+	if (n->kind == NODE_FOLDER) {
+		folder_refresh(mnt, n->folder, NULL);
+		GHashTableIter it;
+		gpointer k, v;
+		g_hash_table_iter_init(&it, n->folder->subfolders);
+		while (g_hash_table_iter_next(&it, &k, &v))
+			g_ptr_array_add(names, g_strdup(k));
+		g_hash_table_iter_init(&it, n->folder->messages);
+		while (g_hash_table_iter_next(&it, &k, &v))
+			g_ptr_array_add(names, g_strdup(k));
+		/* every entry of a folder is a directory; no message is opened */
+		qsort(names->pdata, names->len, sizeof(char *), str_cmp);
+		for (guint i = 0; i < names->len; i++) {
+			unsigned char d = 1;
+			g_array_append_val(dirs, d);
+		}
+	} else if (n->kind == NODE_MESSAGE || n->kind == NODE_INNER) {
+		const char *inner = n->kind == NODE_INNER ? n->inner : "";
+		int err = 0;
+		mapper_message *m = node_message(mnt, n, level_for(inner), NULL, &err);
+		if (!m) {
+			g_ptr_array_unref(names);
+			g_array_unref(dirs);
+			return err;
+		}
+		char **list;
+		size_t count;
+		mapper_status s = mapper_message_list(m, inner, &list, &count);
+		if (s == MAPPER_INCOMPLETE) {
+			m = node_message(mnt, n, MAPPER_LOAD_FULL, NULL, &err);
+			if (!m) {
+				g_ptr_array_unref(names);
+				g_array_unref(dirs);
+				return err;
+			}
+			s = mapper_message_list(m, inner, &list, &count);
+		}
+		if (s != MAPPER_OK) {
+			g_ptr_array_unref(names);
+			g_array_unref(dirs);
+			return mapper_errno(s);
+		}
+		for (size_t i = 0; i < count; i++)
+			g_ptr_array_add(names, g_strdup(list[i]));
+		mapper_names_free(list);
+		if (n->kind == NODE_MESSAGE)
+			g_ptr_array_add(names, g_strdup("message.eml"));
+		qsort(names->pdata, names->len, sizeof(char *), str_cmp);
+		for (guint i = 0; i < names->len; i++) {
+			char *p = *inner ? g_strconcat(inner, "/", names->pdata[i], NULL)
+			                 : g_strdup(names->pdata[i]);
+			mapper_node mn;
+			unsigned char d = strcmp(names->pdata[i], "message.eml") != 0 || *inner
+			                  ? (mapper_message_stat(m, p, &mn) == MAPPER_OK && mn.kind == MAPPER_NODE_DIR)
+			                  : 0;
+			g_array_append_val(dirs, d);
+			g_free(p);
+		}
+	} else {
+		g_ptr_array_unref(names);
+		g_array_unref(dirs);
+		return ENOTDIR;
+	}
+	out->count = names->len;
+	out->inos = g_new(fuse_ino_t, names->len + 1);
+	for (guint i = 0; i < names->len; i++)
+		out->inos[i] = entry_ino(mnt, n->path, names->pdata[i]);
+	out->self = n->ino;
+	out->names = (char **)g_ptr_array_free(names, FALSE);
+	out->is_dir = (unsigned char *)g_array_free(dirs, FALSE);
+	return 0;
+}
+
+static void listing_free(listing *l)
+{
+	for (size_t i = 0; i < l->count; i++)
+		g_free(l->names[i]);
+	g_free(l->names);
+	g_free(l->is_dir);
+	g_free(l->inos);
+	g_free(l);
+}
+
+static void mfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	mount *mnt = mnt_of(req);
+	listing *l = g_new0(listing, 1);
+	pthread_mutex_lock(&mnt->lock);
+	node *n = inode_get(mnt, ino);
+	int err = n ? do_list(mnt, n, l) : ESTALE;
+	pthread_mutex_unlock(&mnt->lock);
+	if (err) {
+		g_free(l);
+		fuse_reply_err(req, err);
+		return;
+	}
+	fi->fh = (uint64_t)(uintptr_t)l;
+	/* the watcher invalidates folder listings; message trees never change
+	 * without their backing file changing */
+	fi->cache_readdir = 1;
+	fi->keep_cache = 1;
+	fuse_reply_open(req, fi);
+}
+
+static void mfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                        struct fuse_file_info *fi)
+{
+	listing *l = (listing *)(uintptr_t)fi->fh;
+	char *buf = g_malloc(size);
+	size_t used = 0;
+	/* offsets: 1 = after ".", 2 = after "..", 3+i = after names[i] */
+	for (off_t i = off; i < (off_t)l->count + 2; i++) {
+		struct stat st = { 0 };
+		const char *name;
+		if (i == 0 || i == 1) {
+			name = i == 0 ? "." : "..";
+			st.st_mode = S_IFDIR;
+			st.st_ino = l->self;
+		} else {
+			name = l->names[i - 2];
+			st.st_mode = l->is_dir[i - 2] ? S_IFDIR : S_IFREG;
+			st.st_ino = l->inos[i - 2];
+		}
+		size_t need = fuse_add_direntry(req, buf + used, size - used, name, &st, i + 1);
+		if (need > size - used)
+			break;
+		used += need;
+	}
+	fuse_reply_buf(req, buf, used);
+	g_free(buf);
+}
+
+static void mfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	listing_free((listing *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+/* ---- files ------------------------------------------------------------------- */
+
+static void mfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	/* design.md 6: no write-open succeeds in this version */
+	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	fi->keep_cache = 1;
+	fuse_reply_open(req, fi);
+}
+
+static int do_read(mount *mnt, node *n, size_t size, off_t off, char **out, size_t *outlen)
+{
+	*out = NULL;
+	*outlen = 0;
+	if (n->kind == NODE_EML) {
+		msgfile *mf = node_msgfile(mnt, n);
+		if (!mf)
+			return ENOENT;
+		int fd = source_open(mnt, mf->relpath);
+		if (fd < 0)
+			return -fd;
+		char *buf = g_malloc(size ? size : 1);
+		ssize_t r = pread(fd, buf, size, off);
+		int err = r < 0 ? errno : 0;
+		close(fd);
+		if (err) {
+			g_free(buf);
+			return err;
+		}
+		*out = buf;
+		*outlen = (size_t)r;
+		return 0;
+	}
+	if (n->kind != NODE_INNER)
+		return EISDIR;
+	int err = 0;
+	mapper_message *m = node_message(mnt, n, level_for(n->inner), NULL, &err);
+	if (!m)
+		return err;
+	const void *data;
+	size_t len;
+	mapper_status s = mapper_message_read(m, n->inner, &data, &len);
+	if (s == MAPPER_INCOMPLETE) {
+		m = node_message(mnt, n, MAPPER_LOAD_FULL, NULL, &err);
+		if (!m)
+			return err;
+		s = mapper_message_read(m, n->inner, &data, &len);
+	}
+	if (s != MAPPER_OK)
+		return mapper_errno(s);
+	if ((size_t)off < len) {
+		*outlen = MIN(size, len - (size_t)off);
+		*out = g_memdup2((const char *)data + off, *outlen);
+	}
+	return 0;
+}
+
+static void mfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                     struct fuse_file_info *fi)
+{
+	mount *mnt = mnt_of(req);
+	char *data;
+	size_t len;
+	pthread_mutex_lock(&mnt->lock);
+	node *n = inode_get(mnt, ino);
+	int err = n ? do_read(mnt, n, size, off, &data, &len) : ESTALE;
+	pthread_mutex_unlock(&mnt->lock);
+	if (err) {
+		fuse_reply_err(req, err);
+		return;
+	}
+	fuse_reply_buf(req, data, len);
+	g_free(data);
+}
+
+/* ---- extended attributes (design.md 2) -------------------------------------- */
+
+static int do_xattrs(mount *mnt, node *n, GString *names, const char *want, GString *value)
+{
+#define XATTR(name, ...) do { \
+		if (names) g_string_append_len(names, name, sizeof name); \
+		if (want && strcmp(want, name) == 0) { g_string_printf(value, __VA_ARGS__); return 0; } \
+	} while (0)
+
+	if (n->kind == NODE_MESSAGE) {
+		msgfile *mf = node_msgfile(mnt, n);
+		if (!mf)
+			return ENOENT;
+		XATTR("user.mapifs.source", "%s", mf->relpath);
+		if (names)
+			g_string_append_len(names, "user.mapifs.sha256", sizeof "user.mapifs.sha256");
+		if (want && strcmp(want, "user.mapifs.sha256") == 0) {
+			char hex[65];
+			int err = source_sha256(mnt, mf->relpath, hex);
+			if (err)
+				return err;
+			g_string_assign(value, hex);
+			return 0;
+		}
+	} else if (n->kind == NODE_INNER) {
+		int err = 0;
+		mapper_message *m = node_message(mnt, n, level_for(n->inner), NULL, &err);
+		if (!m)
+			return err;
+		mapper_node mn;
+		mapper_status s = mapper_message_stat(m, n->inner, &mn);
+		if (s == MAPPER_INCOMPLETE) {
+			m = node_message(mnt, n, MAPPER_LOAD_FULL, NULL, &err);
+			if (!m)
+				return err;
+			s = mapper_message_stat(m, n->inner, &mn);
+		}
+		if (s != MAPPER_OK)
+			return mapper_errno(s);
+		if (mn.type_name) {
+			XATTR("user.mapi.tag", "0x%08X", mn.tag);
+			XATTR("user.mapi.type", "%s", mn.type_name);
+			if (mn.set_guid)
+				XATTR("user.mapi.guid", "%s", mn.set_guid);
+		}
+	}
+	return want ? ENODATA : 0;
+#undef XATTR
+}
+
+static void reply_xattr(fuse_req_t req, size_t size, int err, GString *v)
+{
+	if (err)
+		fuse_reply_err(req, err);
+	else if (size == 0)
+		fuse_reply_xattr(req, v->len);
+	else if (size < v->len)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, v->str, v->len);
+}
+
+static void mfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	mount *mnt = mnt_of(req);
+	GString *v = g_string_new(NULL);
+	pthread_mutex_lock(&mnt->lock);
+	node *n = inode_get(mnt, ino);
+	int err = n ? do_xattrs(mnt, n, NULL, name, v) : ESTALE;
+	pthread_mutex_unlock(&mnt->lock);
+	reply_xattr(req, size, err, v);
+	g_string_free(v, TRUE);
+}
+
+static void mfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	mount *mnt = mnt_of(req);
+	GString *v = g_string_new(NULL);
+	pthread_mutex_lock(&mnt->lock);
+	node *n = inode_get(mnt, ino);
+	int err = n ? do_xattrs(mnt, n, v, NULL, NULL) : ESTALE;
+	pthread_mutex_unlock(&mnt->lock);
+	reply_xattr(req, size, err, v);
+	g_string_free(v, TRUE);
+}
+
+/* ---- everything that would write: EROFS (design.md 6) ---------------------- */
+
+static void mfs_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+	fuse_reply_err(req, (mask & W_OK) ? EROFS : 0);
+}
+
+static void erofs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+                          struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void erofs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void erofs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void erofs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void erofs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void erofs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+                         fuse_ino_t newparent, const char *newname, unsigned int flags)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void erofs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void erofs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+                         struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void erofs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+                           size_t size, int flags)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void erofs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+/* ---- session ----------------------------------------------------------------- */
+
+static void mfs_init(void *userdata, struct fuse_conn_info *conn)
+{
+	/* folder listings must not stat every message (plain readdir, no plus) */
+	conn->want &= ~(unsigned)FUSE_CAP_READDIRPLUS;
+	conn->want &= ~(unsigned)FUSE_CAP_READDIRPLUS_AUTO;
+	/* the kernel keeps pages as long as size and mtime stay */
+	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
+		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
+		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+}
+
+const struct fuse_lowlevel_ops mapifs_ops = {
+	.init = mfs_init,
+	.lookup = mfs_lookup,
+	.forget = mfs_forget,
+	.forget_multi = mfs_forget_multi,
+	.getattr = mfs_getattr,
+	.opendir = mfs_opendir,
+	.readdir = mfs_readdir,
+	.releasedir = mfs_releasedir,
+	.open = mfs_open,
+	.read = mfs_read,
+	.getxattr = mfs_getxattr,
+	.listxattr = mfs_listxattr,
+	.access = mfs_access,
+	.setattr = erofs_setattr,
+	.mknod = erofs_mknod,
+	.mkdir = erofs_mkdir,
+	.unlink = erofs_unlink,
+	.rmdir = erofs_unlink,
+	.symlink = erofs_symlink,
+	.rename = erofs_rename,
+	.link = erofs_link,
+	.create = erofs_create,
+	.setxattr = erofs_setxattr,
+	.removexattr = erofs_removexattr,
+};

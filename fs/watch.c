@@ -1,0 +1,251 @@
+/*
+ * watch.c - follow changes other programs make to the source tree and tell
+ * the kernel, instead of relying on short cache timeouts (libfuse
+ * example/notify_inval_entry.c).
+ *
+ * inotify reports a change in a folder's directory; the watcher rescans that
+ * folder under the lock, then, with the lock released, invalidates the
+ * entries that appeared, vanished or got another backing file, and the
+ * folder's cached listing.  Without inotify (watch limit reached), folders
+ * are rescanned when their directory mtime changes, and entries expire by
+ * timeout only.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include "mapifs.h"
+
+#define WATCH_MASK (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | \
+                    IN_CLOSE_WRITE | IN_DELETE_SELF | IN_ONLYDIR)
+
+int watch_init(mount *mnt)
+{
+	mnt->watches = g_hash_table_new(g_direct_hash, g_direct_equal);
+	mnt->stop_pipe[0] = mnt->stop_pipe[1] = -1;
+	mnt->inotify_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (mnt->inotify_fd < 0) {
+		mapifs_log("inotify unavailable (%s): changes are picked up by directory times only",
+		           g_strerror(errno));
+		return 0;
+	}
+	if (pipe2(mnt->stop_pipe, O_CLOEXEC) != 0)
+		return errno;
+	return 0;
+}
+
+static int add_watch(mount *mnt, const char *rel, folder *f)
+{
+	if (mnt->inotify_fd < 0)
+		return -1;
+	char *abs = *rel ? g_build_filename(mnt->source, rel, NULL) : g_strdup(mnt->source);
+	/* inotify never changes the watched files or their times */
+	int wd = inotify_add_watch(mnt->inotify_fd, abs, WATCH_MASK);
+	if (wd < 0 && errno != ENOENT)
+		mapifs_log("cannot watch %s: %s", abs, g_strerror(errno));
+	g_free(abs);
+	if (wd >= 0)
+		g_hash_table_insert(mnt->watches, GINT_TO_POINTER(wd), f);
+	return wd;
+}
+
+void watch_folder(mount *mnt, folder *f)
+{
+	if (f->wd[0] >= 0 || mnt->inotify_fd < 0)
+		return;
+	if (f->type == FOLDER_MAILDIR) {
+		char *cur = *f->srcdir ? g_build_filename(f->srcdir, "cur", NULL) : g_strdup("cur");
+		char *new = *f->srcdir ? g_build_filename(f->srcdir, "new", NULL) : g_strdup("new");
+		f->wd[0] = add_watch(mnt, cur, f);
+		f->wd[1] = add_watch(mnt, new, f);
+		if (f->wd[0] < 0 && f->wd[1] >= 0) {
+			f->wd[0] = f->wd[1];
+			f->wd[1] = -1;
+		}
+		g_free(cur);
+		g_free(new);
+	} else {
+		f->wd[0] = add_watch(mnt, f->srcdir, f);
+	}
+}
+
+/* A kernel notification to send once the lock is released. */
+typedef struct {
+	bool entry;        /* inval_entry(parent, name) vs inval_inode(ino) */
+	fuse_ino_t ino;
+	char *name;
+} inval;
+
+static void queue_entry(GArray *q, fuse_ino_t parent, const char *name)
+{
+	inval iv = { true, parent, g_strdup(name) };
+	g_array_append_val(q, iv);
+}
+
+static void queue_inode(GArray *q, fuse_ino_t ino)
+{
+	inval iv = { false, ino, NULL };
+	g_array_append_val(q, iv);
+}
+
+static char *child_path(const folder *f, const char *name)
+{
+	return *f->path ? g_strconcat(f->path, "/", name, NULL) : g_strdup(name);
+}
+
+/* Rescan @f and queue what the kernel must forget. Lock held. */
+static void refresh_and_queue(mount *mnt, folder *f, GArray *q)
+{
+	folder_diff d;
+	folder_diff_init(&d);
+	f->dirty = true;
+	folder_refresh(mnt, f, &d);
+
+	node *fn = inode_find_path(mnt, f->path);
+	if (fn) {
+		GPtrArray *lists[] = { d.added, d.removed, d.changed };
+		for (int l = 0; l < 3; l++)
+			for (guint i = 0; i < lists[l]->len; i++)
+				queue_entry(q, fn->ino, lists[l]->pdata[i]);
+		/* the files under a message whose backing file was replaced or
+		 * renamed (flags) must be read again */
+		for (guint i = 0; i < d.changed->len; i++) {
+			char *p = child_path(f, d.changed->pdata[i]);
+			GArray *inos = inodes_under(mnt, p);
+			for (guint k = 0; k < inos->len; k++)
+				queue_inode(q, g_array_index(inos, fuse_ino_t, k));
+			g_array_unref(inos);
+			g_free(p);
+		}
+		if (d.added->len || d.removed->len)
+			queue_inode(q, fn->ino); /* its cached listing */
+	}
+	folder_diff_release(&d);
+}
+
+static void send_all(mount *mnt, GArray *q)
+{
+	for (guint i = 0; i < q->len; i++) {
+		inval *iv = &g_array_index(q, inval, i);
+		int r = iv->entry
+		        ? fuse_lowlevel_notify_inval_entry(mnt->se, iv->ino, iv->name, strlen(iv->name))
+		        : fuse_lowlevel_notify_inval_inode(mnt->se, iv->ino, 0, 0);
+		/* ENOENT: the kernel had nothing cached for it, which is fine */
+		if (r < 0 && r != -ENOENT)
+			mapifs_log("kernel cache invalidation failed: %s", g_strerror(-r));
+		g_free(iv->name);
+	}
+	g_array_set_size(q, 0);
+}
+
+static void *watch_main(void *arg)
+{
+	mount *mnt = arg;
+	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+	GArray *q = g_array_new(FALSE, FALSE, sizeof(inval));
+
+	for (;;) {
+		struct pollfd p[2] = {
+			{ .fd = mnt->inotify_fd, .events = POLLIN },
+			{ .fd = mnt->stop_pipe[0], .events = POLLIN },
+		};
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[1].revents)
+			break;
+
+		/* gather a burst of events, then rescan each folder once */
+		GHashTable *touched = g_hash_table_new(g_direct_hash, g_direct_equal);
+		for (;;) {
+			ssize_t n = read(mnt->inotify_fd, buf, sizeof buf);
+			if (n <= 0)
+				break;
+			for (char *c = buf; c < buf + n;) {
+				struct inotify_event *ev = (struct inotify_event *)c;
+				pthread_mutex_lock(&mnt->lock);
+				folder *f = g_hash_table_lookup(mnt->watches, GINT_TO_POINTER(ev->wd));
+				if (ev->mask & IN_IGNORED) {
+					g_hash_table_remove(mnt->watches, GINT_TO_POINTER(ev->wd));
+					if (f) {
+						if (f->wd[0] == ev->wd) f->wd[0] = -1;
+						if (f->wd[1] == ev->wd) f->wd[1] = -1;
+					}
+				}
+				pthread_mutex_unlock(&mnt->lock);
+				if (f)
+					g_hash_table_add(touched, f);
+				if (ev->mask & IN_Q_OVERFLOW) {
+					/* events were lost: look at every folder */
+					pthread_mutex_lock(&mnt->lock);
+					GHashTableIter it;
+					gpointer k, v;
+					g_hash_table_iter_init(&it, mnt->folders);
+					while (g_hash_table_iter_next(&it, &k, &v))
+						if (((folder *)v)->scanned)
+							g_hash_table_add(touched, v);
+					pthread_mutex_unlock(&mnt->lock);
+				}
+				c += sizeof *ev + ev->len;
+			}
+			/* let a rename burst (Maildir delivery: tmp -> new) settle */
+			usleep(20000);
+		}
+
+		pthread_mutex_lock(&mnt->lock);
+		GHashTableIter it;
+		gpointer k, v;
+		g_hash_table_iter_init(&it, touched);
+		while (g_hash_table_iter_next(&it, &k, &v))
+			refresh_and_queue(mnt, k, q);
+		/* a new Maildir++ folder or subdirectory appears in its parent */
+		pthread_mutex_unlock(&mnt->lock);
+		g_hash_table_unref(touched);
+		send_all(mnt, q);
+	}
+	g_array_unref(q);
+	return NULL;
+}
+
+int watch_start(mount *mnt)
+{
+	if (mnt->inotify_fd < 0)
+		return 0;
+	/* the source root itself: Maildir++ folders and eml subdirectories */
+	pthread_mutex_lock(&mnt->lock);
+	if (mnt->maildir && mnt->root->wd[0] < 0)
+		mnt->root->wd[0] = add_watch(mnt, "", mnt->root);
+	pthread_mutex_unlock(&mnt->lock);
+	int r = pthread_create(&mnt->watcher, NULL, watch_main, mnt);
+	if (r)
+		return r;
+	mnt->watcher_running = true;
+	return 0;
+}
+
+void watch_stop(mount *mnt)
+{
+	if (mnt->watcher_running) {
+		char x = 1;
+		if (write(mnt->stop_pipe[1], &x, 1) != 1)
+			mapifs_log("cannot stop the watcher: %s", g_strerror(errno));
+		pthread_join(mnt->watcher, NULL);
+		mnt->watcher_running = false;
+	}
+	if (mnt->inotify_fd >= 0)
+		close(mnt->inotify_fd);
+	for (int i = 0; i < 2; i++) {
+		if (mnt->stop_pipe[i] >= 0)
+			close(mnt->stop_pipe[i]);
+		mnt->stop_pipe[i] = -1;
+	}
+	if (mnt->watches)
+		g_hash_table_unref(mnt->watches);
+	mnt->watches = NULL;
+	mnt->inotify_fd = -1;
+}
