@@ -1154,7 +1154,11 @@ static char *media_type(GMimeObject *o)
 	GMimeContentType *ct = g_mime_object_get_content_type(o);
 	if (!ct)
 		return g_strdup("application/octet-stream");
-	return g_ascii_strdown(g_mime_content_type_get_mime_type(ct) ? g_mime_content_type_get_mime_type(ct) : "application/octet-stream", -1);
+	/* g_mime_content_type_get_mime_type() returns a new string */
+	char *t = g_mime_content_type_get_mime_type(ct);
+	char *lower = g_ascii_strdown(t ? t : "application/octet-stream", -1);
+	g_free(t);
+	return lower;
 }
 
 /* The properties every attachment gets from its MIME headers. */
