@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Install what mapifs needs on Debian 12 and build it into build/.
+#   scripts/setup.sh [BUILD_DIR [meson options...]]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  build-essential meson ninja-build pkg-config
+  libfuse3-dev fuse3 libgmime-3.0-dev libglib2.0-dev libssl-dev openssl
+  bats bats-support bats-assert attr mblaze python3
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+build=${1:-build}
+shift || true
+if [ -f "$build/build.ninja" ]; then
+  meson configure "$build" "$@" >/dev/null
+else
+  meson setup "$build" "$@" >/dev/null
+fi
+ninja -C "$build" >/dev/null
+echo "setup: built $build/fs/mapifs"

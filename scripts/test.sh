@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Set up mapifs and run every test: the mapper's unit tests and the
+# end-to-end bats tests against real mounts, first in a normal build, then
+# in a build with AddressSanitizer + UndefinedBehaviorSanitizer and -Werror.
+#   scripts/test.sh [meson test arguments, e.g. a test name]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+"$root/scripts/setup.sh" build
+meson test -C build --print-errorlogs "$@"
+
+"$root/scripts/setup.sh" build-asan -Db_sanitize=address,undefined -Dwerror=true -Db_lundef=false
+# leaks are checked too; fail on the first UBSan report
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  meson test -C build-asan --print-errorlogs "$@"
