@@ -151,6 +151,8 @@ typedef struct {
 	GPtrArray *inline_candidates; /* attachments that may be hidden (4.2 item 7) */
 	char *html_text;            /* the HTML body, for cid: references */
 	bool body_only;             /* clear-signed: promote the body, attach nothing */
+	const char *boundary;       /* of the innermost multipart being walked */
+	bool crlf;                  /* the input's header block ends lines in CRLF */
 } ctx;
 
 static void parser_warning(gint64 offset, GMimeParserWarning code, const gchar *item, gpointer user)
@@ -345,7 +347,8 @@ static bool is_generic_header(const char *name)
 	if (iprefix(name, "X-MS-Exchange-Forest-"))
 		return false;
 	/* a header name that cannot be a file name is not shown */
-	return *name && !strchr(name, '/') && strcmp(name, ".") && strcmp(name, "..");
+	return *name && strlen(name) <= 255 /* NAME_MAX */ && !strchr(name, '/') &&
+	       strcmp(name, ".") && strcmp(name, "..");
 }
 
 /* MS-OXCMAIL 2.2.3.2.5: Importance wins, then Priority, X-Priority, X-MSMail-Priority. */
@@ -662,8 +665,13 @@ static void import_headers(ctx *c, const mapper_source *src)
 		} else if (ieq(name, "Thread-Topic")) {
 			bag_set_string(bag, TAG_CONVERSATION_TOPIC, value);
 		} else if (ieq(name, "Thread-Index")) {
+			/* senders often drop the "=" padding; base64 needs it */
+			GString *b64 = g_string_new(value_raw);
+			while (b64->len % 4)
+				g_string_append_c(b64, '=');
 			gsize n = 0;
-			guchar *d = g_base64_decode(value_raw, &n);
+			guchar *d = g_base64_decode(b64->str, &n);
+			g_string_free(b64, TRUE);
 			if (n)
 				bag_set_binary_take(bag, TAG_CONVERSATION_INDEX, g_bytes_new_take(d, n));
 			else
@@ -1007,6 +1015,8 @@ static void set_body(ctx *c, GMimeObject *leaf)
 }
 
 static void walk(ctx *c, GMimeObject *o, int depth, GMimeObject **body);
+static void take_children(ctx *c, GMimeObject *o, GMimeMultipart *mp, int n, int depth,
+                          GMimeObject **body);
 
 /* Map the qualifying entity @o: the best text becomes the body, the rest
  * of it attachments (2.2.3.3.2.1: html > enriched > plain). */
@@ -1019,6 +1029,15 @@ static void take_body(ctx *c, GMimeObject *o, int depth, GMimeObject **body)
 	}
 	GMimeMultipart *mp = GMIME_MULTIPART(o);
 	int n = g_mime_multipart_get_count(mp);
+	const char *outer = c->boundary;
+	c->boundary = g_mime_multipart_get_boundary(mp);
+	take_children(c, o, mp, n, depth, body);
+	c->boundary = outer;
+}
+
+static void take_children(ctx *c, GMimeObject *o, GMimeMultipart *mp, int n, int depth,
+                          GMimeObject **body)
+{
 	if (is_multipart(o, "alternative")) {
 		body_rank best = qualifies(o, depth);
 		int chosen = -1;
@@ -1240,6 +1259,56 @@ static void add_leaf_attachment(ctx *c, GMimePart *part)
 static void import_message_bytes(mapper_message *m, const char *data, size_t len,
                                  const mapper_source *src, mapper_load_level level);
 
+/* The bytes of an embedded message as the input has them: from its first
+ * header field to the boundary that closes its part (RFC 2046 5.1.1: the
+ * line break before a boundary belongs to the boundary).  Signed content
+ * forwarded inside must stay byte-exact (MS-OXOSMIME 2.2.1 item 4a).  When
+ * the part was transfer-encoded, or the offsets do not check out, GMime
+ * writes the message out again with the input's line endings. */
+static GByteArray *embedded_bytes(ctx *c, GMimeMessage *inner)
+{
+	GByteArray *buf = g_byte_array_new();
+	GPtrArray *hs = all_headers(inner);
+	gint64 start = -1;
+	GMimeHeader *first = NULL;
+	for (guint i = 0; i < hs->len; i++) {
+		gint64 o = g_mime_header_get_offset(hs->pdata[i]);
+		if (o >= 0 && (start < 0 || o < start)) {
+			start = o;
+			first = hs->pdata[i];
+		}
+	}
+	g_ptr_array_unref(hs);
+	if (first && (size_t)start < c->len) {
+		const char *name = g_mime_header_get_raw_name(first);
+		size_t nl = strlen(name);
+		if ((size_t)start + nl < c->len && memcmp(c->data + start, name, nl) == 0 &&
+		    c->data[start + nl] == ':') {
+			size_t end = c->len;
+			if (c->boundary) {
+				char *delim = g_strconcat("\n--", c->boundary, NULL);
+				const char *hit = g_strstr_len(c->data + start, (gssize)(c->len - (size_t)start), delim);
+				if (hit) {
+					end = (size_t)(hit - c->data);
+					if (end > (size_t)start && c->data[end - 1] == '\r')
+						end--;
+				}
+				g_free(delim);
+			}
+			g_byte_array_append(buf, (const guint8 *)c->data + start, (guint)(end - (size_t)start));
+			return buf;
+		}
+	}
+	GMimeFormatOptions *fo = g_mime_format_options_new();
+	g_mime_format_options_set_newline_format(fo, c->crlf ? GMIME_NEWLINE_FORMAT_DOS : GMIME_NEWLINE_FORMAT_UNIX);
+	GMimeStream *s = g_mime_stream_mem_new_with_byte_array(buf);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(s), FALSE);
+	g_mime_object_write_to_stream(GMIME_OBJECT(inner), fo, s);
+	g_object_unref(s);
+	g_mime_format_options_free(fo);
+	return buf;
+}
+
 /* message/rfc822: attach method 5 with a nested message object (4.2 item 6). */
 static void add_embedded(ctx *c, GMimeMessagePart *mpart, int depth)
 {
@@ -1253,13 +1322,7 @@ static void add_embedded(ctx *c, GMimeMessagePart *mpart, int depth)
 	g_free(mime);
 	attachment_common(c, a, o);
 
-	GByteArray *buf = g_byte_array_new();
-	if (inner) {
-		GMimeStream *s = g_mime_stream_mem_new_with_byte_array(buf);
-		g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(s), FALSE);
-		g_mime_object_write_to_stream(GMIME_OBJECT(inner), NULL, s);
-		g_object_unref(s);
-	}
+	GByteArray *buf = inner ? embedded_bytes(c, inner) : g_byte_array_new();
 
 	if (depth >= MAPPER_MAX_DEPTH) {
 		message_warn(c->m, "embedded messages nested deeper than %d levels are kept as data", MAPPER_MAX_DEPTH);
@@ -1277,7 +1340,8 @@ static void add_embedded(ctx *c, GMimeMessagePart *mpart, int depth)
 	const char *d = g_bytes_get_data(em->raw, &n);
 	import_message_bytes(em, d ? d : "", n, &none, MAPPER_LOAD_FULL);
 	if (em->warning)
-		message_warn(c->m, "in embedded message %u: %s", c->m->attachments->len - 1, em->warning);
+		message_warn(c->m, g_str_has_prefix(em->warning, "in embedded message") ? "%s%s" : "in embedded message: %s%s",
+		             em->warning, "");
 	a->embedded = em;
 	bag_set_int(bag, TAG_ATTACH_METHOD, 5); /* afEmbeddedMessage */
 	bag_set_int(bag, TAG_ATTACH_SIZE, (int64_t)n);
@@ -1313,8 +1377,11 @@ static void walk(ctx *c, GMimeObject *o, int depth, GMimeObject **body)
 	}
 	if (GMIME_IS_MULTIPART(o)) {
 		GMimeMultipart *mp = GMIME_MULTIPART(o);
+		const char *outer = c->boundary;
+		c->boundary = g_mime_multipart_get_boundary(mp);
 		for (int i = 0; i < g_mime_multipart_get_count(mp); i++)
 			walk(c, g_mime_multipart_get_part(mp, i), depth + 1, body);
+		c->boundary = outer;
 	} else if (c->body_only) {
 		return;
 	} else if (GMIME_IS_MESSAGE_PART(o)) {
@@ -1371,29 +1438,29 @@ static size_t body_start(const ctx *c)
 	return p;
 }
 
-/* The exact bytes of the last Content-Type header field, folding included.
- * GMime's offsets are used when they check out; after an mbox "From " line
- * the first offset is known to be off, so the raw name and value are joined
- * instead (they hold the same bytes). */
+/* The exact bytes of the last Content-Type header field, folding included:
+ * from its offset to the first line break not followed by white space
+ * (RFC 5322 2.2.3).  After an mbox "From " line GMime's first offset is
+ * known to be off; then the raw name and value, which hold the same bytes,
+ * are joined instead. */
 static GString *raw_content_type_field(ctx *c)
 {
 	GMimeHeader *h = c->last_ct_header;
 	const char *rname = g_mime_header_get_raw_name(h);
 	gint64 start = g_mime_header_get_offset(h);
-	gint64 end = c->headers_end;
-	GPtrArray *hs = all_headers(c->msg);
-	for (guint i = 0; i < hs->len; i++) {
-		gint64 o = g_mime_header_get_offset(hs->pdata[i]);
-		if (o > start && o < end)
-			end = o;
-	}
-	g_ptr_array_unref(hs);
-	GString *out = g_string_new(NULL);
 	size_t rl = strlen(rname);
-	if (start >= 0 && end > start && (size_t)end <= c->len &&
-	    (size_t)(end - start) > rl && memcmp(c->data + start, rname, rl) == 0 &&
-	    c->data[start + rl] == ':') {
-		g_string_append_len(out, c->data + start, (gssize)(end - start));
+	GString *out = g_string_new(NULL);
+	if (start >= 0 && (size_t)start + rl < (size_t)c->headers_end &&
+	    memcmp(c->data + start, rname, rl) == 0 && c->data[start + rl] == ':') {
+		size_t end = (size_t)start;
+		size_t limit = (size_t)c->headers_end;
+		while (end < limit) {
+			const char *nl = memchr(c->data + end, '\n', limit - end);
+			end = nl ? (size_t)(nl - c->data) + 1 : limit;
+			if (end >= limit || (c->data[end] != ' ' && c->data[end] != '\t'))
+				break;
+		}
+		g_string_append_len(out, c->data + start, (gssize)(end - (size_t)start));
 	} else {
 		g_string_append(out, rname);
 		g_string_append_c(out, ':');
@@ -1486,6 +1553,7 @@ static void import_message_bytes(mapper_message *m, const char *data, size_t len
 	c.headers_end = g_mime_parser_get_headers_end(parser);
 	if (c.headers_end < 0 || (size_t)c.headers_end > len)
 		c.headers_end = (gint64)len;
+	c.crlf = c.headers_end >= 2 && data[c.headers_end - 2] == '\r';
 
 	if (!c.msg) {
 		message_warn(m, "not an Internet message: no header could be parsed");

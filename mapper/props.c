@@ -185,10 +185,15 @@ uint32_t mapper_tag_from_name(const char *name)
 		return def->tag;
 	/* "0x" followed by exactly eight hex digits */
 	if (strlen(name) == 10 && name[0] == '0' && (name[1] == 'x' || name[1] == 'X')) {
-		char *end;
-		unsigned long v = strtoul(name + 2, &end, 16);
-		if (*end == '\0' && mapper_type_name((uint32_t)v))
-			return (uint32_t)v;
+		uint32_t v = 0;
+		for (int i = 2; i < 10; i++) {
+			/* exactly eight hex digits: no sign, blank or second "0x" */
+			if (!g_ascii_isxdigit(name[i]))
+				return 0;
+			v = v << 4 | (uint32_t)g_ascii_xdigit_value(name[i]);
+		}
+		if (mapper_type_name(v))
+			return v;
 	}
 	return 0;
 }

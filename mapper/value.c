@@ -36,6 +36,11 @@ void mapper_format_time(int64_t unix_seconds, char buf[static 21])
 	g_date_time_unref(dt);
 }
 
+/* RFC 5322 3.3 date-time, with the obsolete zone names of 4.3 */
+#define RFC5322_DATE \
+	"^([a-z]{3},\\s*)?[0-9]{1,2}\\s+[a-z]{3}\\s+[0-9]{2,4}\\s+" \
+	"[0-9]{1,2}:[0-9]{2}(:[0-9]{2})?\\s+([+-][0-9]{4}|[a-z]{1,5})\\s*(\\(.*\\))?$"
+
 mapper_status mapper_parse_time(const char *text, int64_t *unix_seconds)
 {
 	char *t = g_strstrip(g_strdup(text));
@@ -44,7 +49,9 @@ mapper_status mapper_parse_time(const char *text, int64_t *unix_seconds)
 	if (*t && g_ascii_isdigit(t[0]) && strchr(t, 'T')) {
 		/* ISO 8601; a missing offset is not accepted (ambiguous) */
 		dt = g_date_time_new_from_iso8601(t, NULL);
-	} else if (*t) {
+	} else if (*t && g_regex_match_simple(RFC5322_DATE, t, G_REGEX_CASELESS, 0)) {
+		/* GMime's parser is lenient ("1 2 3" is a date to it), so the
+		 * shape of RFC 5322 3.3 is checked first: a time and a zone */
 		dt = g_mime_utils_header_decode_date(t);
 	}
 	g_free(t);

@@ -22,10 +22,14 @@ fi
 
 build=${1:-build}
 shift || true
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+# quiet when it works, the whole story when it does not
+run() { "$@" >"$log" 2>&1 || { cat "$log" >&2; echo "setup: failed: $*" >&2; exit 1; }; }
 if [ -f "$build/build.ninja" ]; then
-  meson configure "$build" "$@" >/dev/null
+  run meson configure "$build" "$@"
 else
-  meson setup "$build" "$@" >/dev/null
+  run meson setup "$build" "$@"
 fi
-ninja -C "$build" >/dev/null
+run ninja -C "$build"
 echo "setup: built $build/fs/mapifs"
