@@ -23,14 +23,26 @@ void mapifs_log(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	if (mapifs_use_syslog) {
-		vsyslog(LOG_WARNING, fmt, ap);
-	} else {
-		char *line = g_strdup_vprintf(fmt, ap);
-		fprintf(stderr, "mapifs: %s\n", line);
-		g_free(line);
-	}
+	char *raw = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
+	/* Log lines quote message bytes: control characters (terminal escape
+	 * sequences, line breaks) are shown as \xNN so that every problem stays
+	 * one harmless line on an examiner's terminal. */
+	GString *line = g_string_new(NULL);
+	for (const unsigned char *c = (const unsigned char *)raw; *c; c++) {
+		if (*c < 0x20 || *c == 0x7f)
+			g_string_append_printf(line, "\\x%02x", *c);
+		else
+			g_string_append_c(line, (char)*c);
+	}
+	char *safe = g_utf8_make_valid(line->str, (gssize)line->len);
+	if (mapifs_use_syslog)
+		syslog(LOG_WARNING, "%s", safe);
+	else
+		fprintf(stderr, "mapifs: %s\n", safe);
+	g_free(safe);
+	g_string_free(line, TRUE);
+	g_free(raw);
 }
 
 struct options {
@@ -86,8 +98,6 @@ static void usage(const char *prog)
 	       "\n"
 	       "mapifs options:\n"
 	       "    -o ro, --forensic      refuse every write, change nothing in SOURCE\n"
-	       "    -h, --help             print this help\n"
-	       "    -V, --version          print the version\n"
 	       "\n", prog);
 	fuse_cmdline_help();
 }

@@ -301,7 +301,8 @@ static int do_list(mount *mnt, node *n, listing *out)
 		while (g_hash_table_iter_next(&it, &k, &v))
 			g_ptr_array_add(names, g_strdup(k));
 		/* every entry of a folder is a directory; no message is opened */
-		qsort(names->pdata, names->len, sizeof(char *), str_cmp);
+		if (names->len)
+			qsort(names->pdata, names->len, sizeof(char *), str_cmp);
 		for (guint i = 0; i < names->len; i++) {
 			unsigned char d = 1;
 			g_array_append_val(dirs, d);
@@ -337,7 +338,8 @@ static int do_list(mount *mnt, node *n, listing *out)
 		mapper_names_free(list);
 		if (n->kind == NODE_MESSAGE)
 			g_ptr_array_add(names, g_strdup("message.eml"));
-		qsort(names->pdata, names->len, sizeof(char *), str_cmp);
+		if (names->len)
+			qsort(names->pdata, names->len, sizeof(char *), str_cmp);
 		for (guint i = 0; i < names->len; i++) {
 			char *p = *inner ? g_strconcat(inner, "/", names->pdata[i], NULL)
 			                 : g_strdup(names->pdata[i]);

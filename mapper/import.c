@@ -141,7 +141,6 @@ typedef struct {
 	mapper_message *m;
 	const char *data;           /* the input bytes */
 	size_t len;
-	size_t start;               /* after a leading mbox "From " line */
 	GMimeParserOptions *opts;
 	GMimeMessage *msg;
 	gint64 headers_end;         /* offset of the empty line ending the header block */
@@ -171,8 +170,11 @@ static void parser_warning(gint64 offset, GMimeParserWarning code, const gchar *
 	case GMIME_WARN_MALFORMED_MESSAGE: what = "malformed message"; break;
 	default: return;
 	}
-	message_warn(m, "%s at byte %" G_GINT64_FORMAT "%s%s", what, offset,
-	             item ? ": " : "", item ? item : "");
+	if (offset >= 0)
+		message_warn(m, "%s at byte %" G_GINT64_FORMAT "%s%.80s", what, offset,
+		             item ? ": " : "", item ? item : "");
+	else
+		message_warn(m, "%s%s%.80s", what, item ? ": " : "", item ? item : "");
 }
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -1529,6 +1531,37 @@ static void import_opaque(ctx *c)
 
 /* ---- entry point --------------------------------------------------------- */
 
+/* Whether the line at @p looks like a header field: a name of printable
+ * characters but ':' (RFC 5322 2.2), optional blanks, then ':'. */
+static bool header_line(const char *p, const char *end)
+{
+	const char *c = p;
+	while (c < end && *c > ' ' && *c < 0x7f && *c != ':')
+		c++;
+	if (c == p)
+		return false;
+	while (c < end && (*c == ' ' || *c == '\t'))
+		c++;
+	return c < end && *c == ':';
+}
+
+/* Bytes before the first header field, looked for in the first few lines only. */
+static size_t leading_junk(const char *data, size_t len)
+{
+	const char *p = data, *end = data + len;
+	for (int line = 0; line < 8 && p < end; line++) {
+		if (header_line(p, end))
+			return (size_t)(p - data);
+		if (*p == '\n' || (*p == '\r' && p + 1 < end && p[1] == '\n'))
+			return 0; /* an empty line: no header block at all */
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	return 0;
+}
+
 static void import_message_bytes(mapper_message *m, const char *data, size_t len,
                                  const mapper_source *src, mapper_load_level level)
 {
@@ -1536,11 +1569,14 @@ static void import_message_bytes(mapper_message *m, const char *data, size_t len
 	c.m = m;
 	c.data = data;
 	c.len = len;
-	/* an mbox "From " line is not a header (Maildir files sometimes keep it) */
-	if (len > 5 && memcmp(data, "From ", 5) == 0) {
-		const char *nl = memchr(data, '\n', len);
-		c.start = nl ? (size_t)(nl - data) + 1 : len;
-	}
+	/* Lines before the first header field are not part of the message: an
+	 * mbox "From " line, an HTTP request line of an AS2 capture, a stray
+	 * continuation.  They are skipped, so offsets below are in the message. */
+	size_t skip = leading_junk(data, len);
+	data += skip;
+	len -= skip;
+	c.data = data;
+	c.len = len;
 	c.opts = g_mime_parser_options_new();
 	g_mime_parser_options_set_warning_callback(c.opts, parser_warning, m);
 	c.inline_candidates = g_ptr_array_new();
@@ -1566,8 +1602,8 @@ static void import_message_bytes(mapper_message *m, const char *data, size_t len
 	}
 
 	/* MS-OXCMAIL 2.2.3.2.28: the header block as it came */
-	if ((size_t)c.headers_end > c.start) {
-		char *block = g_strndup(data + c.start, (gsize)c.headers_end - c.start);
+	if (c.headers_end > 0) {
+		char *block = g_strndup(data, (gsize)c.headers_end);
 		char *u = to_utf8(&c, block);
 		bag_set_string(&m->props, TAG_TRANSPORT_MESSAGE_HEADERS, u);
 		g_free(u);

@@ -1,0 +1,334 @@
+# common.bash - harness for the mapifs end-to-end tests (bats-core).
+#
+# Load it first in every test file:   load common
+#
+# Environment (all optional):
+#   SOURCE_ROOT   the project checkout (default: two levels above this file)
+#   BUILD_DIR     the meson build directory (default: $SOURCE_ROOT/build)
+#   MAPIFS        the daemon (default: $BUILD_DIR/fs/mapifs)
+#   MAPPER_TOOL   the mapper CLI (default: $BUILD_DIR/mapper/mapper-tool)
+#   CORPUS_DIR    the external corpus (default: $SOURCE_ROOT/../shared/corpus)
+#
+# Modelled on libfuse's test runner: the daemon runs in the foreground (-f) as
+# a background job of the test, its stderr goes to $BATS_TEST_TMPDIR/mapifs.log,
+# the test waits until the mount is live, and teardown always unmounts, waits
+# for the daemon and fails the test on sanitizer reports in the log.
+
+bats_require_minimum_version 1.5.0
+
+# Debian's bats-support / bats-assert packages install here.
+_bats_lib=${BATS_LIB_DIR:-/usr/lib/bats}
+load "$_bats_lib/bats-support/load"
+load "$_bats_lib/bats-assert/load"
+
+SOURCE_ROOT=${SOURCE_ROOT:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}
+BUILD_DIR=${BUILD_DIR:-$SOURCE_ROOT/build}
+MAPIFS=${MAPIFS:-$BUILD_DIR/fs/mapifs}
+MAPPER_TOOL=${MAPPER_TOOL:-$BUILD_DIR/mapper/mapper-tool}
+HELPER="$BATS_TEST_DIRNAME/helper.py"
+export SOURCE_ROOT BUILD_DIR MAPIFS MAPPER_TOOL HELPER
+
+# The sample mailbox of scripts/make-sample-mailbox.sh, built once per file
+# by build_sample (called from setup_file).  Read-only for the tests: a test
+# that changes a mailbox works on a copy (copy_sample).
+SAMPLE=$BATS_FILE_TMPDIR/sample
+SAMPLE_MD=$SAMPLE/Maildir
+SAMPLE_EML=$SAMPLE/eml-tree
+PKI=$SAMPLE/pki
+
+# Unique names of the sample INBOX and the subfolder, sorted.
+SAMPLE_INBOX_NAMES=(
+    1700000001.M1P1.plain
+    1700000002.M2P1.alternative
+    1700000003.M3P1.attachments
+    1700000004.M4P1.signed
+    1700000005.M5P1.opaque
+    1700000006.M6P1.encrypted
+    1700000007.M7P1.nested
+)
+SAMPLE_ARCHIVE_NAMES=(1704103200.M8P1.archived)
+
+# How long a mount may take to come up / a daemon to exit after unmount.
+MOUNT_TIMEOUT=${MOUNT_TIMEOUT:-10}
+EXIT_TIMEOUT=${EXIT_TIMEOUT:-10}
+
+# ---------------------------------------------------------------------------
+# prerequisites and fixtures
+
+# require_mapifs: fail (not skip) when the binary is missing; skip only when
+# the machine cannot do FUSE at all.
+require_mapifs() {
+    [[ -x $MAPIFS ]] || fail "mapifs binary not found at '$MAPIFS' (set MAPIFS or BUILD_DIR)"
+    [[ -e /dev/fuse ]] || skip "no /dev/fuse on this machine"
+    command -v fusermount3 >/dev/null || skip "fusermount3 is not installed"
+}
+
+require_mapper_tool() {
+    [[ -x $MAPPER_TOOL ]] || fail "mapper-tool not found at '$MAPPER_TOOL' (set MAPPER_TOOL or BUILD_DIR)"
+}
+
+# build_sample: scripts/make-sample-mailbox.sh into $SAMPLE (once per file).
+build_sample() {
+    if [[ ! -d $SAMPLE_MD ]]; then
+        "$SOURCE_ROOT/scripts/make-sample-mailbox.sh" "$SAMPLE" >/dev/null \
+            || fail "scripts/make-sample-mailbox.sh $SAMPLE failed"
+    fi
+}
+
+# copy_sample DEST: a private copy of the sample (times preserved).
+copy_sample() {
+    mkdir -p "$1"
+    cp -a "$SAMPLE/." "$1/"
+}
+
+# sample_file UNIQUE [MAILDIR]: path of the backing file of a message.
+sample_file() {
+    local uniq=$1 md=${2:-$SAMPLE_MD} f
+    for f in "$md"/cur/"$uniq":2,* "$md"/new/"$uniq" "$md"/cur/"$uniq"; do
+        if [[ -f $f ]]; then
+            printf '%s\n' "$f"
+            return 0
+        fi
+    done
+    echo "sample_file: no message $uniq in $md" >&2
+    return 1
+}
+
+# maildir_flags PATH: the flag letters after ":2," ("" when there are none).
+maildir_flags() {
+    local base=${1##*/}
+    if [[ $base == *:2,* ]]; then
+        printf '%s\n' "${base##*:2,}"
+    else
+        printf '\n'
+    fi
+}
+
+# ---------------------------------------------------------------------------
+# daemon life-cycle
+
+MAPIFS_PID=
+MNT=
+
+_pid_alive() {
+    # kill -0 also succeeds for a zombie, so look at the process state
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    [[ ${stat%% *} != Z ]]
+}
+
+# wait_until TIMEOUT CMD...: run CMD every 0.1 s until it succeeds; 1 on timeout.
+wait_until() {
+    local timeout=$1 deadline
+    shift
+    deadline=$(($(date +%s%N) + timeout * 1000000000))
+    while true; do
+        if "$@"; then
+            return 0
+        fi
+        if (($(date +%s%N) > deadline)); then
+            return 1
+        fi
+        sleep 0.1
+    done
+}
+
+show_log() {
+    local log=${MAPIFS_LOG:-$BATS_TEST_TMPDIR/mapifs.log}
+    echo "---- mapifs log ($log) ----"
+    [[ -f $log ]] && cat "$log"
+    echo "---- end of log ----"
+}
+
+# mount_mapifs SOURCE [OPTION...]: start "mapifs -f OPTION... SOURCE $MNT" in
+# the background and wait until $MNT is a live mount point.  MNT defaults to
+# $BATS_TEST_TMPDIR/mnt.  Sets MAPIFS_PID.
+mount_mapifs() {
+    local src=$1
+    shift
+    require_mapifs
+    [[ -z $MAPIFS_PID ]] || fail "mount_mapifs: a daemon (pid $MAPIFS_PID) is still running"
+    MNT=${MNT:-$BATS_TEST_TMPDIR/mnt}
+    MAPIFS_LOG=$BATS_TEST_TMPDIR/mapifs.log
+    mkdir -p "$MNT"
+    echo "+ $MAPIFS -f $* $src $MNT" >>"$BATS_TEST_TMPDIR/mapifs.cmds"
+    # fd 3 is bats' own output channel: a background job must not keep it open
+    "$MAPIFS" -f "$@" "$src" "$MNT" </dev/null >>"$BATS_TEST_TMPDIR/mapifs.out" 2>>"$MAPIFS_LOG" 3>&- &
+    MAPIFS_PID=$!
+    local deadline=$(($(date +%s%N) + MOUNT_TIMEOUT * 1000000000))
+    while ! mountpoint -q "$MNT"; do
+        if ! _pid_alive "$MAPIFS_PID"; then
+            local rc=0
+            wait "$MAPIFS_PID" || rc=$?
+            MAPIFS_PID=
+            show_log
+            fail "mapifs exited with status $rc before the mount was live"
+        fi
+        if (($(date +%s%N) > deadline)); then
+            show_log
+            fail "mount at $MNT not live after ${MOUNT_TIMEOUT}s"
+        fi
+        sleep 0.05
+    done
+}
+
+# _wait_exit PID TIMEOUT: wait for PID (a child of this shell: no command
+# substitution around this); its exit status goes to EXIT_RC; 1 on timeout.
+_wait_exit() {
+    local pid=$1 timeout=$2
+    EXIT_RC=
+    if ! wait_until "$timeout" eval '! _pid_alive '"$pid"; then
+        return 1
+    fi
+    EXIT_RC=0
+    wait "$pid" || EXIT_RC=$?
+}
+
+# unmount_mapifs: fusermount3 -u, wait for the daemon, assert it exited 0.
+unmount_mapifs() {
+    [[ -n $MAPIFS_PID ]] || fail "unmount_mapifs: no daemon running"
+    local pid=$MAPIFS_PID
+    if ! fusermount3 -u "$MNT"; then
+        show_log
+        fail "fusermount3 -u $MNT failed"
+    fi
+    if ! _wait_exit "$pid" "$EXIT_TIMEOUT"; then
+        show_log
+        fail "mapifs (pid $pid) still running ${EXIT_TIMEOUT}s after fusermount3 -u"
+    fi
+    MAPIFS_PID=
+    if [[ $EXIT_RC != 0 ]]; then
+        show_log
+        fail "mapifs exited with status $EXIT_RC after fusermount3 -u (expected 0)"
+    fi
+}
+
+# daemon_alive: the daemon process runs and the mount answers.
+daemon_alive() {
+    [[ -n $MAPIFS_PID ]] && _pid_alive "$MAPIFS_PID" && mountpoint -q "$MNT" && ls "$MNT" >/dev/null
+}
+
+# check_sanitizers [LOG]: fail when a sanitizer reported anything.
+check_sanitizers() {
+    local log=${1:-$BATS_TEST_TMPDIR/mapifs.log}
+    [[ -f $log ]] || return 0
+    local re='AddressSanitizer|LeakSanitizer|runtime error:|ThreadSanitizer|MemorySanitizer'
+    if grep -qaE "$re" "$log"; then
+        echo "sanitizer report in $log (first ones):"
+        grep -aE -A 12 "$re" "$log" | head -60
+        return 1
+    fi
+}
+
+# mapifs_teardown: always unmount (lazily if need be), reap the daemon, then
+# check its log for sanitizer reports.  Used by the default teardown below.
+mapifs_teardown() {
+    local status=0
+    if [[ -n $MAPIFS_PID ]]; then
+        local pid=$MAPIFS_PID
+        if mountpoint -q "$MNT" 2>/dev/null; then
+            fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT" 2>/dev/null || true
+        fi
+        if ! _wait_exit "$pid" "$EXIT_TIMEOUT"; then
+            echo "teardown: mapifs (pid $pid) did not exit after unmount; sending SIGTERM"
+            kill -TERM "$pid" 2>/dev/null || true
+            if ! _wait_exit "$pid" 5; then
+                kill -KILL "$pid" 2>/dev/null || true
+                wait "$pid" 2>/dev/null || true
+            fi
+            status=1
+        fi
+        MAPIFS_PID=
+    fi
+    # a mount left behind by a daemon that died must not survive the test
+    if [[ -n $MNT ]] && mountpoint -q "$MNT" 2>/dev/null; then
+        fusermount3 -uz "$MNT" 2>/dev/null || true
+    fi
+    if ((status)); then
+        show_log
+    fi
+    check_sanitizers "$BATS_TEST_TMPDIR/mapifs.log" || status=1
+    return "$status"
+}
+
+setup_file() {
+    build_sample
+}
+
+teardown() {
+    mapifs_teardown
+}
+
+# ---------------------------------------------------------------------------
+# assertions on files of the mount
+
+# assert_file_is FILE TEXT: FILE holds exactly TEXT followed by "\n" (the
+# representation of a single-line property value, design.md section 3).
+assert_file_is() {
+    local file=$1 want=$2
+    [[ -f $file ]] || fail "$file: no such file"
+    if ! cmp -s "$file" <(printf '%s\n' "$want"); then
+        fail "$(
+            echo "$file: content differs"
+            echo "-- expected (plus one \\n) --"
+            printf '%s\n' "$want"
+            echo "-- actual (od -c) --"
+            head -c 400 "$file" | od -c | head -20
+        )"
+    fi
+}
+
+# assert_same_bytes A B: A and B hold the same bytes.
+assert_same_bytes() {
+    if ! cmp "$1" "$2"; then
+        fail "$1 and $2 differ ($(wc -c <"$1") vs $(wc -c <"$2") bytes)"
+    fi
+}
+
+# xattr FILE NAME: the raw value of an extended attribute.
+xattr() {
+    getfattr -n "$2" --only-values --absolute-names -- "$1"
+}
+
+# assert_xattr_is FILE NAME VALUE: the attribute holds exactly VALUE.
+assert_xattr_is() {
+    local file=$1 name=$2 want=$3
+    if ! cmp -s <(xattr "$file" "$name" 2>/dev/null) <(printf '%s' "$want"); then
+        fail "$file: xattr $name: expected '$want', got '$(xattr "$file" "$name" 2>&1 | od -c | head -5)'"
+    fi
+}
+
+# iso_time EPOCH: "2024-05-01T09:30:00Z"
+iso_time() {
+    date -u -d "@$1" '+%Y-%m-%dT%H:%M:%SZ'
+}
+
+# compare_with_mapper SOURCEFILE MSGDIR: the message directory shows exactly
+# the tree "mapper-tool export --flags <the file's Maildir flags>" writes, plus
+# message.eml (and, on S/MIME messages, an smime/ folder), byte for byte.
+compare_with_mapper() {
+    local src=$1 dir=$2 exp
+    require_mapper_tool
+    exp=$(mktemp -d "$BATS_TEST_TMPDIR/export.XXXXXX")
+    rmdir "$exp"
+    "$MAPPER_TOOL" export --flags "$(maildir_flags "$src")" "$src" "$exp" \
+        || fail "mapper-tool export $src failed"
+    local want got
+    want=$(cd "$exp" && find . -mindepth 1 -printf '%y %P\n' | LC_ALL=C sort)
+    got=$(cd "$dir" && find . -mindepth 1 -printf '%y %P\n' | LC_ALL=C sort \
+        | grep -v -e '^f message\.eml$' -e '^[df] smime\(/\|$\)')
+    if [[ $want != "$got" ]]; then
+        fail "$(
+            echo "$dir: tree differs from mapper-tool export of $src (< mapper, > mount):"
+            diff <(printf '%s\n' "$want") <(printf '%s\n' "$got") | sed 's/^/  /'
+        )"
+    fi
+    local f bad=()
+    while IFS= read -r f; do
+        cmp -s "$exp/$f" "$dir/$f" || bad+=("$f")
+    done < <(cd "$exp" && find . -type f -printf '%P\n' | LC_ALL=C sort)
+    if ((${#bad[@]})); then
+        fail "$dir: content differs from mapper-tool export for: ${bad[*]}"
+    fi
+}
