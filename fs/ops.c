@@ -77,6 +77,28 @@ static mapper_message *node_message(mount *mnt, node *n, mapper_load_level level
 	return cache_message(mnt, n->folder, mf, level, st, err);
 }
 
+/* The message object that answers for @n (a NODE_INNER) and what its path
+ * is: header-derived names are served from a header-only object, anything
+ * else, or a miss the header pass cannot rule out, from the full one. */
+static int inner_node(mount *mnt, node *n, mapper_message **out, mapper_node *mn, struct stat *src)
+{
+	int err = 0;
+	mapper_message *m = node_message(mnt, n, level_for(n->inner), src, &err);
+	if (!m)
+		return err;
+	mapper_status s = mapper_message_stat(m, n->inner, mn);
+	if (s == MAPPER_INCOMPLETE) {
+		m = node_message(mnt, n, MAPPER_LOAD_FULL, src, &err);
+		if (!m)
+			return err;
+		s = mapper_message_stat(m, n->inner, mn);
+	}
+	if (s != MAPPER_OK)
+		return mapper_errno(s);
+	*out = m;
+	return 0;
+}
+
 /* ---- attributes ---------------------------------------------------------- */
 
 static void fill_dir(mount *mnt, struct stat *st, fuse_ino_t ino)
@@ -148,21 +170,12 @@ static int do_getattr(mount *mnt, node *n, struct stat *st)
 		return 0;
 	}
 	case NODE_INNER: {
-		int err = 0;
 		struct stat src;
-		mapper_message *m = node_message(mnt, n, level_for(n->inner), &src, &err);
-		if (!m)
-			return err;
+		mapper_message *m;
 		mapper_node mn;
-		mapper_status s = mapper_message_stat(m, n->inner, &mn);
-		if (s == MAPPER_INCOMPLETE) {
-			m = node_message(mnt, n, MAPPER_LOAD_FULL, &src, &err);
-			if (!m)
-				return err;
-			s = mapper_message_stat(m, n->inner, &mn);
-		}
-		if (s != MAPPER_OK)
-			return mapper_errno(s);
+		int err = inner_node(mnt, n, &m, &mn, &src);
+		if (err)
+			return err;
 		if (mn.kind == MAPPER_NODE_DIR)
 			fill_dir(mnt, st, n->ino);
 		else
@@ -310,7 +323,12 @@ static int do_list(mount *mnt, node *n, listing *out)
 	} else if (n->kind == NODE_MESSAGE || n->kind == NODE_INNER) {
 		const char *inner = n->kind == NODE_INNER ? n->inner : "";
 		int err = 0;
-		mapper_message *m = node_message(mnt, n, level_for(inner), NULL, &err);
+		mapper_message *m = NULL;
+		mapper_node mn;
+		if (n->kind == NODE_INNER)
+			err = inner_node(mnt, n, &m, &mn, NULL);
+		else
+			m = node_message(mnt, n, MAPPER_LOAD_FULL, NULL, &err);
 		if (!m) {
 			g_ptr_array_unref(names);
 			g_array_unref(dirs);
@@ -319,15 +337,6 @@ static int do_list(mount *mnt, node *n, listing *out)
 		char **list;
 		size_t count;
 		mapper_status s = mapper_message_list(m, inner, &list, &count);
-		if (s == MAPPER_INCOMPLETE) {
-			m = node_message(mnt, n, MAPPER_LOAD_FULL, NULL, &err);
-			if (!m) {
-				g_ptr_array_unref(names);
-				g_array_unref(dirs);
-				return err;
-			}
-			s = mapper_message_list(m, inner, &list, &count);
-		}
 		if (s != MAPPER_OK) {
 			g_ptr_array_unref(names);
 			g_array_unref(dirs);
@@ -343,9 +352,10 @@ static int do_list(mount *mnt, node *n, listing *out)
 		for (guint i = 0; i < names->len; i++) {
 			char *p = *inner ? g_strconcat(inner, "/", names->pdata[i], NULL)
 			                 : g_strdup(names->pdata[i]);
-			mapper_node mn;
+			/* the top message.eml is the daemon's, not the mapper's */
+			mapper_node child;
 			unsigned char d = strcmp(names->pdata[i], "message.eml") != 0 || *inner
-			                  ? (mapper_message_stat(m, p, &mn) == MAPPER_OK && mn.kind == MAPPER_NODE_DIR)
+			                  ? (mapper_message_stat(m, p, &child) == MAPPER_OK && child.kind == MAPPER_NODE_DIR)
 			                  : 0;
 			g_array_append_val(dirs, d);
 			g_free(p);
@@ -468,19 +478,14 @@ static int do_read(mount *mnt, node *n, size_t size, off_t off, char **out, size
 	}
 	if (n->kind != NODE_INNER)
 		return EISDIR;
-	int err = 0;
-	mapper_message *m = node_message(mnt, n, level_for(n->inner), NULL, &err);
-	if (!m)
+	mapper_message *m;
+	mapper_node mn;
+	int err = inner_node(mnt, n, &m, &mn, NULL);
+	if (err)
 		return err;
 	const void *data;
 	size_t len;
 	mapper_status s = mapper_message_read(m, n->inner, &data, &len);
-	if (s == MAPPER_INCOMPLETE) {
-		m = node_message(mnt, n, MAPPER_LOAD_FULL, NULL, &err);
-		if (!m)
-			return err;
-		s = mapper_message_read(m, n->inner, &data, &len);
-	}
 	if (s != MAPPER_OK)
 		return mapper_errno(s);
 	if ((size_t)off < len) {
@@ -533,20 +538,11 @@ static int do_xattrs(mount *mnt, node *n, GString *names, const char *want, GStr
 			return 0;
 		}
 	} else if (n->kind == NODE_INNER) {
-		int err = 0;
-		mapper_message *m = node_message(mnt, n, level_for(n->inner), NULL, &err);
-		if (!m)
-			return err;
+		mapper_message *m;
 		mapper_node mn;
-		mapper_status s = mapper_message_stat(m, n->inner, &mn);
-		if (s == MAPPER_INCOMPLETE) {
-			m = node_message(mnt, n, MAPPER_LOAD_FULL, NULL, &err);
-			if (!m)
-				return err;
-			s = mapper_message_stat(m, n->inner, &mn);
-		}
-		if (s != MAPPER_OK)
-			return mapper_errno(s);
+		int err = inner_node(mnt, n, &m, &mn, NULL);
+		if (err)
+			return err;
 		if (mn.type_name) {
 			XATTR("user.mapi.tag", "0x%08X", mn.tag);
 			XATTR("user.mapi.type", "%s", mn.type_name);
