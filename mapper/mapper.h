@@ -128,6 +128,8 @@ mapper_status mapper_message_stat(mapper_message *message, const char *path,
 /*
  * The names in directory @path, sorted.  On success *@names is a
  * NULL-terminated array; caller frees it with mapper_names_free().
+ * The root of a MAPPER_LOAD_HEADERS object cannot be listed completely:
+ * that gives MAPPER_INCOMPLETE (its header-derived subdirectories can).
  */
 mapper_status mapper_message_list(mapper_message *message, const char *path,
                                   char ***names, size_t *count);
