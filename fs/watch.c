@@ -203,7 +203,6 @@ static void *watch_main(void *arg)
 		g_hash_table_iter_init(&it, touched);
 		while (g_hash_table_iter_next(&it, &k, &v))
 			refresh_and_queue(mnt, k, q);
-		/* a new Maildir++ folder or subdirectory appears in its parent */
 		pthread_mutex_unlock(&mnt->lock);
 		g_hash_table_unref(touched);
 		send_all(mnt, q);
@@ -216,10 +215,9 @@ int watch_start(mount *mnt)
 {
 	if (mnt->inotify_fd < 0)
 		return 0;
-	/* the source root itself: Maildir++ folders and eml subdirectories */
+	/* the source root at once, so folders added before the first look show up */
 	pthread_mutex_lock(&mnt->lock);
-	if (mnt->maildir && mnt->root->wd[0] < 0)
-		mnt->root->wd[0] = add_watch(mnt, "", mnt->root);
+	watch_folder(mnt, mnt->root);
 	pthread_mutex_unlock(&mnt->lock);
 	int r = pthread_create(&mnt->watcher, NULL, watch_main, mnt);
 	if (r)

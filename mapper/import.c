@@ -1155,7 +1155,7 @@ static void set_attachment_names(mapper_bag *bag, const char *name, const char *
 	g_free(clean);
 }
 
-static void set_disposition_times(ctx *c, mapper_bag *bag, GMimeObject *o)
+static void set_disposition_times(mapper_bag *bag, GMimeObject *o)
 {
 	static const struct { const char *param; uint32_t tag; } t[] = {
 		{ "creation-date", TAG_CREATION_TIME },
@@ -1167,7 +1167,6 @@ static void set_disposition_times(ctx *c, mapper_bag *bag, GMimeObject *o)
 		if (v && time_from_header(v, &when))
 			bag_set_time(bag, t[i].tag, when);
 	}
-	(void)c;
 }
 
 static char *media_type(GMimeObject *o)
@@ -1204,7 +1203,7 @@ static void attachment_common(ctx *c, mapper_attachment *a, GMimeObject *o)
 	const char *pc = g_mime_object_get_header(o, "X-Payload-Class");
 	if (pc && *pc)
 		bag_set_string(bag, TAG_ATTACH_PAYLOAD_CLASS, pc);
-	set_disposition_times(c, bag, o);
+	set_disposition_times(bag, o);
 }
 
 static void add_leaf_attachment(ctx *c, GMimePart *part)
@@ -1258,8 +1257,6 @@ static void add_leaf_attachment(ctx *c, GMimePart *part)
 	g_free(mime);
 }
 
-static void import_message_bytes(mapper_message *m, const char *data, size_t len,
-                                 const mapper_source *src, mapper_load_level level);
 
 /* The bytes of an embedded message as the input has them: from its first
  * header field to the boundary that closes its part (RFC 2046 5.1.1: the
@@ -1340,10 +1337,12 @@ static void add_embedded(ctx *c, GMimeMessagePart *mpart, int depth)
 	static const mapper_source none;
 	gsize n;
 	const char *d = g_bytes_get_data(em->raw, &n);
-	import_message_bytes(em, d ? d : "", n, &none, MAPPER_LOAD_FULL);
-	if (em->warning)
-		message_warn(c->m, g_str_has_prefix(em->warning, "in embedded message") ? "%s%s" : "in embedded message: %s%s",
-		             em->warning, "");
+	import_message(em, d ? d : "", n, &none, MAPPER_LOAD_FULL);
+	/* one prefix however deep the problem sits */
+	if (em->warning && g_str_has_prefix(em->warning, "in embedded message"))
+		message_warn(c->m, "%s", em->warning);
+	else if (em->warning)
+		message_warn(c->m, "in embedded message: %s", em->warning);
 	a->embedded = em;
 	bag_set_int(bag, TAG_ATTACH_METHOD, 5); /* afEmbeddedMessage */
 	bag_set_int(bag, TAG_ATTACH_SIZE, (int64_t)n);
@@ -1562,8 +1561,8 @@ static size_t leading_junk(const char *data, size_t len)
 	return 0;
 }
 
-static void import_message_bytes(mapper_message *m, const char *data, size_t len,
-                                 const mapper_source *src, mapper_load_level level)
+void import_message(mapper_message *m, const char *data, size_t len,
+                    const mapper_source *src, mapper_load_level level)
 {
 	ctx c = { 0 };
 	c.m = m;
@@ -1640,10 +1639,4 @@ out:
 	g_mime_parser_options_free(c.opts);
 	g_ptr_array_unref(c.inline_candidates);
 	g_free(c.html_text);
-}
-
-void import_message(mapper_message *m, const char *data, size_t len,
-                    const mapper_source *source, mapper_load_level level)
-{
-	import_message_bytes(m, data, len, source, level);
 }

@@ -364,20 +364,20 @@ static char *prop_file_name(const mapper_prop *p)
 	return n ? g_strdup(n) : g_strdup_printf("0x%08X", p->tag);
 }
 
-/* The tagged property named @name in @bag. */
+/* The tagged property named @name in @bag: by its canonical name, or by its
+ * tag when it has none (never both: "0x0037001F" is not PidTagSubject's alias). */
 static mapper_prop *bag_find_file(mapper_bag *bag, const char *name)
 {
-	for (guint i = 0; i < bag->props->len; i++) {
-		mapper_prop *p = bag->props->pdata[i];
-		if (p->set)
-			continue;
-		char *n = prop_file_name(p);
-		int eq = strcmp(n, name) == 0;
-		g_free(n);
-		if (eq)
-			return p;
+	uint32_t tag = mapper_tag_from_name(name);
+	if (!tag)
+		return NULL;
+	if (name[0] == '0') {
+		char shown[11];
+		g_snprintf(shown, sizeof shown, "0x%08X", tag);
+		if (mapper_tag_name(tag) || strcmp(shown, name) != 0)
+			return NULL;
 	}
-	return NULL;
+	return bag_get(bag, tag);
 }
 
 static bool bag_has_set(mapper_bag *bag, const mapper_propset *set)
