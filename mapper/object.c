@@ -23,6 +23,8 @@ const char *mapper_status_to_string(mapper_status status)
 	case MAPPER_INVALID: return "invalid value";
 	case MAPPER_INCOMPLETE: return "needs the whole message";
 	case MAPPER_NO_MEMORY: return "out of memory";
+	case MAPPER_READ_ONLY: return "read-only property";
+	case MAPPER_EXISTS: return "already exists";
 	}
 	return "unknown status";
 }
