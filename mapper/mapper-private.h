@@ -67,6 +67,7 @@ typedef struct mapper_bag {
 } mapper_bag;
 
 void bag_init(mapper_bag *bag);
+void mapper_prop_free(gpointer prop);
 void bag_release(mapper_bag *bag);
 
 /* Lookup by tag (type must match) or by (set, name) case-insensitively. */
@@ -118,10 +119,16 @@ struct mapper_message {
 };
 
 mapper_message *message_new(int depth);
+/* An attachment with an empty property bag. */
+mapper_attachment *attachment_new(void);
 /* Record the first warning only; later ones are dropped. printf-style. */
 void message_warn(mapper_message *m, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 /* ---- modules ----------------------------------------------------------- */
+
+/* edit.c: is @data a well-formed replacement for the single attachment of
+ * S/MIME message @m, of the same kind (design.md 4)? */
+mapper_status smime_entity_check(mapper_message *m, GBytes *data, char **why);
 
 /* props.c: canonical names. flags say how the value is shown. */
 #define PROPDEF_MULTILINE 0x1        /* PtypString shown exactly, no added "\n" */

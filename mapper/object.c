@@ -41,7 +41,7 @@ void mapper_shutdown(void)
 
 /* ---- bags ---------------------------------------------------------------- */
 
-static void prop_free(gpointer p)
+void mapper_prop_free(gpointer p)
 {
 	mapper_prop *prop = p;
 	g_free(prop->name);
@@ -56,7 +56,7 @@ static void prop_free(gpointer p)
 
 void bag_init(mapper_bag *bag)
 {
-	bag->props = g_ptr_array_new_with_free_func(prop_free);
+	bag->props = g_ptr_array_new_with_free_func(mapper_prop_free);
 }
 
 void bag_release(mapper_bag *bag)
@@ -249,6 +249,13 @@ static void bag_free(gpointer p)
 {
 	bag_release(p);
 	g_free(p);
+}
+
+mapper_attachment *attachment_new(void)
+{
+	mapper_attachment *a = g_new0(mapper_attachment, 1);
+	bag_init(&a->props);
+	return a;
 }
 
 static void attachment_free(gpointer p)
