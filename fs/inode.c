@@ -132,3 +132,37 @@ GArray *inodes_under(mount *mnt, const char *prefix)
 	}
 	return out;
 }
+
+void inode_rename(mount *mnt, const char *from, const char *to, folder *f, const char *msgname)
+{
+	size_t fl = strlen(from);
+	GPtrArray *moved = g_ptr_array_new();
+	GHashTableIter it;
+	gpointer k, v;
+	g_hash_table_iter_init(&it, mnt->nodes_by_path);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		node *n = v;
+		if (strncmp(n->path, from, fl) == 0 && (n->path[fl] == '\0' || n->path[fl] == '/'))
+			g_ptr_array_add(moved, n);
+	}
+	for (guint i = 0; i < moved->len; i++)
+		g_hash_table_steal(mnt->nodes_by_path, ((node *)moved->pdata[i])->path);
+	for (guint i = 0; i < moved->len; i++) {
+		node *n = moved->pdata[i];
+		size_t inner_off = n->inner ? (size_t)(n->inner - n->path) - fl : 0;
+		char *path = g_strconcat(to, n->path + fl, NULL);
+		/* a stale node at the new path lives on under its number until forgotten */
+		node *old = g_hash_table_lookup(mnt->nodes_by_path, path);
+		if (old)
+			g_hash_table_steal(mnt->nodes_by_path, old->path);
+		g_free(n->path);
+		n->path = path;
+		if (n->inner)
+			n->inner = n->path + strlen(to) + inner_off;
+		n->folder = f;
+		g_free(n->msgname);
+		n->msgname = g_strdup(msgname);
+		g_hash_table_insert(mnt->nodes_by_path, n->path, n);
+	}
+	g_ptr_array_unref(moved);
+}

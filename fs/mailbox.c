@@ -386,6 +386,8 @@ void folder_refresh(mount *mnt, folder *f, folder_diff *diff)
 		return;
 	if (!f->scanned && unwatched)
 		dirs_changed(mnt, f); /* remember the directory times */
+	if (!f->scanned)
+		write_clean_leftovers(mnt, f);
 
 	scan_state s = { mnt, f, NULL, g_ptr_array_new_with_free_func(g_free), NULL };
 	s.messages = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, msgfile_free);

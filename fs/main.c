@@ -149,6 +149,7 @@ int main(int argc, char *argv[])
 	mapper_init();
 	inodes_init(&mnt);
 	cache_init(&mnt);
+	mnt.open_writes = g_hash_table_new(g_str_hash, g_str_equal);
 	err = watch_init(&mnt);
 	if (err) {
 		fprintf(stderr, "mapifs: %s\n", g_strerror(err));
@@ -187,6 +188,8 @@ out4:
 out3:
 	watch_stop(&mnt);
 	cache_free(&mnt);
+	/* handles still open at unmount are freed by release before the loop ends */
+	g_hash_table_unref(mnt.open_writes);
 	inodes_free(&mnt);
 	mount_folders_free(&mnt);
 	mapper_shutdown();

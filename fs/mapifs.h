@@ -68,6 +68,7 @@ typedef enum {
 	NODE_MESSAGE,  /* a message object directory */
 	NODE_INNER,    /* a path inside a message object */
 	NODE_EML,      /* message.eml of a top-level message */
+	NODE_NEWFILE,  /* a file being copied into a folder, until it is delivered */
 } node_kind;
 
 typedef struct node {
@@ -101,6 +102,9 @@ typedef struct mount {
 	GHashTable *cache;          /* "folder\nname" -> cached*, owned */
 	GQueue lru;                 /* of cached*, most recent at the head */
 	size_t cache_weight;
+
+	GHashTable *open_writes;    /* mount path -> whandle* open for writing */
+	unsigned tmp_counter;       /* for unique temporary file names */
 
 	int inotify_fd;
 	GHashTable *watches;        /* wd -> folder* */
@@ -143,6 +147,8 @@ node *inode_find_path(mount *mnt, const char *path);
 /* Find or create the child node @name of @parent, taking one lookup. */
 node *inode_child(mount *mnt, node *parent, const char *name, node_kind kind, folder *f);
 void inode_forget(mount *mnt, fuse_ino_t ino, uint64_t n);
+/* A message directory moved: nodes under @from now live under @to. */
+void inode_rename(mount *mnt, const char *from, const char *to, folder *f, const char *msgname);
 /* Inodes at or under mount path @prefix (for invalidation). */
 GArray *inodes_under(mount *mnt, const char *prefix);
 
@@ -161,7 +167,32 @@ void watch_folder(mount *mnt, folder *f);
 int watch_start(mount *mnt);
 void watch_stop(mount *mnt);
 
+/* write.c: the write path (design.md 4).  Errors are positive errnos. */
+typedef enum {
+	WH_PROP,       /* a property file */
+	WH_EML,        /* message.eml: the whole message */
+	WH_DELIVERY,   /* a new file in a folder: a message being delivered */
+} wh_kind;
+typedef struct whandle whandle;
+int write_open(mount *mnt, node *n, int flags, whandle **out);
+int write_create(mount *mnt, node *parent, const char *name, whandle **out, node_kind *kind);
+int write_data(whandle *h, const char *data, size_t size, off_t off);
+int write_truncate(whandle *h, off_t size);
+int write_flush(mount *mnt, whandle *h);
+void write_release(mount *mnt, whandle *h);
+/* The open handle writing @path, if any (its size is what stat shows). */
+whandle *write_handle_for(mount *mnt, const char *path);
+size_t write_handle_size(const whandle *h);
+int write_read(whandle *h, size_t size, off_t off, char **out, size_t *outlen);
+int write_setsize(mount *mnt, node *n, off_t size);
+int write_mkdir(mount *mnt, node *parent, const char *name);
+int write_rmdir(mount *mnt, node *parent, const char *name);
+int write_rename(mount *mnt, node *parent, const char *name, node *newparent,
+                 const char *newname, unsigned int flags);
+void write_clean_leftovers(mount *mnt, folder *f);
+
 /* ops.c */
+int mapper_errno(mapper_status st);
 extern const struct fuse_lowlevel_ops mapifs_ops;
 
 #endif /* MAPIFS_H */

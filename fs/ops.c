@@ -10,8 +10,10 @@
  * and file pages are kept, because the watcher invalidates them when the
  * source changes; folder listings are cached by the kernel (cache_readdir).
  *
- * This version is read-only: every operation that would change something
- * fails with EROFS (design.md 6); the write path arrives with issue 3.
+ * Writes (design.md 4) are carried out by write.c; a mount with -o ro
+ * refuses every one of them with EROFS and opens nothing for writing
+ * (design.md 6).  Files opened for writing are not kept in the page cache:
+ * their content is the open handle's until close.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,7 +30,7 @@ static mount *mnt_of(fuse_req_t req)
 	return fuse_req_userdata(req);
 }
 
-static int mapper_errno(mapper_status st)
+int mapper_errno(mapper_status st)
 {
 	switch (st) {
 	case MAPPER_OK: return 0;
@@ -38,6 +40,8 @@ static int mapper_errno(mapper_status st)
 	case MAPPER_INVALID: return EINVAL;
 	case MAPPER_INCOMPLETE: return EIO;
 	case MAPPER_NO_MEMORY: return ENOMEM;
+	case MAPPER_READ_ONLY: return EPERM;
+	case MAPPER_EXISTS: return EEXIST;
 	}
 	return EIO;
 }
@@ -104,7 +108,7 @@ static int inner_node(mount *mnt, node *n, mapper_message **out, mapper_node *mn
 static void fill_dir(mount *mnt, struct stat *st, fuse_ino_t ino)
 {
 	st->st_ino = ino;
-	st->st_mode = S_IFDIR | 0555;
+	st->st_mode = S_IFDIR | (mnt->readonly ? 0555 : 0755);
 	st->st_nlink = 2;
 	st->st_uid = mnt->uid;
 	st->st_gid = mnt->gid;
@@ -113,7 +117,7 @@ static void fill_dir(mount *mnt, struct stat *st, fuse_ino_t ino)
 static void fill_file(mount *mnt, struct stat *st, fuse_ino_t ino, off_t size)
 {
 	st->st_ino = ino;
-	st->st_mode = S_IFREG | 0444;
+	st->st_mode = S_IFREG | (mnt->readonly ? 0444 : 0644);
 	st->st_nlink = 1;
 	st->st_size = size;
 	st->st_blksize = 4096;
@@ -129,16 +133,27 @@ static void copy_times(struct stat *st, const struct stat *src)
 	st->st_ctim = src->st_ctim;
 }
 
+/* A folder's times are its directory's; for a Maildir the later of cur/
+ * and new/, so a delivery to new/ changes them too (and with them the
+ * kernel's cached listing, FUSE_CAP_AUTO_INVAL_DATA). */
 static int folder_times(mount *mnt, folder *f, struct stat *st)
 {
-	struct stat src;
-	char *rel = f->type == FOLDER_MAILDIR
-	            ? (*f->srcdir ? g_build_filename(f->srcdir, "cur", NULL) : g_strdup("cur"))
-	            : g_strdup(f->srcdir);
-	int r = source_stat(mnt, rel, &src);
-	g_free(rel);
-	if (r == 0)
-		copy_times(st, &src);
+	static const char *const subs[] = { "cur", "new" };
+	bool have = false;
+	for (int i = 0; i < (f->type == FOLDER_MAILDIR ? 2 : 1); i++) {
+		struct stat src;
+		char *rel = f->type == FOLDER_MAILDIR
+		            ? (*f->srcdir ? g_build_filename(f->srcdir, subs[i], NULL) : g_strdup(subs[i]))
+		            : g_strdup(f->srcdir);
+		int r = source_stat(mnt, rel, &src);
+		g_free(rel);
+		if (r == 0 && (!have || src.st_mtim.tv_sec > st->st_mtim.tv_sec ||
+		               (src.st_mtim.tv_sec == st->st_mtim.tv_sec &&
+		                src.st_mtim.tv_nsec > st->st_mtim.tv_nsec))) {
+			copy_times(st, &src);
+			have = true;
+		}
+	}
 	return 0;
 }
 
@@ -165,8 +180,16 @@ static int do_getattr(mount *mnt, node *n, struct stat *st)
 		struct stat src;
 		if (!mf || source_stat(mnt, mf->relpath, &src) != 0)
 			return ENOENT;
-		fill_file(mnt, st, n->ino, src.st_size);
+		whandle *h = write_handle_for(mnt, n->path);
+		fill_file(mnt, st, n->ino, h ? (off_t)write_handle_size(h) : src.st_size);
 		copy_times(st, &src);
+		return 0;
+	}
+	case NODE_NEWFILE: {
+		whandle *h = write_handle_for(mnt, n->path);
+		if (!h)
+			return ENOENT;
+		fill_file(mnt, st, n->ino, (off_t)write_handle_size(h));
 		return 0;
 	}
 	case NODE_INNER: {
@@ -174,6 +197,15 @@ static int do_getattr(mount *mnt, node *n, struct stat *st)
 		mapper_message *m;
 		mapper_node mn;
 		int err = inner_node(mnt, n, &m, &mn, &src);
+		/* a file open for writing shows what the writer has so far,
+		 * also before a new property exists */
+		whandle *h = write_handle_for(mnt, n->path);
+		if (h && (err == 0 || err == ENOENT)) {
+			fill_file(mnt, st, n->ino, (off_t)write_handle_size(h));
+			if (!err)
+				copy_times(st, &src);
+			return 0;
+		}
 		if (err)
 			return err;
 		if (mn.kind == MAPPER_NODE_DIR)
@@ -218,7 +250,12 @@ static int do_lookup(mount *mnt, node *parent, const char *name, struct fuse_ent
 		} else if (g_hash_table_contains(parent->folder->messages, name)) {
 			kind = NODE_MESSAGE;
 		} else {
-			return ENOENT;
+			char *p = *parent->path ? g_strconcat(parent->path, "/", name, NULL) : g_strdup(name);
+			bool pending = write_handle_for(mnt, p) != NULL;
+			g_free(p);
+			if (!pending)
+				return ENOENT;
+			kind = NODE_NEWFILE;
 		}
 	} else if (parent->kind == NODE_MESSAGE && strcmp(name, "message.eml") == 0) {
 		kind = NODE_EML;
@@ -444,13 +481,89 @@ static void mfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info
 
 static void mfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	/* design.md 6: no write-open succeeds in this version */
-	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
+	mount *mnt = mnt_of(req);
+	if ((fi->flags & O_ACCMODE) == O_RDONLY && !(fi->flags & O_TRUNC)) {
+		fi->fh = 0;
+		fi->keep_cache = 1;
+		fuse_reply_open(req, fi);
+		return;
+	}
+	/* design.md 6: no write-open succeeds on a read-only mount */
+	if (mnt->readonly) {
 		fuse_reply_err(req, EROFS);
 		return;
 	}
-	fi->keep_cache = 1;
+	whandle *h = NULL;
+	pthread_mutex_lock(&mnt->lock);
+	node *n = inode_get(mnt, ino);
+	int err = n ? write_open(mnt, n, fi->flags, &h) : ESTALE;
+	pthread_mutex_unlock(&mnt->lock);
+	if (err) {
+		fuse_reply_err(req, err);
+		return;
+	}
+	fi->fh = (uint64_t)(uintptr_t)h;
+	fi->keep_cache = 0;
 	fuse_reply_open(req, fi);
+}
+
+static whandle *handle_of(struct fuse_file_info *fi)
+{
+	return fi ? (whandle *)(uintptr_t)fi->fh : NULL;
+}
+
+static void mfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+                      struct fuse_file_info *fi)
+{
+	mount *mnt = mnt_of(req);
+	whandle *h = handle_of(fi);
+	if (!h) {
+		fuse_reply_err(req, EBADF);
+		return;
+	}
+	pthread_mutex_lock(&mnt->lock);
+	int err = write_data(h, buf, size, off);
+	pthread_mutex_unlock(&mnt->lock);
+	if (err)
+		fuse_reply_err(req, err);
+	else
+		fuse_reply_write(req, size);
+}
+
+static void mfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	mount *mnt = mnt_of(req);
+	whandle *h = handle_of(fi);
+	int err = 0;
+	if (h) {
+		pthread_mutex_lock(&mnt->lock);
+		err = write_flush(mnt, h);
+		pthread_mutex_unlock(&mnt->lock);
+	}
+	fuse_reply_err(req, err);
+}
+
+static void mfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	/* the change is made durable when it is applied, at flush */
+	mfs_flush(req, ino, fi);
+}
+
+static void mfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	mount *mnt = mnt_of(req);
+	whandle *h = handle_of(fi);
+	if (h) {
+		pthread_mutex_lock(&mnt->lock);
+		/* a writer that never flushed (mmap, a crash of the caller) */
+		int err = write_flush(mnt, h);
+		if (err)
+			mapifs_log("a write was not applied when its file was released: %s",
+			           g_strerror(err));
+		write_release(mnt, h);
+		pthread_mutex_unlock(&mnt->lock);
+	}
+	fuse_reply_err(req, 0);
 }
 
 static int do_read(mount *mnt, node *n, size_t size, off_t off, char **out, size_t *outlen)
@@ -503,7 +616,9 @@ static void mfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	size_t len;
 	pthread_mutex_lock(&mnt->lock);
 	node *n = inode_get(mnt, ino);
-	int err = n ? do_read(mnt, n, size, off, &data, &len) : ESTALE;
+	whandle *h = handle_of(fi);
+	int err = h ? write_read(h, size, off, &data, &len)
+	        : n ? do_read(mnt, n, size, off, &data, &len) : ESTALE;
 	pthread_mutex_unlock(&mnt->lock);
 	if (err) {
 		fuse_reply_err(req, err);
@@ -590,65 +705,169 @@ static void mfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	g_string_free(v, TRUE);
 }
 
-/* ---- everything that would write: EROFS (design.md 6) ---------------------- */
+/* ---- changes (design.md 4); EROFS on a read-only mount (design.md 6) ---------- */
 
 static void mfs_access(fuse_req_t req, fuse_ino_t ino, int mask)
 {
-	fuse_reply_err(req, (mask & W_OK) ? EROFS : 0);
+	fuse_reply_err(req, (mask & W_OK) && mnt_of(req)->readonly ? EROFS : 0);
 }
 
-static void erofs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
-                          struct fuse_file_info *fi)
+/* Reply with a node's entry after a change made it. */
+static void reply_new_entry(fuse_req_t req, mount *mnt, node *parent, const char *name, int err)
 {
-	fuse_reply_err(req, EROFS);
+	struct fuse_entry_param e;
+	if (!err)
+		err = do_lookup(mnt, parent, name, &e);
+	pthread_mutex_unlock(&mnt->lock);
+	if (err)
+		fuse_reply_err(req, err);
+	else
+		fuse_reply_entry(req, &e);
 }
 
-static void erofs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+static void mfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+                        struct fuse_file_info *fi)
 {
-	fuse_reply_err(req, EROFS);
+	mount *mnt = mnt_of(req);
+	if (mnt->readonly) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	struct stat st;
+	pthread_mutex_lock(&mnt->lock);
+	node *n = inode_get(mnt, ino);
+	int err = n ? 0 : ESTALE;
+	if (!err && (to_set & FUSE_SET_ATTR_SIZE)) {
+		whandle *h = handle_of(fi);
+		err = h ? write_truncate(h, attr->st_size) : write_setsize(mnt, n, attr->st_size);
+	}
+	/* modes, owners and times are the mount's and the source's: a request
+	 * to change them (cp -p, touch) is accepted and changes nothing */
+	if (!err)
+		err = do_getattr(mnt, n, &st);
+	pthread_mutex_unlock(&mnt->lock);
+	if (err)
+		fuse_reply_err(req, err);
+	else
+		fuse_reply_attr(req, &st, CACHE_TIMEOUT);
 }
 
-static void erofs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+static void mfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
-	fuse_reply_err(req, EROFS);
+	mount *mnt = mnt_of(req);
+	if (mnt->readonly) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	pthread_mutex_lock(&mnt->lock);
+	node *p = inode_get(mnt, parent);
+	int err = p ? write_mkdir(mnt, p, name) : ESTALE;
+	reply_new_entry(req, mnt, p, name, err);
 }
 
-static void erofs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+static void mfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	fuse_reply_err(req, EROFS);
+	mount *mnt = mnt_of(req);
+	if (mnt->readonly) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	pthread_mutex_lock(&mnt->lock);
+	node *p = inode_get(mnt, parent);
+	int err = p ? write_rmdir(mnt, p, name) : ESTALE;
+	pthread_mutex_unlock(&mnt->lock);
+	fuse_reply_err(req, err);
 }
 
-static void erofs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+static void mfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	fuse_reply_err(req, EROFS);
+	/* design.md 4: property files cannot be unlinked, so rm -r never
+	 * strips half a message; truncating a file removes its property */
+	fuse_reply_err(req, mnt_of(req)->readonly ? EROFS : EPERM);
 }
 
-static void erofs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
-                         fuse_ino_t newparent, const char *newname, unsigned int flags)
+static void mfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+                       fuse_ino_t newparent, const char *newname, unsigned int flags)
 {
-	fuse_reply_err(req, EROFS);
+	mount *mnt = mnt_of(req);
+	if (mnt->readonly) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	pthread_mutex_lock(&mnt->lock);
+	node *p = inode_get(mnt, parent), *np = inode_get(mnt, newparent);
+	int err = p && np ? write_rename(mnt, p, name, np, newname, flags) : ESTALE;
+	pthread_mutex_unlock(&mnt->lock);
+	fuse_reply_err(req, err);
 }
 
-static void erofs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+static void mfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+                       struct fuse_file_info *fi)
 {
-	fuse_reply_err(req, EROFS);
+	mount *mnt = mnt_of(req);
+	if (mnt->readonly) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	struct fuse_entry_param e;
+	memset(&e, 0, sizeof e);
+	whandle *h = NULL;
+	node_kind kind = NODE_INNER;
+	pthread_mutex_lock(&mnt->lock);
+	node *p = inode_get(mnt, parent);
+	int err = p ? write_create(mnt, p, name, &h, &kind) : ESTALE;
+	if (!err) {
+		node *n = inode_child(mnt, p, name, kind, p->folder);
+		err = do_getattr(mnt, n, &e.attr);
+		if (err) {
+			inode_forget(mnt, n->ino, 1);
+			write_release(mnt, h);
+		} else {
+			e.ino = n->ino;
+			e.attr_timeout = CACHE_TIMEOUT;
+			e.entry_timeout = CACHE_TIMEOUT;
+		}
+	}
+	pthread_mutex_unlock(&mnt->lock);
+	if (err) {
+		fuse_reply_err(req, err);
+		return;
+	}
+	fi->fh = (uint64_t)(uintptr_t)h;
+	fi->keep_cache = 0;
+	fuse_reply_create(req, &e, fi);
 }
 
-static void erofs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-                         struct fuse_file_info *fi)
+static void refuse(fuse_req_t req)
 {
-	fuse_reply_err(req, EROFS);
+	fuse_reply_err(req, mnt_of(req)->readonly ? EROFS : EPERM);
 }
 
-static void erofs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
-                           size_t size, int flags)
+static void mfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
-	fuse_reply_err(req, EROFS);
+	refuse(req);
 }
 
-static void erofs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+static void mfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
-	fuse_reply_err(req, EROFS);
+	refuse(req);
+}
+
+static void mfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	refuse(req);
+}
+
+/* xattrs are the mapifs's own, computed; ENOTSUP lets cp -a go on */
+static void mfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+                         size_t size, int flags)
+{
+	fuse_reply_err(req, mnt_of(req)->readonly ? EROFS : ENOTSUP);
+}
+
+static void mfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	fuse_reply_err(req, mnt_of(req)->readonly ? EROFS : ENOTSUP);
 }
 
 /* ---- session ----------------------------------------------------------------- */
@@ -661,6 +880,10 @@ static void mfs_init(void *userdata, struct fuse_conn_info *conn)
 	/* the kernel keeps pages as long as size and mtime stay */
 	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
 		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+	/* open(O_TRUNC) arrives as one request, not a truncate before the
+	 * open, so "echo x > file" is one change and not two */
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
 }
@@ -679,15 +902,19 @@ const struct fuse_lowlevel_ops mapifs_ops = {
 	.getxattr = mfs_getxattr,
 	.listxattr = mfs_listxattr,
 	.access = mfs_access,
-	.setattr = erofs_setattr,
-	.mknod = erofs_mknod,
-	.mkdir = erofs_mkdir,
-	.unlink = erofs_unlink,
-	.rmdir = erofs_unlink,
-	.symlink = erofs_symlink,
-	.rename = erofs_rename,
-	.link = erofs_link,
-	.create = erofs_create,
-	.setxattr = erofs_setxattr,
-	.removexattr = erofs_removexattr,
+	.write = mfs_write,
+	.flush = mfs_flush,
+	.fsync = mfs_fsync,
+	.release = mfs_release,
+	.setattr = mfs_setattr,
+	.mknod = mfs_mknod,
+	.mkdir = mfs_mkdir,
+	.unlink = mfs_unlink,
+	.rmdir = mfs_rmdir,
+	.symlink = mfs_symlink,
+	.rename = mfs_rename,
+	.link = mfs_link,
+	.create = mfs_create,
+	.setxattr = mfs_setxattr,
+	.removexattr = mfs_removexattr,
 };
