@@ -28,6 +28,7 @@ Message checks (python3 email, policy=email.policy.default):
 
   header FILE NAME            every decoded value of the top-level field NAME,
                               one a line; exit 1 when there is none
+  decode-header NAME VALUE    VALUE decoded as a NAME field would be
   count FILE NAME             how many top-level NAME fields there are
   headers FILE                "Name: decoded value" for every top-level field
   date FILE                   the Date field as ISO 8601 UTC
@@ -212,6 +213,11 @@ def cmd_header(path, name):
     for v in vals:
         print(v)
     return 0 if vals else 1
+
+
+def cmd_decode_header(name, value):
+    print(decoded(POLICY.header_factory(name, value.strip())))
+    return 0
 
 
 def cmd_count(path, name):
@@ -438,6 +444,7 @@ def main(argv):
         "two-writers": cmd_two_writers,
         "header": cmd_header,
         "count": cmd_count,
+        "decode-header": cmd_decode_header,
         "headers": cmd_headers,
         "date": cmd_date,
         "addresses": cmd_addresses,
