@@ -129,21 +129,6 @@ EOF
         "$(wh decode-header Content-Type "$(cat "$INBOX/$OPAQUE/PS_INTERNET_HEADERS/Content-Type")")"
 }
 
-@test "opaque-signed without PS_INTERNET_HEADERS/Content-Type: type from the mime tag plus name" {
-    : >"$INBOX/$OPAQUE/PS_INTERNET_HEADERS/Content-Type"
-    assert_equal "$(wh count "$OPAQUE_F" Content-Type)" 1
-    python3 - "$OPAQUE_F" <<'EOF' || fail "Content-Type of $OPAQUE_F: $(wh header "$OPAQUE_F" Content-Type)"
-import email, email.policy, sys
-m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
-assert m.get_content_type() == "application/x-pkcs7-mime", m.get_content_type()
-assert m.get_param("name") == "smime.p7m", m.get("Content-Type")
-EOF
-    wh payload "$ORIG/opaque" >"$BATS_TEST_TMPDIR/cms.orig"
-    wh payload "$OPAQUE_F" >"$BATS_TEST_TMPDIR/cms.new"
-    assert_same_bytes "$BATS_TEST_TMPDIR/cms.orig" "$BATS_TEST_TMPDIR/cms.new"
-    same_signed_content "$ORIG/opaque" "$OPAQUE_F"
-}
-
 @test "encrypted: a Subject edit keeps it decryptable to the same content; shape per 3.1.5.2.4" {
     echo 'Encrypted, new subject' >"$INBOX/$ENC/PidTagSubject"
     echo 'Bob B' >"$INBOX/$ENC/recipients/0/PidTagDisplayName"

@@ -143,16 +143,26 @@ def cmd_ftruncate(path):
 
 
 def cmd_write_during(path, value, cmd):
+    # The command runs in a process started BEFORE the file is opened: a
+    # process forked while the handle is open would close its copy of the
+    # descriptor at exec or exit, and FUSE sends a FLUSH for that close.
+    child = subprocess.Popen(["sh", "-c", "read _ || exit 3; " + cmd], stdin=subprocess.PIPE)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
     except OSError as e:
+        child.stdin.close()
+        child.wait()
         return report("open", e)
     try:
         os.write(fd, tobytes(value))
     except OSError as e:
         os.close(fd)
+        child.stdin.close()
+        child.wait()
         return report("write", e)
-    rc = subprocess.call(["sh", "-c", cmd])
+    child.stdin.write(b"go\n")
+    child.stdin.close()
+    rc = child.wait()
     if rc != 0:
         os.close(fd)
         print("command failed with status %d: %s" % (rc, cmd))
