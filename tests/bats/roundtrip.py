@@ -1,0 +1,297 @@
+#!/usr/bin/env python3
+"""Round-trip check of the mapifs writer (issue 3).
+
+  roundtrip.py --tool MAPPER_TOOL [--labels TSV] [--jobs N] PATH...
+
+For every message under PATH (a message file, a Maildir -- cur/ and new/ of
+it and of its Maildir++ subfolders -- or any directory tree of files), run
+"MAPPER_TOOL rebuild FILE", which prints the Internet-format message rebuilt
+from the unedited message object of FILE, and compare the rebuilt message
+with FILE, both parsed by python3's email package (policy=email.policy.default):
+
+  fields      the same multiset of top-level header field names
+              (case-insensitive)
+  values      the same decoded value for every top-level field, in order per
+              name; whitespace runs count as one blank (folding); addresses and
+              dates as python normalises them; Content-Type without its
+              boundary parameter (a rebuild may choose a new one);
+              Content-Transfer-Encoding values are not compared (a rebuild may
+              pick another encoding -- the decoded content is what counts)
+  structure   the same MIME tree (content types, message/rfc822 descended)
+  protected   clear-signed (last Content-Type multipart/signed): the bytes
+              after the top-level header block are identical; opaque-signed
+              or encrypted (application/pkcs7-mime, application/x-pkcs7-mime,
+              application/octet-stream named *.p7m): the decoded CMS bytes
+              are identical
+
+--labels TSV: lines "unique-name<TAB>...<TAB>label" (the expected.tsv of
+tests/corpus/corpus.py); failures are reported by label (the corpus path).
+
+Prints one "FAIL label: reason; reason" line per failing message, then counts
+of failures per message kind, then one summary line
+  roundtrip: N messages, P round-trip, F fail (rebuild A, fields B, values C, structure D, protected E)
+Exit status: 0 when every message round-trips, 1 otherwise, 2 on bad usage.
+"""
+
+import argparse
+import collections
+import concurrent.futures
+import email
+import email.policy
+import email.utils
+import os
+import re
+import subprocess
+import sys
+
+POLICY = email.policy.default
+CHECKS = ("rebuild", "fields", "values", "structure", "protected")
+
+
+def header_block_end(data):
+    """Offset of the first byte after the header block (after the empty line)."""
+    if data.startswith(b"\r\n"):
+        return 2
+    if data.startswith(b"\n"):
+        return 1
+    cands = [i + 4 for i in [data.find(b"\r\n\r\n")] if i >= 0]
+    cands += [i + 2 for i in [data.find(b"\n\n")] if i >= 0]
+    return min(cands) if cands else len(data)
+
+
+def raw_last_content_type(msg):
+    last = None
+    for k, v in msg.raw_items():
+        if k.strip().lower() == "content-type":
+            last = v
+    return last
+
+
+def kind_of(msg):
+    """clear-signed, opaque (signed or encrypted CMS) or plain, by the LAST
+    top-level Content-Type (MS-OXOSMIME recognition)."""
+    raw = raw_last_content_type(msg)
+    if raw is None:
+        return "plain"
+    raw = " ".join(str(raw).split())
+    h = POLICY.header_factory("content-type", raw)
+    try:
+        ctype = h.content_type.lower()
+        params = {k.lower(): str(v) for k, v in h.params.items()}
+    except Exception:
+        ctype = raw.split(";")[0].strip().lower()
+        params = {}
+    if ctype == "multipart/signed":
+        return "clear-signed"
+    if ctype in ("application/pkcs7-mime", "application/x-pkcs7-mime"):
+        return "opaque"
+    if ctype == "application/octet-stream":
+        names = [params.get("name", "")]
+        cd = msg.get("content-disposition")
+        try:
+            names.append(str(cd.params.get("filename", "")) if cd is not None else "")
+        except Exception:
+            pass
+        if any(n.lower().endswith(".p7m") for n in names):
+            return "opaque"
+    return "plain"
+
+
+def norm_ws(s):
+    return " ".join(s.split())
+
+
+def content_type_key(value):
+    h = POLICY.header_factory("content-type", norm_ws(value))
+    try:
+        params = []
+        for k, v in h.params.items():
+            k = k.lower()
+            if k == "boundary":
+                continue
+            v = str(v)
+            params.append("%s=%s" % (k, v.lower() if k == "charset" else v))
+        return "; ".join([h.content_type.lower()] + sorted(params))
+    except Exception:
+        return re.sub(r'(?i)boundary=("[^"]*"|[^;\s]*)', "", norm_ws(str(value)))
+
+
+def decoded_value(name, value):
+    lname = name.strip().lower()
+    if lname == "content-type":
+        return content_type_key(value)
+    try:
+        return norm_ws(str(POLICY.header_fetch_parse(name, value)))
+    except Exception:
+        return norm_ws(str(value))
+
+
+def fields_of(msg):
+    """{lower name: [decoded values in order]}, and the Counter of names."""
+    vals = collections.OrderedDict()
+    for k, v in msg.raw_items():
+        vals.setdefault(k.strip().lower(), []).append(decoded_value(k, v))
+    return vals
+
+
+def tree(part, depth=0, out=None):
+    out = [] if out is None else out
+    out.append("  " * depth + part.get_content_type())
+    if part.is_multipart():
+        for sub in part.iter_parts():
+            tree(sub, depth + 1, out)
+    elif part.get_content_type() == "message/rfc822":
+        payload = part.get_payload()
+        if isinstance(payload, list) and payload:
+            tree(payload[0], depth + 1, out)
+    return out
+
+
+def short(s, n=120):
+    s = repr(s)
+    return s if len(s) <= n else s[: n - 3] + "..."
+
+
+def compare(orig_bytes, new_bytes):
+    """List of (check, reason) for everything that differs."""
+    bad = []
+    a = email.message_from_bytes(orig_bytes, policy=POLICY)
+    b = email.message_from_bytes(new_bytes, policy=POLICY)
+
+    fa, fb = fields_of(a), fields_of(b)
+    ca = collections.Counter({k: len(v) for k, v in fa.items()})
+    cb = collections.Counter({k: len(v) for k, v in fb.items()})
+    if ca != cb:
+        missing = sorted((ca - cb).elements())
+        extra = sorted((cb - ca).elements())
+        bad.append(("fields", "header fields missing %s, extra %s" % (missing, extra)))
+    for name, va in fa.items():
+        if name == "content-transfer-encoding":
+            continue
+        vb = fb.get(name, [])
+        if len(va) != len(vb):
+            continue  # reported above
+        for x, y in zip(va, vb):
+            if x != y:
+                bad.append(("values", "%s: %s != %s" % (name, short(x), short(y))))
+                break
+
+    ta, tb = tree(a), tree(b)
+    if ta != tb:
+        bad.append(("structure", "MIME tree %s != %s" % ("|".join(s.strip() for s in ta),
+                                                          "|".join(s.strip() for s in tb))))
+
+    kind = kind_of(a)
+    if kind == "clear-signed":
+        ea = orig_bytes[header_block_end(orig_bytes):]
+        eb = new_bytes[header_block_end(new_bytes):]
+        if ea != eb:
+            bad.append(("protected", "multipart/signed entity differs (%d vs %d bytes)" % (len(ea), len(eb))))
+    elif kind == "opaque":
+        try:
+            pa = a.get_payload(decode=True) or b""
+            pb = b.get_payload(decode=True) or b""
+        except Exception as e:  # pragma: no cover
+            pa, pb = b"", repr(e).encode()
+        if not pa:
+            bad.append(("protected", "no CMS payload in the original?"))
+        elif pa != pb:
+            bad.append(("protected", "decoded CMS payload differs (%d vs %d bytes)" % (len(pa), len(pb))))
+    return kind, bad
+
+
+def message_files(path):
+    if os.path.isfile(path):
+        return [path]
+    out = []
+    for dirpath, dirnames, filenames in os.walk(path):
+        dirnames.sort()
+        if os.path.basename(dirpath) == "tmp" and os.path.isdir(os.path.join(os.path.dirname(dirpath), "cur")):
+            continue  # Maildir tmp/: not messages
+        for f in sorted(filenames):
+            if f in ("expected.tsv",) or f.startswith("."):
+                continue
+            out.append(os.path.join(dirpath, f))
+    return out
+
+
+def unique_of(path):
+    return os.path.basename(path).split(":2,")[0]
+
+
+def check_one(tool, path, timeout):
+    with open(path, "rb") as fh:
+        orig = fh.read()
+    try:
+        kind = kind_of(email.message_from_bytes(orig, policy=POLICY))
+    except Exception:
+        kind = "?"
+    try:
+        p = subprocess.run([tool, "rebuild", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return kind, [("rebuild", "rebuild timed out after %ds" % timeout)]
+    if p.returncode != 0:
+        err = p.stderr.decode("utf-8", "replace").strip().splitlines()
+        return kind, [("rebuild", "rebuild exit status %d: %s" % (p.returncode, err[0] if err else ""))]
+    if not p.stdout.strip():
+        return kind, [("rebuild", "rebuild printed nothing")]
+    try:
+        return compare(orig, p.stdout)
+    except Exception as e:
+        return kind, [("rebuild", "cannot compare: %s: %s" % (type(e).__name__, e))]
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--tool", required=True)
+    ap.add_argument("--labels")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--timeout", type=int, default=60)
+    ap.add_argument("paths", nargs="+")
+    args = ap.parse_args(argv)
+
+    labels = {}
+    if args.labels:
+        with open(args.labels, encoding="utf-8") as fh:
+            for line in fh:
+                cols = line.rstrip("\n").split("\t")
+                if len(cols) >= 2:
+                    labels[cols[0]] = cols[-1]
+
+    files = []
+    for p in args.paths:
+        if not os.path.exists(p):
+            sys.stderr.write("roundtrip.py: %s: no such file or directory\n" % p)
+            return 2
+        files += message_files(p)
+    if not files:
+        sys.stderr.write("roundtrip.py: no messages found under %s\n" % " ".join(args.paths))
+        return 2
+
+    counts = collections.Counter()
+    kinds_failed = collections.Counter()
+    kinds_total = collections.Counter()
+    failed = 0
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as ex:
+        results = list(ex.map(lambda f: check_one(args.tool, f, args.timeout), files))
+    for f, (kind, bad) in zip(files, results):
+        kinds_total[kind] += 1
+        if not bad:
+            continue
+        failed += 1
+        kinds_failed[kind] += 1
+        for c in {c for c, _ in bad}:
+            counts[c] += 1
+        label = labels.get(unique_of(f), f)
+        print("FAIL %s [%s]: %s" % (label, kind, "; ".join(r for _, r in bad)))
+    for kind in sorted(kinds_total):
+        print("kind %s: %d messages, %d fail" % (kind, kinds_total[kind], kinds_failed[kind]))
+    print("roundtrip: %d messages, %d round-trip, %d fail (%s)" % (
+        len(files), len(files) - failed, failed, ", ".join("%s %d" % (c, counts[c]) for c in CHECKS)))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.stdout.reconfigure(errors="backslashreplace")
+    sys.exit(main(sys.argv[1:]))
