@@ -213,9 +213,10 @@ setup() {
 # ---------------------------------------------------------------------------
 # invalid values: EINVAL at close, file byte-identical, one log line
 
-# bad_value MSG PROP VALUE: close fails with EINVAL, nothing changes.
+# bad_value MSG PROP VALUE GOOD: close fails with EINVAL, nothing changes;
+# then the good value GOOD is taken (so the refusal was about the value).
 bad_value() {
-    local u=$1 prop=$2 value=$3 f h view
+    local u=$1 prop=$2 value=$3 good=$4 f h view
     f=$(backing "$u")
     h=$(sha "$f")
     view=$(cat "$INBOX/$u/$prop" 2>/dev/null || true)
@@ -226,24 +227,27 @@ bad_value() {
     assert_log_line "${prop##*/}"
     assert_equal "$(cat "$INBOX/$u/$prop" 2>/dev/null || true)" "$view"
     daemon_alive
+    assert_op_ok write "$INBOX/$u/$prop" "$good"
+    [[ $(sha "$(backing "$u")") != "$h" ]] || fail "the good value '$good' did not change the file"
+    assert_file_is "$INBOX/$u/$prop" "$good"
 }
 
 @test "text in PidTagImportance -> EINVAL at close, file unchanged, one log line" {
-    bad_value $PLAIN PidTagImportance 'very high'
+    bad_value $PLAIN PidTagImportance 'very high' 2
 }
 
 @test "a newline inside PidTagSubject -> EINVAL at close, file unchanged, one log line" {
-    bad_value $PLAIN PidTagSubject $'a\nb\n'
+    bad_value $PLAIN PidTagSubject $'a\nb\n' 'a b'
 }
 
 @test "bad date 'yesterday' in PidTagClientSubmitTime -> EINVAL at close, file unchanged, one log line" {
-    bad_value $PLAIN PidTagClientSubmitTime yesterday
+    bad_value $PLAIN PidTagClientSubmitTime yesterday 2024-05-01T09:30:00Z
 }
 
 @test "'maybe' in a PtypBoolean -> EINVAL at close, file unchanged, one log line" {
     run xattr "$INBOX/$ALT/PidTagReadReceiptRequested" user.mapi.type
     assert_output PtypBoolean
-    bad_value $ALT PidTagReadReceiptRequested maybe
+    bad_value $ALT PidTagReadReceiptRequested maybe false
 }
 
 @test "a value refused with dd conv=notrunc is refused too; the next good write works" {
@@ -283,9 +287,10 @@ bad_value() {
     # message.eml of an embedded message
     f=$MD/cur/$NESTED:2,S
     h=$(sha "$f")
-    p=$INBOX/$NESTED/attachments/1/PidTagAttachDataObject/message.eml
+    p=$INBOX/$NESTED/attachments/0/PidTagAttachDataObject/message.eml
     [[ -f $p ]] || fail "$p is not shown"
     assert_errno 'open EPERM' write "$p" "$(cat "$MD/cur/$PLAIN:2,S")"
+    assert_errno 'open EPERM' write "${p%/message.eml}/PidTagSubject" x
     assert_equal "$(sha "$f")" "$h"
 }
 

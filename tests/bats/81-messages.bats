@@ -234,10 +234,12 @@ setup() {
 
 @test "an external flag rename shows in PidTagMessageFlags and does not break an open write" {
     local m=$INBOX/$ENC
-    assert_file_is "$m/PidTagMessageFlags" 0
+    assert_file_is "$m/PidTagRead" false
+    ((($(cat "$m/PidTagMessageFlags") & 1) == 0)) || fail "mfRead set on an unread message"
     mv "$MD/cur/$ENC:2," "$MD/cur/$ENC:2,S"
-    wait_until 5 file_is "$m/PidTagMessageFlags" 1 \
+    wait_until 5 eval '(($(cat "$m/PidTagMessageFlags") & 1))' \
         || fail "PidTagMessageFlags is $(cat "$m/PidTagMessageFlags") 5s after :2, -> :2,S"
+    assert_file_is "$m/PidTagRead" true
 
     # a write open across a rename by another program
     run wh write-during "$INBOX/$PLAIN/PidTagSubject" 'Edited across a rename' \

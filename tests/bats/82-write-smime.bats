@@ -226,4 +226,8 @@ EOF
     verify "$SIGNED_F" /dev/null
     verify "$OPAQUE_F" /dev/null
     daemon_alive
+    # the messages are still editable: the refusals were about the data
+    assert_op_ok write "$INBOX/$SIGNED/PidTagSubject" 'After the garbage'
+    assert_header "$SIGNED_F" Subject 'After the garbage'
+    verify "$SIGNED_F" /dev/null
 }
