@@ -152,6 +152,7 @@ typedef struct {
 	bool body_only;             /* clear-signed: promote the body, attach nothing */
 	const char *boundary;       /* of the innermost multipart being walked */
 	bool crlf;                  /* the input's header block ends lines in CRLF */
+	GPtrArray *parts;           /* for import_message_layout(): the part of each attachment */
 } ctx;
 
 static void parser_warning(gint64 offset, GMimeParserWarning code, const gchar *item, gpointer user)
@@ -220,7 +221,7 @@ static bool iprefix(const char *s, const char *prefix)
 
 typedef struct {
 	char *name;  /* display name, never empty (the address if none) */
-	char *addr;
+	char *addr;  /* NULL for an empty group (a recipient without address) */
 } mailbox;
 
 static void mailbox_clear(gpointer p)
@@ -230,15 +231,29 @@ static void mailbox_clear(gpointer p)
 	g_free(mb->addr);
 }
 
-/* Flatten groups; skip mailboxes without an address (oxcmail-mapping.md 2.2). */
-static void collect_mailboxes(ctx *c, InternetAddressList *list, GArray *out, int depth)
+/* Flatten groups; skip mailboxes without an address (oxcmail-mapping.md 2.2).
+ * With @empty_groups an empty group is kept as a mailbox without address:
+ * the writer puts a recipient that has no address yet into To/Cc/Bcc that
+ * way, so the row survives a round trip.  "undisclosed-recipients:;" is the
+ * nameless one (RFC 5322 3.4 mentions it; RFC 2822 A.1.3 uses it). */
+static void collect_mailboxes(ctx *c, InternetAddressList *list, GArray *out, int depth,
+                              bool empty_groups)
 {
 	if (!list || depth > 8)
 		return;
 	for (int i = 0; i < internet_address_list_length(list); i++) {
 		InternetAddress *ia = internet_address_list_get_address(list, i);
 		if (INTERNET_ADDRESS_IS_GROUP(ia)) {
-			collect_mailboxes(c, internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia)), out, depth + 1);
+			InternetAddressList *members = internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia));
+			if (empty_groups && depth == 0 && internet_address_list_length(members) == 0) {
+				const char *gname = internet_address_get_name(ia);
+				mailbox mb = { NULL, NULL };
+				if (gname && *gname && !ieq(gname, "undisclosed-recipients"))
+					mb.name = to_utf8(c, gname);
+				g_array_append_val(out, mb);
+				continue;
+			}
+			collect_mailboxes(c, members, out, depth + 1, false);
 			continue;
 		}
 		const char *addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
@@ -252,13 +267,13 @@ static void collect_mailboxes(ctx *c, InternetAddressList *list, GArray *out, in
 	}
 }
 
-static GArray *parse_mailboxes(ctx *c, const char *raw_value)
+static GArray *parse_mailboxes(ctx *c, const char *raw_value, bool empty_groups)
 {
 	GArray *out = g_array_new(FALSE, FALSE, sizeof(mailbox));
 	g_array_set_clear_func(out, mailbox_clear);
 	InternetAddressList *list = internet_address_list_parse(c->opts, raw_value ? raw_value : "");
 	if (list) {
-		collect_mailboxes(c, list, out, 0);
+		collect_mailboxes(c, list, out, 0, empty_groups);
 		g_object_unref(list);
 	}
 	return out;
@@ -293,6 +308,17 @@ static void add_recipient(mapper_message *m, const mailbox *mb, int type)
 {
 	mapper_bag *row = g_new0(mapper_bag, 1);
 	bag_init(row);
+	if (!mb->addr) {
+		/* an empty group: the row mapper_message_mkdir() makes, plus the name */
+		bag_set_int(row, TAG_ROWID, m->recipients->len);
+		bag_set_int(row, TAG_RECIPIENT_TYPE, type);
+		if (mb->name) {
+			bag_set_string(row, TAG_DISPLAY_NAME, mb->name);
+			bag_set_string(row, TAG_TRANSMITTABLE_DISPLAY_NAME, mb->name);
+		}
+		g_ptr_array_add(m->recipients, row);
+		return;
+	}
 	GBytes *eid = address_oneoff_entryid(mb->name, mb->addr);
 	bag_set_int(row, TAG_ROWID, m->recipients->len);
 	bag_set_int(row, TAG_RECIPIENT_TYPE, type);
@@ -337,7 +363,7 @@ static const char *const not_generic[] = {
 	"Content-Location", "Content-Base", "X-Unsent",
 };
 
-static bool is_generic_header(const char *name)
+bool import_header_is_generic(const char *name)
 {
 	for (size_t i = 0; i < G_N_ELEMENTS(not_generic); i++)
 		if (ieq(name, not_generic[i]))
@@ -382,28 +408,38 @@ static int sensitivity_from(const char *v)
 	return 0;
 }
 
-/* [MS-LCID] for the language tags mail commonly carries (2.2.3.2.11). */
+/* [MS-LCID] for the language tags mail commonly carries (2.2.3.2.11); the
+ * first tag of an LCID is the one the writer gives it (2.1.3.2.16). */
+static const struct { const char *tag; int lcid; } lcid_table[] = {
+	{ "ar", 0x0001 }, { "bg", 0x0002 }, { "ca", 0x0003 }, { "zh-cn", 0x0804 },
+	{ "zh-tw", 0x0404 }, { "zh", 0x0004 }, { "cs", 0x0005 }, { "da", 0x0006 },
+	{ "de-at", 0x0C07 }, { "de-ch", 0x0807 }, { "de-de", 0x0407 }, { "de", 0x0407 },
+	{ "el", 0x0008 }, { "en-au", 0x0C09 }, { "en-ca", 0x1009 }, { "en-gb", 0x0809 },
+	{ "en-us", 0x0409 }, { "en", 0x0409 }, { "es-es", 0x0C0A }, { "es-mx", 0x080A },
+	{ "es", 0x0C0A }, { "fi", 0x000B }, { "fr-ca", 0x0C0C }, { "fr-fr", 0x040C },
+	{ "fr", 0x040C }, { "he", 0x000D }, { "hu", 0x000E }, { "is", 0x000F },
+	{ "it", 0x0410 }, { "ja", 0x0411 }, { "ko", 0x0412 }, { "nl", 0x0413 },
+	{ "nb", 0x0414 }, { "no", 0x0414 }, { "pl", 0x0415 }, { "pt-br", 0x0416 },
+	{ "pt-pt", 0x0816 }, { "pt", 0x0816 }, { "ro", 0x0418 }, { "ru", 0x0419 },
+	{ "hr", 0x041A }, { "sk", 0x041B }, { "sv", 0x041D }, { "th", 0x041E },
+	{ "tr", 0x041F }, { "uk", 0x0422 }, { "sl", 0x0424 }, { "et", 0x0425 },
+	{ "lv", 0x0426 }, { "lt", 0x0427 }, { "vi", 0x042A },
+};
+
 static int lcid_from(const char *tag)
 {
-	static const struct { const char *tag; int lcid; } t[] = {
-		{ "ar", 0x0001 }, { "bg", 0x0002 }, { "ca", 0x0003 }, { "zh-cn", 0x0804 },
-		{ "zh-tw", 0x0404 }, { "zh", 0x0004 }, { "cs", 0x0005 }, { "da", 0x0006 },
-		{ "de-at", 0x0C07 }, { "de-ch", 0x0807 }, { "de-de", 0x0407 }, { "de", 0x0407 },
-		{ "el", 0x0008 }, { "en-au", 0x0C09 }, { "en-ca", 0x1009 }, { "en-gb", 0x0809 },
-		{ "en-us", 0x0409 }, { "en", 0x0409 }, { "es-es", 0x0C0A }, { "es-mx", 0x080A },
-		{ "es", 0x0C0A }, { "fi", 0x000B }, { "fr-ca", 0x0C0C }, { "fr-fr", 0x040C },
-		{ "fr", 0x040C }, { "he", 0x000D }, { "hu", 0x000E }, { "is", 0x000F },
-		{ "it", 0x0410 }, { "ja", 0x0411 }, { "ko", 0x0412 }, { "nl", 0x0413 },
-		{ "nb", 0x0414 }, { "no", 0x0414 }, { "pl", 0x0415 }, { "pt-br", 0x0416 },
-		{ "pt-pt", 0x0816 }, { "pt", 0x0816 }, { "ro", 0x0418 }, { "ru", 0x0419 },
-		{ "hr", 0x041A }, { "sk", 0x041B }, { "sv", 0x041D }, { "th", 0x041E },
-		{ "tr", 0x041F }, { "uk", 0x0422 }, { "sl", 0x0424 }, { "et", 0x0425 },
-		{ "lv", 0x0426 }, { "lt", 0x0427 }, { "vi", 0x042A },
-	};
-	for (size_t i = 0; i < G_N_ELEMENTS(t); i++)
-		if (ieq(tag, t[i].tag))
-			return t[i].lcid;
+	for (size_t i = 0; i < G_N_ELEMENTS(lcid_table); i++)
+		if (ieq(tag, lcid_table[i].tag))
+			return lcid_table[i].lcid;
 	return 0;
+}
+
+const char *import_lcid_tag(int64_t lcid)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(lcid_table); i++)
+		if (lcid_table[i].lcid == lcid)
+			return lcid_table[i].tag;
+	return NULL;
 }
 
 /* X-Auto-Response-Suppress tokens (oxcmail-mapping.md 1.2, gromox). */
@@ -552,7 +588,7 @@ static void import_headers(ctx *c, const mapper_source *src)
 		if (ieq(name, "Content-Type")) {
 			c->last_ct_header = h;
 		} else if (ieq(name, "From") && !have_from) {
-			GArray *mbs = parse_mailboxes(c, raw);
+			GArray *mbs = parse_mailboxes(c, raw, false);
 			if (mbs->len) {
 				/* MS-OXCMAIL: the first mailbox of From only */
 				set_address_group(bag, &sent_representing, &g_array_index(mbs, mailbox, 0));
@@ -560,14 +596,14 @@ static void import_headers(ctx *c, const mapper_source *src)
 			}
 			g_array_unref(mbs);
 		} else if (ieq(name, "Sender") && !have_sender) {
-			GArray *mbs = parse_mailboxes(c, raw);
+			GArray *mbs = parse_mailboxes(c, raw, false);
 			if (mbs->len) {
 				set_address_group(bag, &sender, &g_array_index(mbs, mailbox, 0));
 				have_sender = true;
 			}
 			g_array_unref(mbs);
 		} else if (ieq(name, "Reply-To") && !bag_get(bag, TAG_REPLY_RECIPIENT_ENTRIES)) {
-			GArray *mbs = parse_mailboxes(c, raw);
+			GArray *mbs = parse_mailboxes(c, raw, false);
 			if (mbs->len) {
 				GPtrArray *eids = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
 				GString *names = g_string_new(NULL);
@@ -587,11 +623,12 @@ static void import_headers(ctx *c, const mapper_source *src)
 			g_array_unref(mbs);
 		} else if (ieq(name, "To") || ieq(name, "Cc") || ieq(name, "Bcc")) {
 			int type = ieq(name, "To") ? 1 : ieq(name, "Cc") ? 2 : 3;
-			GArray *mbs = parse_mailboxes(c, raw);
+			GArray *mbs = parse_mailboxes(c, raw, true);
 			for (guint j = 0; j < mbs->len; j++) {
 				mailbox *mb = &g_array_index(mbs, mailbox, j);
 				add_recipient(m, mb, type);
-				g_string_append_printf(display[type], "%s%s", display[type]->len ? "; " : "", mb->name);
+				if (mb->name)
+					g_string_append_printf(display[type], "%s%s", display[type]->len ? "; " : "", mb->name);
 			}
 			g_array_unref(mbs);
 		} else if (ieq(name, "Date")) {
@@ -683,7 +720,7 @@ static void import_headers(ctx *c, const mapper_source *src)
 		} else if (ieq(name, "Disposition-Notification-To")) {
 			bag_set_bool(bag, TAG_READ_RECEIPT_REQUESTED, TRUE);
 			bag_set_bool(bag, TAG_NON_RECEIPT_NOTIFICATION_REQUESTED, TRUE);
-			GArray *mbs = parse_mailboxes(c, raw);
+			GArray *mbs = parse_mailboxes(c, raw, false);
 			if (mbs->len)
 				set_address_group(bag, &read_receipt, &g_array_index(mbs, mailbox, 0));
 			g_array_unref(mbs);
@@ -726,7 +763,7 @@ static void import_headers(ctx *c, const mapper_source *src)
 		} else if (ieq(name, "Auto-Submitted") && iprefix(value_raw, "auto-forwarded")) {
 			bag_set_bool(bag, TAG_AUTO_FORWARDED, TRUE);
 			bag_set_named_string(bag, &mapper_ps_internet_headers, "Auto-Submitted", value);
-		} else if (is_generic_header(name)) {
+		} else if (import_header_is_generic(name)) {
 			/* MS-OXCMAIL 2.2.3.2.29; the first of repeated headers wins */
 			if (!bag_get_named(bag, &mapper_ps_internet_headers, name))
 				bag_set_named_string(bag, &mapper_ps_internet_headers, name, value);
@@ -842,29 +879,39 @@ static void import_headers(ctx *c, const mapper_source *src)
 
 /* ---- body (MS-OXCMAIL 2.2.3.3.2, oxcmail-mapping.md 3.2) --------------- */
 
-/* Internet code page numbers (oxcmail-mapping.md 0.3). */
+/* Internet code page numbers (oxcmail-mapping.md 0.3); the first charset of
+ * a code page is the one the writer names. */
+static const struct { const char *cs; int cp; } codepage_table[] = {
+	{ "utf-8", 65001 }, { "utf-7", 65000 }, { "utf-16", 1200 }, { "utf-16le", 1200 },
+	{ "us-ascii", 20127 }, { "ascii", 20127 }, { "iso-8859-1", 28591 },
+	{ "iso-8859-2", 28592 }, { "iso-8859-3", 28593 }, { "iso-8859-4", 28594 },
+	{ "iso-8859-5", 28595 }, { "iso-8859-6", 28596 }, { "iso-8859-7", 28597 },
+	{ "iso-8859-8", 28598 }, { "iso-8859-9", 28599 }, { "iso-8859-13", 28603 },
+	{ "iso-8859-15", 28605 }, { "windows-1250", 1250 }, { "windows-1251", 1251 },
+	{ "windows-1252", 1252 }, { "windows-1253", 1253 }, { "windows-1254", 1254 },
+	{ "windows-1255", 1255 }, { "windows-1256", 1256 }, { "windows-1257", 1257 },
+	{ "windows-1258", 1258 }, { "koi8-r", 20866 }, { "koi8-u", 21866 },
+	{ "iso-2022-jp", 50220 }, { "euc-jp", 51932 }, { "shift_jis", 932 },
+	{ "gb2312", 936 }, { "gbk", 936 }, { "gb18030", 54936 }, { "big5", 950 },
+	{ "euc-kr", 51949 }, { "ks_c_5601-1987", 949 },
+};
+
 static int codepage_from(const char *charset)
 {
-	static const struct { const char *cs; int cp; } t[] = {
-		{ "utf-8", 65001 }, { "utf-7", 65000 }, { "utf-16", 1200 }, { "utf-16le", 1200 },
-		{ "us-ascii", 20127 }, { "ascii", 20127 }, { "iso-8859-1", 28591 },
-		{ "iso-8859-2", 28592 }, { "iso-8859-3", 28593 }, { "iso-8859-4", 28594 },
-		{ "iso-8859-5", 28595 }, { "iso-8859-6", 28596 }, { "iso-8859-7", 28597 },
-		{ "iso-8859-8", 28598 }, { "iso-8859-9", 28599 }, { "iso-8859-13", 28603 },
-		{ "iso-8859-15", 28605 }, { "windows-1250", 1250 }, { "windows-1251", 1251 },
-		{ "windows-1252", 1252 }, { "windows-1253", 1253 }, { "windows-1254", 1254 },
-		{ "windows-1255", 1255 }, { "windows-1256", 1256 }, { "windows-1257", 1257 },
-		{ "windows-1258", 1258 }, { "koi8-r", 20866 }, { "koi8-u", 21866 },
-		{ "iso-2022-jp", 50220 }, { "euc-jp", 51932 }, { "shift_jis", 932 },
-		{ "gb2312", 936 }, { "gbk", 936 }, { "gb18030", 54936 }, { "big5", 950 },
-		{ "euc-kr", 51949 }, { "ks_c_5601-1987", 949 },
-	};
 	if (!charset)
 		return 0;
-	for (size_t i = 0; i < G_N_ELEMENTS(t); i++)
-		if (ieq(charset, t[i].cs))
-			return t[i].cp;
+	for (size_t i = 0; i < G_N_ELEMENTS(codepage_table); i++)
+		if (ieq(charset, codepage_table[i].cs))
+			return codepage_table[i].cp;
 	return 0;
+}
+
+const char *import_codepage_charset(int64_t codepage)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(codepage_table); i++)
+		if (codepage_table[i].cp == codepage)
+			return codepage_table[i].cs;
+	return NULL;
 }
 
 typedef enum { BODY_NONE, BODY_CALENDAR, BODY_PLAIN, BODY_ENRICHED, BODY_HTML } body_rank;
@@ -1133,6 +1180,7 @@ static mapper_attachment *new_attachment(mapper_message *m)
 {
 	mapper_attachment *a = g_new0(mapper_attachment, 1);
 	bag_init(&a->props);
+	a->origin = (int)m->attachments->len + 1;
 	bag_set_int(&a->props, TAG_ATTACH_NUMBER, m->attachments->len);
 	bag_set_int(&a->props, TAG_RENDERING_POSITION, -1); /* not rendered in RTF */
 	g_ptr_array_add(m->attachments, a);
@@ -1386,8 +1434,12 @@ static void walk(ctx *c, GMimeObject *o, int depth, GMimeObject **body)
 	} else if (c->body_only) {
 		return;
 	} else if (GMIME_IS_MESSAGE_PART(o)) {
+		if (c->parts)
+			g_ptr_array_add(c->parts, g_object_ref(o));
 		add_embedded(c, GMIME_MESSAGE_PART(o), c->m->depth + depth + 1);
 	} else if (GMIME_IS_PART(o)) {
+		if (c->parts)
+			g_ptr_array_add(c->parts, g_object_ref(o));
 		add_leaf_attachment(c, GMIME_PART(o));
 	}
 }
@@ -1561,8 +1613,9 @@ static size_t leading_junk(const char *data, size_t len)
 	return 0;
 }
 
-void import_message(mapper_message *m, const char *data, size_t len,
-                    const mapper_source *src, mapper_load_level level)
+static void import_with_layout(mapper_message *m, const char *data, size_t len,
+                               const mapper_source *src, mapper_load_level level,
+                               import_layout *layout)
 {
 	ctx c = { 0 };
 	c.m = m;
@@ -1572,6 +1625,8 @@ void import_message(mapper_message *m, const char *data, size_t len,
 	 * mbox "From " line, an HTTP request line of an AS2 capture, a stray
 	 * continuation.  They are skipped, so offsets below are in the message. */
 	size_t skip = leading_junk(data, len);
+	if (layout)
+		layout->skip = skip;
 	data += skip;
 	len -= skip;
 	c.data = data;
@@ -1589,6 +1644,11 @@ void import_message(mapper_message *m, const char *data, size_t len,
 	if (c.headers_end < 0 || (size_t)c.headers_end > len)
 		c.headers_end = (gint64)len;
 	c.crlf = c.headers_end >= 2 && data[c.headers_end - 2] == '\r';
+	if (layout) {
+		layout->headers_end = (size_t)c.headers_end;
+		layout->crlf = c.crlf;
+		c.parts = layout->parts;
+	}
 
 	if (!c.msg) {
 		message_warn(m, "not an Internet message: no header could be parsed");
@@ -1620,6 +1680,8 @@ void import_message(mapper_message *m, const char *data, size_t len,
 			GMimeObject *body = NULL;
 			walk(&c, top, 0, &body);
 			mark_inline(&c);
+			if (layout)
+				layout->body = body ? g_object_ref(body) : NULL;
 		}
 		int64_t flags = m->pending_flags;
 		if (m->attachments->len)
@@ -1632,6 +1694,8 @@ void import_message(mapper_message *m, const char *data, size_t len,
 out:
 	if (c.last_ct)
 		g_object_unref(c.last_ct);
+	if (layout && c.msg)
+		layout->msg = g_object_ref(c.msg);
 	if (c.msg)
 		g_object_unref(c.msg);
 	g_object_unref(parser);
@@ -1639,4 +1703,30 @@ out:
 	g_mime_parser_options_free(c.opts);
 	g_ptr_array_unref(c.inline_candidates);
 	g_free(c.html_text);
+}
+
+void import_message(mapper_message *m, const char *data, size_t len,
+                    const mapper_source *src, mapper_load_level level)
+{
+	import_with_layout(m, data, len, src, level, NULL);
+}
+
+void import_message_layout(mapper_message *m, const char *data, size_t len,
+                           import_layout *layout)
+{
+	static const mapper_source none;
+	memset(layout, 0, sizeof *layout);
+	layout->parts = g_ptr_array_new_with_free_func(g_object_unref);
+	import_with_layout(m, data, len, &none, MAPPER_LOAD_FULL, layout);
+}
+
+void import_layout_clear(import_layout *layout)
+{
+	if (layout->msg)
+		g_object_unref(layout->msg);
+	if (layout->body)
+		g_object_unref(layout->body);
+	if (layout->parts)
+		g_ptr_array_unref(layout->parts);
+	memset(layout, 0, sizeof *layout);
 }

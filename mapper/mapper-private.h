@@ -98,6 +98,11 @@ void bag_number_named(mapper_bag *bag);
 typedef struct mapper_attachment {
 	mapper_bag props;
 	struct mapper_message *embedded; /* attach method 5, else NULL */
+	/* 1 + the attachment's number in MIME order in the bytes the message
+	 * was loaded from; 0 for an attachment added since (a zero-filled new
+	 * one).  The writer finds the attachment's MIME part by it, so edits
+	 * keep it when they change or renumber attachments. */
+	int origin;
 } mapper_attachment;
 
 typedef enum {
@@ -146,6 +151,29 @@ GBytes *value_render(mapper_prop *prop);
 /* import.c */
 void import_message(mapper_message *m, const char *data, size_t len,
                     const mapper_source *source, mapper_load_level level);
+
+/* The reader's view of a message's MIME tree, for the writer: which part
+ * became the body and which the attachments.  GMime objects are held as
+ * references; import_layout_clear() drops them. */
+typedef struct import_layout {
+	struct _GMimeMessage *msg;   /* the parsed message, NULL if none */
+	struct _GMimeObject *body;   /* the leaf that gave the body, or NULL */
+	GPtrArray *parts;            /* GMimeObject* of attachment i (not S/MIME) */
+	size_t skip;                 /* bytes before the first header field */
+	size_t headers_end;          /* end of the header block, from data + skip */
+	bool crlf;                   /* the header block ends its lines in CRLF */
+} import_layout;
+/* import_message() at MAPPER_LOAD_FULL with no source, keeping the layout. */
+void import_message_layout(mapper_message *m, const char *data, size_t len,
+                           import_layout *layout);
+void import_layout_clear(import_layout *layout);
+/* Whether header @name gets a PS_INTERNET_HEADERS property of its own name
+ * (MS-OXCMAIL 2.2.3.2.29) rather than none or a mapped one. */
+bool import_header_is_generic(const char *name);
+/* Inverse tables of the reader: a language tag for an LCID, a charset name
+ * for an Internet code page; NULL if unknown. */
+const char *import_lcid_tag(int64_t lcid);
+const char *import_codepage_charset(int64_t codepage);
 
 /* address.c: one-off EntryIDs and search keys (oxcmail-mapping.md 1.5). */
 GBytes *address_oneoff_entryid(const char *display_name, const char *smtp);
