@@ -1,23 +1,2091 @@
 /*
  * export.c - message object -> Internet format (the writer).
- * Placeholder until the writer lands.
+ *
+ * MS-OXCMAIL 2.1.3 (oxcmail-mapping.md 1.2, 2.3, 3.3, 4.3 and 5) for every
+ * message, MS-OXOSMIME 3.1.5.1.4 / 3.1.5.2.4 for S/MIME ones.
+ *
+ * A message object loaded from Internet bytes is written back by difference,
+ * the idea of MS-OXCMAIL 2.4.3's MIME skeleton: the original bytes are read
+ * again into a "base" object, and only what differs between base and the
+ * edited object is regenerated.  The top header block is handled as text,
+ * one field at a time: a changed property replaces every field of its
+ * header group by one regenerated field at the place of the first; all other
+ * fields keep their bytes.  The MIME tree is handled by GMime: changed body
+ * parts and attachments are replaced in the parsed tree, which is then
+ * written out; when neither changed, the body bytes are the original ones.
+ * S/MIME messages never go through GMime's writer: the protected bytes are
+ * copied as they are (MS-OXOSMIME 2.2.1 item 4a).
+ *
+ * Header fields this file generates end their lines as the original header
+ * block does (LF for a new message); GMime folds and RFC 2047-encodes them.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include <gmime/gmime.h>
+
 #include "mapper-private.h"
+
+/* ---- tags used here ------------------------------------------------------ */
+
+#define T(id, type) PROP_TAG(id, type)
+enum {
+	TAG_EXPIRY_TIME = T(0x0015, PT_SYSTIME),
+	TAG_IMPORTANCE = T(0x0017, PT_LONG),
+	TAG_ORIGINATOR_DELIVERY_REPORT_REQUESTED = T(0x0023, PT_BOOLEAN),
+	TAG_PRIORITY = T(0x0026, PT_LONG),
+	TAG_READ_RECEIPT_REQUESTED = T(0x0029, PT_BOOLEAN),
+	TAG_REPLY_TIME = T(0x0030, PT_SYSTIME),
+	TAG_SENSITIVITY = T(0x0036, PT_LONG),
+	TAG_SUBJECT = T(0x0037, PT_UNICODE),
+	TAG_CLIENT_SUBMIT_TIME = T(0x0039, PT_SYSTIME),
+	TAG_SUBJECT_PREFIX = T(0x003D, PT_UNICODE),
+	TAG_REPLY_RECIPIENT_ENTRIES = T(0x004F, PT_BINARY),
+	TAG_REPLY_RECIPIENT_NAMES = T(0x0050, PT_UNICODE),
+	TAG_CONVERSATION_TOPIC = T(0x0070, PT_UNICODE),
+	TAG_CONVERSATION_INDEX = T(0x0071, PT_BINARY),
+	TAG_RECIPIENT_TYPE = T(0x0C15, PT_LONG),
+	TAG_MESSAGE_FLAGS = T(0x0E07, PT_LONG),
+	TAG_MESSAGE_STATUS = T(0x0E17, PT_LONG),
+	TAG_NORMALIZED_SUBJECT = T(0x0E1D, PT_UNICODE),
+	TAG_ATTACH_SIZE = T(0x0E20, PT_LONG),
+	TAG_ATTACH_NUMBER = T(0x0E21, PT_LONG),
+	TAG_BODY = T(0x1000, PT_UNICODE),
+	TAG_HTML = T(0x1013, PT_BINARY),
+	TAG_BODY_CONTENT_LOCATION = T(0x1014, PT_UNICODE),
+	TAG_BODY_CONTENT_ID = T(0x1015, PT_UNICODE),
+	TAG_INTERNET_MESSAGE_ID = T(0x1035, PT_UNICODE),
+	TAG_INTERNET_REFERENCES = T(0x1039, PT_UNICODE),
+	TAG_INTERNET_PRECEDENCE = T(0x1041, PT_UNICODE),
+	TAG_IN_REPLY_TO_ID = T(0x1042, PT_UNICODE),
+	TAG_LIST_HELP = T(0x1043, PT_UNICODE),
+	TAG_LIST_SUBSCRIBE = T(0x1044, PT_UNICODE),
+	TAG_LIST_UNSUBSCRIBE = T(0x1045, PT_UNICODE),
+	TAG_LAST_VERB_EXECUTED = T(0x1081, PT_LONG),
+	TAG_FLAG_STATUS = T(0x1090, PT_LONG),
+	TAG_DISPLAY_NAME = T(0x3001, PT_UNICODE),
+	TAG_ADDRESS_TYPE = T(0x3002, PT_UNICODE),
+	TAG_EMAIL_ADDRESS = T(0x3003, PT_UNICODE),
+	TAG_CREATION_TIME = T(0x3007, PT_SYSTIME),
+	TAG_LAST_MODIFICATION_TIME = T(0x3008, PT_SYSTIME),
+	TAG_ATTACH_DATA_BINARY = T(0x3701, PT_BINARY),
+	TAG_ATTACH_FILENAME = T(0x3704, PT_UNICODE),
+	TAG_ATTACH_METHOD = T(0x3705, PT_LONG),
+	TAG_ATTACH_LONG_FILENAME = T(0x3707, PT_UNICODE),
+	TAG_ATTACH_MIME_TAG = T(0x370E, PT_UNICODE),
+	TAG_ATTACH_CONTENT_BASE = T(0x3711, PT_UNICODE),
+	TAG_ATTACH_CONTENT_ID = T(0x3712, PT_UNICODE),
+	TAG_ATTACH_CONTENT_LOCATION = T(0x3713, PT_UNICODE),
+	TAG_ATTACH_FLAGS = T(0x3714, PT_LONG),
+	TAG_ATTACH_PAYLOAD_PROVIDER_GUID = T(0x3719, PT_UNICODE),
+	TAG_ATTACH_PAYLOAD_CLASS = T(0x371A, PT_UNICODE),
+	TAG_TEXT_ATTACHMENT_CHARSET = T(0x371B, PT_UNICODE),
+	TAG_SMTP_ADDRESS = T(0x39FE, PT_UNICODE),
+	TAG_INTERNET_CODEPAGE = T(0x3FDE, PT_LONG),
+	TAG_AUTO_RESPONSE_SUPPRESS = T(0x3FDF, PT_LONG),
+	TAG_MESSAGE_LOCALE_ID = T(0x3FF1, PT_LONG),
+};
+
+/* Address groups: (Name, AddressType, EmailAddress, SmtpAddress, EntryId, SearchKey). */
+typedef struct {
+	uint32_t name, type, email, smtp, entryid, search_key;
+} address_tags;
+
+static const address_tags sent_representing = {
+	T(0x0042, PT_UNICODE), T(0x0064, PT_UNICODE), T(0x0065, PT_UNICODE),
+	T(0x5D02, PT_UNICODE), T(0x0041, PT_BINARY), T(0x003B, PT_BINARY),
+};
+static const address_tags sender = {
+	T(0x0C1A, PT_UNICODE), T(0x0C1E, PT_UNICODE), T(0x0C1F, PT_UNICODE),
+	T(0x5D01, PT_UNICODE), T(0x0C19, PT_BINARY), T(0x0C1D, PT_BINARY),
+};
+static const address_tags read_receipt = {
+	T(0x402B, PT_UNICODE), T(0x4029, PT_UNICODE), T(0x402A, PT_UNICODE),
+	T(0x5D05, PT_UNICODE), T(0x0046, PT_BINARY), T(0x0053, PT_BINARY),
+};
+
+/* MS-OXCMSG 2.2.1.6 and oxcmail-mapping.md 7.1 (gromox values) */
+#define MF_READ 0x1
+#define MF_UNSENT 0x8
+#define MSGSTATUS_DELMARKED 0x8
+#define MSGSTATUS_DRAFT 0x100
+#define MSGSTATUS_ANSWERED 0x200
+
+/* MS-OXCDATA 2.2.5.1: ProviderUID of one-off EntryIDs (MUIDOOP) */
+static const guint8 muid_oop[16] = {
+	0x81, 0x2B, 0x1F, 0xA4, 0xBE, 0xA3, 0x10, 0x19,
+	0x9D, 0x6E, 0x00, 0xDD, 0x01, 0x0F, 0x54, 0x02,
+};
+
+static bool ieq(const char *a, const char *b)
+{
+	return g_ascii_strcasecmp(a, b) == 0;
+}
+
+/* ---- property values ------------------------------------------------------ */
+
+static const char *bag_str(const mapper_bag *bag, uint32_t tag)
+{
+	mapper_prop *p = bag_get(bag, tag);
+	return p && p->str && *p->str ? p->str : NULL;
+}
+
+static bool bag_int(const mapper_bag *bag, uint32_t tag, int64_t *out)
+{
+	mapper_prop *p = bag_get(bag, tag);
+	if (p)
+		*out = PROP_TYPE(tag) == PT_BOOLEAN ? p->v.b : p->v.i;
+	return p != NULL;
+}
+
+static bool bytes_same(GBytes *a, GBytes *b)
+{
+	if (!a || !b)
+		return !a == !b || g_bytes_get_size(a ? a : b) == 0;
+	return g_bytes_equal(a, b);
+}
+
+/* Same type and value; NULL only equals NULL. */
+static bool prop_same(const mapper_prop *a, const mapper_prop *b)
+{
+	if (!a || !b)
+		return a == b;
+	if (PROP_TYPE(a->tag) != PROP_TYPE(b->tag))
+		return false;
+	switch (PROP_TYPE(a->tag)) {
+	case PT_UNICODE:
+		return g_strcmp0(a->str, b->str) == 0;
+	case PT_BINARY:
+	case PT_CLSID:
+		return bytes_same(a->bin, b->bin);
+	case PT_MV_UNICODE: {
+		char **x = a->mv, **y = b->mv;
+		for (; x && y && *x && *y; x++, y++)
+			if (strcmp(*x, *y) != 0)
+				return false;
+		return !(x && *x) && !(y && *y);
+	}
+	case PT_BOOLEAN:
+		return !a->v.b == !b->v.b;
+	default:
+		return a->v.i == b->v.i;
+	}
+}
+
+/* The property of @bag with the key (tag, or set and name/lid) of @p. */
+static mapper_prop *same_key(const mapper_bag *bag, const mapper_prop *p)
+{
+	if (!p->set)
+		return bag_get(bag, p->tag);
+	return p->name ? bag_get_named(bag, p->set, p->name) : bag_get_lid(bag, p->set, p->lid);
+}
+
+/* Whether two bags hold the same properties, the tags in @ignore aside. */
+static bool bag_same(const mapper_bag *a, const mapper_bag *b, const uint32_t *ignore, size_t n_ignore)
+{
+	const mapper_bag *bags[2] = { a, b };
+	for (int k = 0; k < 2; k++) {
+		const mapper_bag *x = bags[k], *y = bags[!k];
+		for (guint i = 0; i < x->props->len; i++) {
+			mapper_prop *p = x->props->pdata[i];
+			bool skip = false;
+			for (size_t j = 0; j < n_ignore && !p->set; j++)
+				skip |= p->tag == ignore[j];
+			if (!skip && !prop_same(p, same_key(y, p)))
+				return false;
+		}
+	}
+	return true;
+}
+
+/* Attachment properties that follow from others or from the row's place. */
+static const uint32_t attachment_derived[] = { TAG_ATTACH_NUMBER, TAG_ATTACH_SIZE };
+
+static bool message_same(const mapper_message *a, const mapper_message *b, int depth);
+
+static bool attachment_same(const mapper_attachment *a, const mapper_attachment *b, int depth)
+{
+	if (!bag_same(&a->props, &b->props, attachment_derived, G_N_ELEMENTS(attachment_derived)))
+		return false;
+	if (!a->embedded || !b->embedded)
+		return !a->embedded && !b->embedded;
+	return message_same(a->embedded, b->embedded, depth + 1);
+}
+
+static bool message_same(const mapper_message *a, const mapper_message *b, int depth)
+{
+	if (depth > MAPPER_MAX_DEPTH)
+		return true;
+	if (a->smime != b->smime || !bag_same(&a->props, &b->props, NULL, 0) ||
+	    a->recipients->len != b->recipients->len || a->attachments->len != b->attachments->len)
+		return false;
+	for (guint i = 0; i < a->recipients->len; i++)
+		if (!bag_same(a->recipients->pdata[i], b->recipients->pdata[i], NULL, 0))
+			return false;
+	for (guint i = 0; i < a->attachments->len; i++)
+		if (!attachment_same(a->attachments->pdata[i], b->attachments->pdata[i], depth))
+			return false;
+	return true;
+}
+
+/* ---- the top header block as a list of fields --------------------------- */
+
+typedef struct {
+	char *name;     /* NULL: a line that is no field (kept as it is) */
+	GString *text;  /* the field's bytes, folding and line breaks included */
+} field;
+
+static void field_free(gpointer p)
+{
+	field *f = p;
+	g_free(f->name);
+	g_string_free(f->text, TRUE);
+	g_free(f);
+}
+
+static field *field_new(const char *name, const char *text, size_t len)
+{
+	field *f = g_new0(field, 1);
+	f->name = name ? g_strdup(name) : NULL;
+	f->text = g_string_new_len(text, (gssize)len);
+	return f;
+}
+
+/* The length of the field name at @p if the line starts a field: printable
+ * characters but ':' (RFC 5322 2.2), optional blanks, then ':'. */
+static size_t field_name_len(const char *p, const char *end)
+{
+	const char *c = p;
+	while (c < end && *c > ' ' && *c < 0x7f && *c != ':')
+		c++;
+	size_t n = (size_t)(c - p);
+	while (c < end && (*c == ' ' || *c == '\t'))
+		c++;
+	return n && c < end && *c == ':' ? n : 0;
+}
+
+/* Split a header block into fields; continuation lines (RFC 5322 2.2.3)
+ * stay with their field, other lines become nameless entries. */
+static GPtrArray *fields_split(const char *data, size_t len)
+{
+	GPtrArray *out = g_ptr_array_new_with_free_func(field_free);
+	const char *p = data, *end = data + len;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *next = nl ? nl + 1 : end;
+		field *last = out->len ? out->pdata[out->len - 1] : NULL;
+		size_t n = field_name_len(p, end);
+		if ((*p == ' ' || *p == '\t') && last) {
+			g_string_append_len(last->text, p, next - p);
+		} else if (n) {
+			char *name = g_strndup(p, n);
+			g_ptr_array_add(out, field_new(name, p, (size_t)(next - p)));
+			g_free(name);
+		} else {
+			g_ptr_array_add(out, field_new(NULL, p, (size_t)(next - p)));
+		}
+		p = next;
+	}
+	return out;
+}
+
+/* Where the header block of @data ends: the offset of the empty line that
+ * ends it, 0 if @data starts with one, -1 if there is none. */
+static gssize block_end(const char *data, size_t len)
+{
+	const char *p = data, *end = data + len;
+	while (p < end) {
+		if (*p == '\n' || (*p == '\r' && p + 1 < end && p[1] == '\n'))
+			return p - data;
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			return -1;
+		p = nl + 1;
+	}
+	return -1;
+}
+
+static bool in_names(const char *name, const char *const *names)
+{
+	for (; *names; names++)
+		if (ieq(name, *names))
+			return true;
+	return false;
+}
+
+/* Remove every field named in @names; the index of the first removed, or -1. */
+static int fields_remove(GPtrArray *fields, const char *const *names)
+{
+	int first = -1;
+	for (guint i = 0; i < fields->len;) {
+		field *f = fields->pdata[i];
+		if (f->name && in_names(f->name, names)) {
+			if (first < 0)
+				first = (int)i;
+			g_ptr_array_remove_index(fields, i);
+		} else {
+			i++;
+		}
+	}
+	return first;
+}
+
+static bool fields_have(GPtrArray *fields, const char *name)
+{
+	for (guint i = 0; i < fields->len; i++) {
+		field *f = fields->pdata[i];
+		if (f->name && ieq(f->name, name))
+			return true;
+	}
+	return false;
+}
+
+/* Header fields of the MIME entity itself: the ones GMime keeps on the top
+ * part.  Content-Language and Content-Class describe the message. */
+static bool entity_field(const char *name)
+{
+	return g_ascii_strncasecmp(name, "Content-", 8) == 0 &&
+	       !ieq(name, "Content-Language") && !ieq(name, "Content-Class");
+}
+
+/* ---- the writer's state ---------------------------------------------------- */
+
+typedef struct {
+	mapper_message *m;
+	mapper_message *base;      /* the object the original bytes give; NULL if new */
+	import_layout layout;      /* where base's body and attachments are */
+	GMimeFormatOptions *fo;
+	const char *nl;            /* line break of generated fields */
+	GPtrArray *fields;         /* the top header block being edited */
+	const char *orig_body;     /* the original bytes after the header block */
+	size_t orig_body_len;
+	GMimeObject *top;          /* the MIME entity written after the headers */
+	bool restructured;         /* top changed: it is written out by GMime */
+	int depth;
+	char *why;
+} ex;
+
+static mapper_status fail(ex *x, mapper_status st, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+static mapper_status fail(ex *x, mapper_status st, const char *fmt, ...)
+{
+	if (!x->why) {
+		va_list ap;
+		va_start(ap, fmt);
+		x->why = g_strdup_vprintf(fmt, ap);
+		va_end(ap);
+	}
+	return st;
+}
+
+/* Whether the property @tag differs between base and the object; always
+ * true for a new message, whose groups are all generated. */
+static bool differs(ex *x, uint32_t tag)
+{
+	if (!x->base)
+		return true;
+	return !prop_same(bag_get(&x->base->props, tag), bag_get(&x->m->props, tag));
+}
+
+static bool differs_named(ex *x, const mapper_propset *set, const char *name)
+{
+	if (!x->base)
+		return true;
+	return !prop_same(bag_get_named(&x->base->props, set, name),
+	                  bag_get_named(&x->m->props, set, name));
+}
+
+static bool differs_group(ex *x, const address_tags *t)
+{
+	const uint32_t *tags = &t->name;
+	for (int i = 0; i < 6; i++)
+		if (differs(x, tags[i]))
+			return true;
+	return false;
+}
+
+/* Replace the fields named @names (NULL-terminated) by @text (taken; NULL
+ * just removes them): at the place of the first one, else at the end. */
+static void put(ex *x, const char *const *names, char *text)
+{
+	int at = fields_remove(x->fields, names);
+	if (!text)
+		return;
+	field *last = x->fields->len ? x->fields->pdata[x->fields->len - 1] : NULL;
+	char *name = g_strndup(text, field_name_len(text, text + strlen(text)));
+	field *f = field_new(name, text, strlen(text));
+	g_free(name);
+	g_free(text);
+	if (at >= 0) {
+		g_ptr_array_insert(x->fields, at, f);
+		return;
+	}
+	/* a last field without line break (no body) must not run into the new one */
+	if (last && last->text->len && last->text->str[last->text->len - 1] != '\n')
+		g_string_append(last->text, x->nl);
+	g_ptr_array_add(x->fields, f);
+}
+
+#define NAMES(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+/* "Name: value" and a line break, RFC 2047-encoded and folded by GMime
+ * (MS-OXCMAIL 2.1.3.2: non-ASCII header text MUST be encoded). */
+static char *fmt_text(ex *x, const char *name, const char *utf8)
+{
+	GMimeHeaderList *hl = g_mime_header_list_new(NULL);
+	g_mime_header_list_append(hl, name, utf8, "utf-8");
+	char *s = g_mime_header_list_to_string(hl, x->fo);
+	g_object_unref(hl);
+	return s;
+}
+
+static char *fmt_addresses(ex *x, const char *name, InternetAddressList *list)
+{
+	GString *s = g_string_new(name);
+	g_string_append(s, ": ");
+	internet_address_list_encode(list, x->fo, s);
+	return g_string_free(s, FALSE);
+}
+
+/* RFC 5322 3.3 date-time with seconds, in UTC (MS-OXCMAIL 2.1.3.2.7). */
+static char *fmt_date(ex *x, const char *name, int64_t unix_seconds)
+{
+	GDateTime *dt = g_date_time_new_from_unix_utc(unix_seconds);
+	if (!dt)
+		return NULL;
+	char *d = g_mime_utils_header_format_date(dt);
+	g_date_time_unref(dt);
+	char *s = fmt_text(x, name, d);
+	g_free(d);
+	return s;
+}
+
+static InternetAddress *mailbox_new(const char *name, const char *addr)
+{
+	/* the reader names a mailbox by its address when it has no name */
+	bool named = name && *name && strcmp(name, addr) != 0;
+	InternetAddress *ia = internet_address_mailbox_new(named ? name : NULL, addr);
+	internet_address_set_charset(ia, "utf-8");
+	return ia;
+}
+
+/* The address of a mailbox: EmailAddress in AddressType's syntax when that
+ * is SMTP (or unset), else PidTagSmtpAddress (oxcmail-mapping.md 2.3). */
+static const char *smtp_of(const mapper_bag *bag, uint32_t type, uint32_t email, uint32_t smtp)
+{
+	const char *t = bag_str(bag, type), *e = bag_str(bag, email);
+	if (e && (!t || ieq(t, "SMTP")) && strchr(e, '@'))
+		return e;
+	return bag_str(bag, smtp);
+}
+
+static const char *group_addr(ex *x, const address_tags *t)
+{
+	return smtp_of(&x->m->props, t->type, t->email, t->smtp);
+}
+
+static char *fmt_group(ex *x, const char *name, const address_tags *t)
+{
+	const char *addr = group_addr(x, t);
+	if (!addr)
+		return NULL;
+	InternetAddressList *list = internet_address_list_new();
+	InternetAddress *ia = mailbox_new(bag_str(&x->m->props, t->name), addr);
+	internet_address_list_add(list, ia);
+	g_object_unref(ia);
+	char *s = fmt_addresses(x, name, list);
+	g_object_unref(list);
+	return s;
+}
+
+/* ---- header groups (oxcmail-mapping.md 1.2; in the G order of section 5) -- */
+
+static void hdr_sender(ex *x)
+{
+	if (!differs_group(x, &sender))
+		return;
+	/* written only when it is not the From mailbox (G compares SMTP addresses) */
+	const char *s = group_addr(x, &sender), *f = group_addr(x, &sent_representing);
+	put(x, NAMES("Sender"), s && f && !ieq(s, f) ? fmt_group(x, "Sender", &sender) : NULL);
+}
+
+static void hdr_from(ex *x)
+{
+	if (!differs_group(x, &sent_representing))
+		return;
+	/* PidTagSentRepresenting*, else PidTagSender* (G, K) */
+	char *s = fmt_group(x, "From", &sent_representing);
+	if (!s)
+		s = fmt_group(x, "From", &sender);
+	put(x, NAMES("From"), s);
+}
+
+static bool flag_set(const mapper_bag *bag, uint32_t tag)
+{
+	int64_t v = 0;
+	return bag_int(bag, tag, &v) && v;
+}
+
+/* MS-OXCMAIL 2.1.3.1.5: the address from PidTagReadReceipt*, else
+ * PidTagSender*, else PidTagSentRepresenting*. */
+static void hdr_return_receipt(ex *x)
+{
+	if (!differs(x, TAG_ORIGINATOR_DELIVERY_REPORT_REQUESTED))
+		return;
+	char *s = NULL;
+	if (flag_set(&x->m->props, TAG_ORIGINATOR_DELIVERY_REPORT_REQUESTED)) {
+		const address_tags *t = group_addr(x, &read_receipt) ? &read_receipt
+		                        : group_addr(x, &sender) ? &sender : &sent_representing;
+		s = fmt_group(x, "Return-Receipt-To", t);
+	}
+	put(x, NAMES("Return-Receipt-To"), s);
+}
+
+/* MS-OXCMAIL 2.1.3.1.6: only when PidTagReadReceiptRequested is TRUE; the
+ * address from PidTagReadReceipt*, else PidTagSentRepresenting*. */
+static void hdr_notification(ex *x)
+{
+	if (!differs(x, TAG_READ_RECEIPT_REQUESTED) && !differs_group(x, &read_receipt))
+		return;
+	char *s = NULL;
+	if (flag_set(&x->m->props, TAG_READ_RECEIPT_REQUESTED))
+		s = fmt_group(x, "Disposition-Notification-To",
+		              group_addr(x, &read_receipt) ? &read_receipt : &sent_representing);
+	put(x, NAMES("Disposition-Notification-To"), s);
+}
+
+/* The recipients of type @type (1 To, 2 Cc, 3 Bcc) as name/address pairs. */
+static GPtrArray *recipient_list(const mapper_message *m, int64_t type)
+{
+	GPtrArray *out = g_ptr_array_new();
+	for (guint i = 0; m && i < m->recipients->len; i++) {
+		const mapper_bag *row = m->recipients->pdata[i];
+		int64_t t = 0;
+		/* MS-OXOMSG 2.2.3.1: the high bits are resend flags */
+		if (!bag_int(row, TAG_RECIPIENT_TYPE, &t) || (t & 0xF) != type)
+			continue;
+		g_ptr_array_add(out, (gpointer)bag_str(row, TAG_DISPLAY_NAME));
+		g_ptr_array_add(out, (gpointer)smtp_of(row, TAG_ADDRESS_TYPE, TAG_EMAIL_ADDRESS, TAG_SMTP_ADDRESS));
+	}
+	return out;
+}
+
+/* MS-OXCMAIL 2.1.3.1.1: type 1 To, 2 Cc, 3 Bcc, others ignored.  A row
+ * without address yet is an empty group (RFC 5322 3.4) named by its display
+ * name, or undisclosed-recipients:; when it has none (the reader reads both
+ * back into a row). */
+static void hdr_recipients(ex *x)
+{
+	static const char *const names[] = { NULL, "To", "Cc", "Bcc" };
+	for (int type = 1; type <= 3; type++) {
+		GPtrArray *now = recipient_list(x->m, type);
+		GPtrArray *was = recipient_list(x->base, type);
+		bool same = x->base && now->len == was->len;
+		for (guint i = 0; same && i < now->len; i++)
+			same = g_strcmp0(now->pdata[i], was->pdata[i]) == 0;
+		if (!same) {
+			char *s = NULL;
+			if (now->len) {
+				InternetAddressList *list = internet_address_list_new();
+				for (guint i = 0; i < now->len; i += 2) {
+					const char *name = now->pdata[i], *addr = now->pdata[i + 1];
+					InternetAddress *ia;
+					if (addr) {
+						ia = mailbox_new(name, addr);
+					} else {
+						ia = internet_address_group_new(name ? name : "undisclosed-recipients");
+						internet_address_set_charset(ia, "utf-8");
+					}
+					internet_address_list_add(list, ia);
+					g_object_unref(ia);
+				}
+				s = fmt_addresses(x, names[type], list);
+				g_object_unref(list);
+			}
+			const char *const rm[] = { names[type], NULL };
+			put(x, rm, s);
+		}
+		g_ptr_array_unref(now);
+		g_ptr_array_unref(was);
+	}
+}
+
+static guint32 le32(const guint8 *d)
+{
+	return d[0] | (guint32)d[1] << 8 | (guint32)d[2] << 16 | (guint32)d[3] << 24;
+}
+
+/* A NUL-terminated string of a one-off EntryID at *@off, as UTF-8. */
+static char *oneoff_string(const guint8 *d, size_t n, size_t *off, bool unicode)
+{
+	size_t start = *off, end = start;
+	if (unicode) {
+		while (end + 1 < n && (d[end] || d[end + 1]))
+			end += 2;
+		if (end + 1 >= n)
+			return NULL;
+		*off = end + 2;
+		glong len = (glong)(end - start) / 2;
+		gunichar2 *u = g_new(gunichar2, len + 1);
+		for (glong i = 0; i < len; i++)
+			u[i] = (gunichar2)(d[start + 2 * i] | d[start + 2 * i + 1] << 8);
+		char *s = g_utf16_to_utf8(u, len, NULL, NULL, NULL);
+		g_free(u);
+		return s;
+	}
+	while (end < n && d[end])
+		end++;
+	if (end >= n)
+		return NULL;
+	*off = end + 1;
+	return g_utf8_make_valid((const char *)d + start, (gssize)(end - start));
+}
+
+/* MS-OXCMAIL 2.1.3.1.2: the mailboxes of PidTagReplyRecipientEntries, a
+ * FLATENTRYLIST (MS-OXCDATA 2.3.3) of one-off EntryIDs (2.2.5.1); the
+ * names come from PidTagReplyRecipientNames when it has one per entry. */
+static InternetAddressList *reply_to_list(const mapper_bag *bag)
+{
+	mapper_prop *p = bag_get(bag, TAG_REPLY_RECIPIENT_ENTRIES);
+	gsize n = 0;
+	const guint8 *d = p && p->bin ? g_bytes_get_data(p->bin, &n) : NULL;
+	if (!d || n < 8)
+		return NULL;
+	guint32 count = le32(d);
+	const char *names_str = bag_str(bag, TAG_REPLY_RECIPIENT_NAMES);
+	char **names = names_str ? g_strsplit(names_str, ";", -1) : NULL;
+	bool use_names = names && g_strv_length(names) == count;
+	InternetAddressList *list = internet_address_list_new();
+	size_t off = 8;
+	for (guint32 i = 0; i < count && off + 4 <= n; i++) {
+		size_t size = le32(d + off);
+		off += 4;
+		if (size > n - off)
+			break;
+		const guint8 *e = d + off;
+		off += size;
+		off += size % 4 ? 4 - size % 4 : 0;
+		/* flags, provider UID, version, flag word, then the three strings */
+		if (size < 24 || memcmp(e + 4, muid_oop, sizeof muid_oop) != 0)
+			continue; /* an address-book EntryID cannot be resolved here */
+		bool unicode = (e[22] | e[23] << 8) & 0x8000;
+		size_t at = 24;
+		char *name = oneoff_string(e, size, &at, unicode);
+		char *type = name ? oneoff_string(e, size, &at, unicode) : NULL;
+		char *addr = type ? oneoff_string(e, size, &at, unicode) : NULL;
+		if (addr && *addr && ieq(type, "SMTP")) {
+			InternetAddress *ia = mailbox_new(use_names ? names[i] : name, addr);
+			internet_address_list_add(list, ia);
+			g_object_unref(ia);
+		}
+		g_free(name);
+		g_free(type);
+		g_free(addr);
+	}
+	g_strfreev(names);
+	if (off > n || internet_address_list_length(list) == 0) {
+		g_object_unref(list);
+		return NULL;
+	}
+	return list;
+}
+
+static void hdr_reply_to(ex *x)
+{
+	if (!differs(x, TAG_REPLY_RECIPIENT_ENTRIES) && !differs(x, TAG_REPLY_RECIPIENT_NAMES))
+		return;
+	InternetAddressList *list = reply_to_list(&x->m->props);
+	put(x, NAMES("Reply-To"), list ? fmt_addresses(x, "Reply-To", list) : NULL);
+	if (list)
+		g_object_unref(list);
+}
+
+/* One string property, one header. */
+static void hdr_string(ex *x, uint32_t tag, const char *const *names)
+{
+	if (!differs(x, tag))
+		return;
+	const char *v = bag_str(&x->m->props, tag);
+	put(x, names, v ? fmt_text(x, names[0], v) : NULL);
+}
+
+/* MS-OXCMAIL 2.2.3.2.5 read in reverse, the G way: Importance wins over
+ * the other priority headers on reading, so those that would only repeat it
+ * go.  Priority stays: it carries PidTagPriority. */
+static void hdr_importance(ex *x)
+{
+	if (!differs(x, TAG_IMPORTANCE))
+		return;
+	static const char *const words[] = { "Low", "Normal", "High" };
+	int64_t v = -1;
+	bag_int(&x->m->props, TAG_IMPORTANCE, &v);
+	put(x, NAMES("Importance", "X-Priority", "X-MSMail-Priority"),
+	    v >= 0 && v <= 2 ? fmt_text(x, "Importance", words[v]) : NULL);
+}
+
+static void hdr_priority(ex *x)
+{
+	if (!differs(x, TAG_PRIORITY))
+		return;
+	int64_t v = 0;
+	bool have = bag_int(&x->m->props, TAG_PRIORITY, &v);
+	put(x, NAMES("Priority"),
+	    have ? fmt_text(x, "Priority", v > 0 ? "urgent" : v < 0 ? "non-urgent" : "normal") : NULL);
+}
+
+/* oxcmail-mapping.md 1.2: the RFC 2156 words; 0 (normal) has none (K). */
+static void hdr_sensitivity(ex *x)
+{
+	if (!differs(x, TAG_SENSITIVITY))
+		return;
+	static const char *const words[] = { NULL, "Personal", "Private", "Company-Confidential" };
+	int64_t v = 0;
+	bag_int(&x->m->props, TAG_SENSITIVITY, &v);
+	put(x, NAMES("Sensitivity"), v >= 1 && v <= 3 ? fmt_text(x, "Sensitivity", words[v]) : NULL);
+}
+
+static void hdr_date(ex *x)
+{
+	if (!differs(x, TAG_CLIENT_SUBMIT_TIME))
+		return;
+	mapper_prop *p = bag_get(&x->m->props, TAG_CLIENT_SUBMIT_TIME);
+	/* MS-OXCMAIL 2.1.3.2.7: a message without one is dated now */
+	int64_t t = p ? p->v.t : x->base ? 0 : g_get_real_time() / G_USEC_PER_SEC;
+	put(x, NAMES("Date"), p || !x->base ? fmt_date(x, "Date", t) : NULL);
+}
+
+/* MS-OXCMAIL 2.1.3.2.8: PidTagSubjectPrefix + PidTagNormalizedSubject, else
+ * PidTagSubject.  A subject that was just written wins over a stale pair. */
+static void hdr_subject(ex *x)
+{
+	if (!differs(x, TAG_SUBJECT) && !differs(x, TAG_SUBJECT_PREFIX) &&
+	    !differs(x, TAG_NORMALIZED_SUBJECT))
+		return;
+	mapper_bag *bag = &x->m->props;
+	mapper_prop *subject = bag_get(bag, TAG_SUBJECT);
+	mapper_prop *prefix = bag_get(bag, TAG_SUBJECT_PREFIX);
+	mapper_prop *normalized = bag_get(bag, TAG_NORMALIZED_SUBJECT);
+	char *value = NULL;
+	if (subject && subject->str && (differs(x, TAG_SUBJECT) || (!prefix && !normalized)))
+		value = g_strdup(subject->str);
+	else if (prefix || normalized)
+		value = g_strconcat(prefix && prefix->str ? prefix->str : "",
+		                    normalized && normalized->str ? normalized->str : "", NULL);
+	put(x, NAMES("Subject"), value ? fmt_text(x, "Subject", value) : NULL);
+	g_free(value);
+}
+
+static void hdr_thread_index(ex *x)
+{
+	if (!differs(x, TAG_CONVERSATION_INDEX))
+		return;
+	mapper_prop *p = bag_get(&x->m->props, TAG_CONVERSATION_INDEX);
+	gsize n = 0;
+	const guchar *d = p && p->bin ? g_bytes_get_data(p->bin, &n) : NULL;
+	char *b64 = n ? g_base64_encode(d, n) : NULL;
+	put(x, NAMES("Thread-Index"), b64 ? fmt_text(x, "Thread-Index", b64) : NULL);
+	g_free(b64);
+}
+
+static void hdr_message_id(ex *x)
+{
+	if (!differs(x, TAG_INTERNET_MESSAGE_ID))
+		return;
+	const char *v = bag_str(&x->m->props, TAG_INTERNET_MESSAGE_ID);
+	char *made = NULL;
+	if (!v && !x->base) {
+		/* MS-OXCMAIL 2.1.3.2.11: generated when the message has none */
+		char *id = g_mime_utils_generate_message_id("mapifs.invalid");
+		v = made = g_strdup_printf("<%s>", id);
+		g_free(id);
+	}
+	put(x, NAMES("Message-ID"), v ? fmt_text(x, "Message-ID", v) : NULL);
+	g_free(made);
+}
+
+/* PidNameKeywords: one keyword per value, joined with ", " (1.2). */
+static void hdr_keywords(ex *x)
+{
+	if (!differs_named(x, &mapper_ps_public_strings, "Keywords"))
+		return;
+	mapper_prop *p = bag_get_named(&x->m->props, &mapper_ps_public_strings, "Keywords");
+	char *v = p && p->mv && *p->mv ? g_strjoinv(", ", p->mv) : NULL;
+	put(x, NAMES("Keywords"), v ? fmt_text(x, "Keywords", v) : NULL);
+	g_free(v);
+}
+
+static void hdr_lists(ex *x)
+{
+	hdr_string(x, TAG_LIST_HELP, NAMES("List-Help", "X-List-Help"));
+	hdr_string(x, TAG_LIST_SUBSCRIBE, NAMES("List-Subscribe", "X-List-Subscribe"));
+	hdr_string(x, TAG_LIST_UNSUBSCRIBE, NAMES("List-Unsubscribe", "X-List-Unsubscribe"));
+}
+
+/* MS-OXCMAIL 2.1.3.2.16: the LCID as a language tag. */
+static void hdr_language(ex *x)
+{
+	if (!differs(x, TAG_MESSAGE_LOCALE_ID))
+		return;
+	int64_t lcid = 0;
+	const char *tag = bag_int(&x->m->props, TAG_MESSAGE_LOCALE_ID, &lcid) ? import_lcid_tag(lcid) : NULL;
+	put(x, NAMES("Content-Language"), tag ? fmt_text(x, "Content-Language", tag) : NULL);
+}
+
+static void hdr_accept_language(ex *x)
+{
+	if (!differs_named(x, &mapper_ps_internet_headers, "Accept-Language"))
+		return;
+	mapper_prop *p = bag_get_named(&x->m->props, &mapper_ps_internet_headers, "Accept-Language");
+	put(x, NAMES("Accept-Language", "X-Accept-Language"),
+	    p && p->str && *p->str ? fmt_text(x, "Accept-Language", p->str) : NULL);
+}
+
+static void hdr_time(ex *x, uint32_t tag, const char *const *names)
+{
+	if (!differs(x, tag))
+		return;
+	mapper_prop *p = bag_get(&x->m->props, tag);
+	put(x, names, p ? fmt_date(x, names[0], p->v.t) : NULL);
+}
+
+/* X-Auto-Response-Suppress tokens (G): the reader's suppress_from() reversed. */
+static void hdr_suppress(ex *x)
+{
+	if (!differs(x, TAG_AUTO_RESPONSE_SUPPRESS))
+		return;
+	static const char *const tokens[] = { "DR", "NDR", "RN", "NRN", "OOF", "AutoReply" };
+	int64_t bits = 0;
+	bag_int(&x->m->props, TAG_AUTO_RESPONSE_SUPPRESS, &bits);
+	GString *v = g_string_new(NULL);
+	if ((bits & 0x3F) == 0x3F)
+		g_string_append(v, "All");
+	else
+		for (int i = 0; i < 6; i++)
+			if (bits & (1 << i))
+				g_string_append_printf(v, "%s%s", v->len ? ", " : "", tokens[i]);
+	put(x, NAMES("X-Auto-Response-Suppress"),
+	    v->len ? fmt_text(x, "X-Auto-Response-Suppress", v->str) : NULL);
+	g_string_free(v, TRUE);
+}
+
+/* PidLidFlagRequest (PSETID_Common 0x8530) -> X-Message-Flag. */
+static void hdr_message_flag(ex *x)
+{
+	mapper_prop *now = bag_get_lid(&x->m->props, &mapper_psetid_common, 0x8530);
+	mapper_prop *was = x->base ? bag_get_lid(&x->base->props, &mapper_psetid_common, 0x8530) : NULL;
+	if (x->base && prop_same(now, was))
+		return;
+	put(x, NAMES("X-Message-Flag"),
+	    now && now->str && *now->str ? fmt_text(x, "X-Message-Flag", now->str) : NULL);
+}
+
+/* Named properties of PS_INTERNET_HEADERS with a header of their own
+ * handled above, or describing the MIME entity (written with it). */
+static bool generic_writable(const char *name)
+{
+	for (const char *c = name; *c; c++)
+		if (*c <= ' ' || *c >= 0x7f || *c == ':')
+			return false; /* not a field name (RFC 5322 2.2) */
+	if (!*name)
+		return false;
+	if (ieq(name, "Accept-Language") || g_ascii_strncasecmp(name, "Content-", 8) == 0)
+		return ieq(name, "Content-Class");
+	/* MS-OXCMAIL 2.1.3.2.4: never one another property maps to, nor the
+	 * reserved Exchange ones */
+	return import_header_is_generic(name);
+}
+
+static void add_generic_names(GPtrArray *out, const mapper_message *m)
+{
+	for (guint i = 0; m && i < m->props.props->len; i++) {
+		mapper_prop *p = m->props.props->pdata[i];
+		if (p->set != &mapper_ps_internet_headers || !p->name)
+			continue;
+		bool dup = false;
+		for (guint j = 0; j < out->len && !dup; j++)
+			dup = ieq(out->pdata[j], p->name);
+		if (!dup)
+			g_ptr_array_add(out, p->name);
+	}
+}
+
+/* MS-OXCMAIL 2.1.3.2.4: every other string property of PS_INTERNET_HEADERS
+ * is the header of its name.  The opaque S/MIME "Content-Type" is never
+ * echoed (oxcmail-mapping.md 1.3). */
+static void hdr_generic(ex *x)
+{
+	GPtrArray *names = g_ptr_array_new();
+	add_generic_names(names, x->m);
+	add_generic_names(names, x->base);
+	for (guint i = 0; i < names->len; i++) {
+		const char *name = names->pdata[i];
+		if (!generic_writable(name) || !differs_named(x, &mapper_ps_internet_headers, name))
+			continue;
+		mapper_prop *p = bag_get_named(&x->m->props, &mapper_ps_internet_headers, name);
+		char *canon = g_strdup(name);
+		const char *const rm[] = { canon, NULL };
+		put(x, rm, p && p->str && *p->str ? fmt_text(x, name, p->str) : NULL);
+		g_free(canon);
+	}
+	g_ptr_array_unref(names);
+}
+
+static void headers(ex *x)
+{
+	hdr_sender(x);
+	hdr_from(x);
+	hdr_return_receipt(x);
+	hdr_notification(x);
+	hdr_recipients(x);
+	hdr_reply_to(x);
+	hdr_importance(x);
+	hdr_priority(x);
+	hdr_sensitivity(x);
+	hdr_date(x);
+	hdr_subject(x);
+	hdr_string(x, TAG_CONVERSATION_TOPIC, NAMES("Thread-Topic"));
+	hdr_thread_index(x);
+	hdr_message_id(x);
+	hdr_string(x, TAG_INTERNET_REFERENCES, NAMES("References"));
+	hdr_keywords(x);
+	hdr_string(x, TAG_IN_REPLY_TO_ID, NAMES("In-Reply-To"));
+	hdr_lists(x);
+	hdr_language(x);
+	hdr_accept_language(x);
+	hdr_string(x, TAG_INTERNET_PRECEDENCE, NAMES("Precedence"));
+	hdr_time(x, TAG_EXPIRY_TIME, NAMES("Expires", "Expiry-Date"));
+	hdr_suppress(x);
+	hdr_message_flag(x);
+	hdr_time(x, TAG_REPLY_TIME, NAMES("Reply-By"));
+	hdr_string(x, TAG_ATTACH_PAYLOAD_CLASS, NAMES("X-Payload-Class"));
+	hdr_string(x, TAG_ATTACH_PAYLOAD_PROVIDER_GUID, NAMES("X-Payload-Provider-GUID"));
+	hdr_generic(x);
+}
+
+/* ---- the MIME tree (oxcmail-mapping.md 3.3, 4.3) -------------------------- */
+
+static bool is_type(GMimeObject *o, const char *type, const char *sub)
+{
+	GMimeContentType *ct = o ? g_mime_object_get_content_type(o) : NULL;
+	return ct && ieq(g_mime_content_type_get_media_type(ct), type) &&
+	       (!sub || ieq(g_mime_content_type_get_media_subtype(ct), sub));
+}
+
+static bool is_attachment_disposition(GMimeObject *o)
+{
+	GMimeContentDisposition *d = g_mime_object_get_content_disposition(o);
+	return d && g_mime_content_disposition_is_attachment(d);
+}
+
+static bool is_text_leaf(GMimeObject *o, const char *sub)
+{
+	return GMIME_IS_PART(o) && is_type(o, "text", sub) && !is_attachment_disposition(o);
+}
+
+/* The multipart holding @child below @root, and @child's index in it.
+ * Embedded messages are not searched: their parts are theirs. */
+static GMimeMultipart *parent_of(GMimeObject *root, GMimeObject *child, int depth, int *index)
+{
+	if (!root || depth > MAPPER_MAX_DEPTH || !GMIME_IS_MULTIPART(root))
+		return NULL;
+	GMimeMultipart *mp = GMIME_MULTIPART(root);
+	for (int i = 0; i < g_mime_multipart_get_count(mp); i++) {
+		GMimeObject *part = g_mime_multipart_get_part(mp, i);
+		if (part == child) {
+			*index = i;
+			return mp;
+		}
+		GMimeMultipart *found = parent_of(part, child, depth + 1, index);
+		if (found)
+			return found;
+	}
+	return NULL;
+}
+
+/* Put @repl (reference taken) where @old is. */
+static void replace_object(ex *x, GMimeObject *old, GMimeObject *repl)
+{
+	x->restructured = true;
+	if (old == x->top) {
+		g_object_unref(x->top);
+		x->top = repl;
+		return;
+	}
+	int i = 0;
+	GMimeMultipart *mp = parent_of(x->top, old, 0, &i);
+	if (mp) {
+		GMimeObject *was = g_mime_multipart_replace(mp, i, repl);
+		if (was)
+			g_object_unref(was);
+	}
+	g_object_unref(repl);
+}
+
+static GMimeObject *new_multipart(const char *subtype, GMimeObject *first, GMimeObject *second)
+{
+	GMimeMultipart *mp = g_mime_multipart_new_with_subtype(subtype);
+	if (first)
+		g_mime_multipart_add(mp, first);
+	if (second)
+		g_mime_multipart_add(mp, second);
+	return GMIME_OBJECT(mp);
+}
+
+static void set_content(GMimePart *part, const void *data, size_t len)
+{
+	GMimeStream *s = g_mime_stream_mem_new_with_buffer(data ? data : "", len);
+	GMimeDataWrapper *w = g_mime_data_wrapper_new_with_stream(s, GMIME_CONTENT_ENCODING_DEFAULT);
+	g_mime_part_set_content(part, w);
+	g_object_unref(w);
+	g_object_unref(s);
+}
+
+/* New text for a text part, with the cheapest 7-bit-safe transfer encoding
+ * (oxcmail-mapping.md 4.3, the MimeKit/G practice). */
+static void set_text(GMimePart *part, const char *data, size_t len, const char *charset)
+{
+	GMimeObject *o = GMIME_OBJECT(part);
+	GMimeParamList *params = g_mime_content_type_get_parameters(g_mime_object_get_content_type(o));
+	/* the new text is not format=flowed (RFC 3676): a reader would re-flow it */
+	g_mime_param_list_remove(params, "format");
+	g_mime_param_list_remove(params, "delsp");
+	if (charset)
+		g_mime_object_set_content_type_parameter(o, "charset", charset);
+	set_content(part, data, len);
+	g_mime_part_set_content_encoding(part,
+		g_mime_part_get_best_content_encoding(part, GMIME_ENCODING_CONSTRAINT_7BIT));
+}
+
+static GMimeObject *text_part(const char *subtype, const char *data, size_t len, const char *charset)
+{
+	GMimePart *p = g_mime_part_new_with_type("text", subtype);
+	set_text(p, data, len, charset);
+	return GMIME_OBJECT(p);
+}
+
+/* The charset of new HTML: UTF-8 when the bytes are, else the code page
+ * of PidTagInternetCodepage (3.1), never UTF-16 (MS-OXCMAIL 2.1.3.3.1). */
+static const char *html_charset(ex *x, const char *data, size_t len)
+{
+	if (g_utf8_validate(data, (gssize)len, NULL))
+		return "utf-8";
+	int64_t cp = 0;
+	const char *cs = bag_int(&x->m->props, TAG_INTERNET_CODEPAGE, &cp) ? import_codepage_charset(cp) : NULL;
+	return cs && g_ascii_strncasecmp(cs, "utf-", 4) != 0 ? cs : "windows-1252";
+}
+
+static bool is_ascii(const char *data, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)data[i] >= 0x80)
+			return false;
+	return true;
+}
+
+/* Append the character entity at @p (after '&') to @out; its length or 0. */
+static size_t html_entity(const char *p, const char *end, GString *out)
+{
+	static const struct { const char *name; gunichar c; } named[] = {
+		{ "amp", '&' }, { "lt", '<' }, { "gt", '>' }, { "quot", '"' },
+		{ "apos", '\'' }, { "nbsp", 0xA0 },
+	};
+	const char *semi = memchr(p, ';', (size_t)MIN(end - p, 12));
+	if (!semi)
+		return 0;
+	gunichar c = 0;
+	if (*p == '#') {
+		bool hex = p + 1 < semi && (p[1] == 'x' || p[1] == 'X');
+		char *stop = NULL;
+		char *num = g_strndup(p + 1 + hex, (gsize)(semi - p - 1 - hex));
+		guint64 v = g_ascii_strtoull(num, &stop, hex ? 16 : 10);
+		c = *num && stop && !*stop && v < 0x110000 ? (gunichar)v : 0;
+		g_free(num);
+	} else {
+		for (size_t i = 0; i < G_N_ELEMENTS(named); i++)
+			if ((size_t)(semi - p) == strlen(named[i].name) &&
+			    g_ascii_strncasecmp(p, named[i].name, (gsize)(semi - p)) == 0)
+				c = named[i].c;
+	}
+	if (!c || !g_unichar_validate(c))
+		return 0;
+	g_string_append_unichar(out, c == 0xA0 ? ' ' : c);
+	return (size_t)(semi - p) + 1;
+}
+
+/* The text of an HTML body for its text/plain alternative (MS-OXCMAIL
+ * 2.1.3.3.4): tags dropped, block ends as line breaks, white space of the
+ * source collapsed as a browser does, script and style left out. */
+static char *html_to_text(const char *html, size_t len, const char *charset)
+{
+	char *utf8 = NULL;
+	if (!g_utf8_validate(html, (gssize)len, NULL) && charset)
+		utf8 = g_convert(html, (gssize)len, "UTF-8", charset, NULL, NULL, NULL);
+	if (!utf8)
+		utf8 = g_utf8_make_valid(html, (gssize)len);
+	static const char *const blocks[] = {
+		"br", "p", "div", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6",
+		"blockquote", "pre", "table", "ul", "ol", "hr", "title", NULL,
+	};
+	GString *out = g_string_new(NULL);
+	const char *p = utf8, *end = utf8 + strlen(utf8);
+	bool space = false;
+	while (p < end) {
+		if (*p == '<') {
+			const char *close = memchr(p, '>', (size_t)(end - p));
+			if (!close)
+				break;
+			const char *n = p + 1 + (p[1] == '/');
+			size_t nl = 0;
+			while (n + nl < close && g_ascii_isalnum(n[nl]))
+				nl++;
+			char *tag = g_ascii_strdown(n, (gssize)nl);
+			if (p[1] != '/' && (strcmp(tag, "script") == 0 || strcmp(tag, "style") == 0)) {
+				char *endtag = g_strconcat("</", tag, NULL);
+				const char *q = close;
+				while (q < end && g_ascii_strncasecmp(q, endtag, strlen(endtag)) != 0)
+					q++;
+				close = q < end ? memchr(q, '>', (size_t)(end - q)) : NULL;
+				g_free(endtag);
+				if (!close)
+					close = end - 1;
+			} else if (in_names(tag, blocks) && out->len && out->str[out->len - 1] != '\n') {
+				g_string_append_c(out, '\n');
+				space = false;
+			}
+			g_free(tag);
+			p = close + 1;
+			continue;
+		}
+		if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') {
+			space = true;
+			p++;
+			continue;
+		}
+		if (space && out->len && out->str[out->len - 1] != '\n')
+			g_string_append_c(out, ' ');
+		space = false;
+		size_t used = *p == '&' ? html_entity(p + 1, end, out) : 0;
+		if (used) {
+			p += used + 1;
+		} else {
+			g_string_append_c(out, *p);
+			p++;
+		}
+	}
+	if (out->len && out->str[out->len - 1] != '\n')
+		g_string_append_c(out, '\n');
+	g_free(utf8);
+	return g_string_free(out, FALSE);
+}
+
+static GMimeObject *html_part(ex *x, GBytes *html)
+{
+	gsize n = 0;
+	const char *d = html ? g_bytes_get_data(html, &n) : NULL;
+	return text_part("html", d, n, html_charset(x, d ? d : "", n));
+}
+
+static GMimeObject *plain_from_html(ex *x, GBytes *html)
+{
+	gsize n = 0;
+	const char *d = html ? g_bytes_get_data(html, &n) : NULL;
+	char *text = html_to_text(d ? d : "", n, html_charset(x, d ? d : "", n));
+	GMimeObject *p = text_part("plain", text, strlen(text), "utf-8");
+	g_free(text);
+	return p;
+}
+
+/* The body as MS-OXCMAIL 2.1.3.3.3 / 2.1.3.3.4 lay it out: text/plain, or
+ * multipart/alternative {text/plain, text/html}; NULL without a body. */
+static GMimeObject *new_body(ex *x)
+{
+	mapper_prop *body = bag_get(&x->m->props, TAG_BODY);
+	mapper_prop *html = bag_get(&x->m->props, TAG_HTML);
+	GMimeObject *plain = body && body->str ? text_part("plain", body->str, strlen(body->str), "utf-8") : NULL;
+	if (!html)
+		return plain;
+	if (!plain)
+		plain = plain_from_html(x, html->bin);
+	GMimeObject *h = html_part(x, html->bin);
+	GMimeObject *alt = new_multipart("alternative", plain, h);
+	g_object_unref(plain);
+	g_object_unref(h);
+	return alt;
+}
+
+/* Remove @o from the tree; a multipart left empty goes too, and a top
+ * left with nothing becomes an empty text/plain. */
+static void remove_object(ex *x, GMimeObject *o, int depth)
+{
+	x->restructured = true;
+	if (o == x->top) {
+		replace_object(x, o, text_part("plain", "", 0, "utf-8"));
+		return;
+	}
+	int i = 0;
+	GMimeMultipart *mp = parent_of(x->top, o, 0, &i);
+	if (!mp)
+		return;
+	GMimeObject *was = g_mime_multipart_remove_at(mp, i);
+	if (was)
+		g_object_unref(was);
+	if (g_mime_multipart_get_count(mp) == 0 && depth < MAPPER_MAX_DEPTH)
+		remove_object(x, GMIME_OBJECT(mp), depth + 1);
+}
+
+/* Put @body (reference taken) before everything else: first in a
+ * multipart/mixed top, else with the top wrapped into one (3.3). */
+static void prepend_body(ex *x, GMimeObject *body)
+{
+	x->restructured = true;
+	if (GMIME_IS_MULTIPART(x->top) && is_type(x->top, "multipart", "mixed")) {
+		g_mime_multipart_insert(GMIME_MULTIPART(x->top), 0, body);
+		g_object_unref(body);
+		return;
+	}
+	GMimeObject *mixed = new_multipart("mixed", body, x->top);
+	g_object_unref(body);
+	g_object_unref(x->top);
+	x->top = mixed;
+}
+
+/* Put @part (reference taken) next to @unit in a new multipart/alternative,
+ * @part first when it is the plain text (RFC 2046 5.1.4: best last). */
+static void pair_with(ex *x, GMimeObject *unit, GMimeObject *part, bool part_first)
+{
+	GMimeMultipart *alt = g_mime_multipart_new_with_subtype("alternative");
+	g_mime_multipart_add(alt, part_first ? part : unit);
+	g_mime_multipart_add(alt, part_first ? unit : part);
+	g_object_unref(part);
+	replace_object(x, unit, GMIME_OBJECT(alt));
+}
+
+/* PidTagBody / PidTagHtml changed: change the parts the reader took them
+ * from (import.c's walk, via import_layout), create or remove them. */
+static void update_body(ex *x)
+{
+	mapper_prop *mb = bag_get(&x->m->props, TAG_BODY), *bb = bag_get(&x->base->props, TAG_BODY);
+	mapper_prop *mh = bag_get(&x->m->props, TAG_HTML), *bh = bag_get(&x->base->props, TAG_HTML);
+	bool body_changed = !prop_same(mb, bb), html_changed = !prop_same(mh, bh);
+	if (!body_changed && !html_changed)
+		return;
+	x->restructured = true;
+	const char *text = mb && mb->str ? mb->str : NULL;
+	GMimeObject *leaf = x->layout.body;
+	if (leaf && !parent_of(x->top, leaf, 0, &(int){ 0 }) && leaf != x->top)
+		leaf = NULL; /* removed with an attachment's part */
+	if (!leaf) {
+		GMimeObject *body = new_body(x);
+		if (body)
+			prepend_body(x, body);
+		return;
+	}
+
+	/* the HTML "unit" is the leaf, or the multipart/related it leads */
+	GMimeObject *unit = leaf;
+	int i = 0;
+	GMimeMultipart *parent = parent_of(x->top, leaf, 0, &i);
+	if (parent && i == 0 && is_type(GMIME_OBJECT(parent), "multipart", "related")) {
+		unit = GMIME_OBJECT(parent);
+		parent = parent_of(x->top, unit, 0, &i);
+	}
+	/* the multipart/alternative it is a rendition in: its parent, or further
+	 * up where it leads a multipart/mixed the reader took as the body
+	 * (3.2: a mixed entity qualifies by its first part) */
+	GMimeObject *rendition = unit;
+	for (int d = 0; parent && i == 0 && d < MAPPER_MAX_DEPTH &&
+	     (is_type(GMIME_OBJECT(parent), "multipart", "mixed") ||
+	      is_type(GMIME_OBJECT(parent), "multipart", "related")); d++) {
+		rendition = GMIME_OBJECT(parent);
+		parent = parent_of(x->top, rendition, 0, &i);
+	}
+	GMimeMultipart *alt = parent && is_type(GMIME_OBJECT(parent), "multipart", "alternative") ? parent : NULL;
+	bool plain_body = is_type(leaf, "text", "plain");
+	GMimeObject *sibling = NULL;   /* the text/plain alternative of an HTML body */
+	for (int k = 0; alt && !plain_body && k < g_mime_multipart_get_count(alt); k++) {
+		GMimeObject *c = g_mime_multipart_get_part(alt, k);
+		if (!sibling && c != rendition && is_text_leaf(c, "plain"))
+			sibling = c;
+	}
+
+	if (plain_body) {
+		if (html_changed && mh) {
+			GMimeObject *h = html_part(x, mh->bin);
+			if (body_changed && !text) {
+				/* the plain text went: the HTML's own rendition replaces it */
+				GMimeObject *p = plain_from_html(x, mh->bin);
+				replace_object(x, leaf, new_multipart("alternative", p, h));
+				g_object_unref(p);
+				g_object_unref(h);
+				return;
+			}
+			if (body_changed)
+				set_text(GMIME_PART(leaf), text, strlen(text), "utf-8");
+			if (alt && rendition == leaf) {
+				g_mime_multipart_add(alt, h);
+				g_object_unref(h);
+			} else {
+				pair_with(x, leaf, h, false);
+			}
+			return;
+		}
+		if (body_changed && text)
+			set_text(GMIME_PART(leaf), text, strlen(text), "utf-8");
+		else if (body_changed)
+			remove_object(x, leaf, 0);
+		return;
+	}
+
+	/* HTML (or enriched) body */
+	if (html_changed) {
+		if (mh) {
+			if (is_type(leaf, "text", "html")) {
+				gsize n = 0;
+				const char *d = mh->bin ? g_bytes_get_data(mh->bin, &n) : NULL;
+				/* keep the part's charset unless the new bytes need UTF-8 */
+				const char *cs = d && !is_ascii(d, n) && g_utf8_validate(d, (gssize)n, NULL) ? "utf-8"
+				                 : g_mime_object_get_content_type_parameter(leaf, "charset") ? NULL
+				                 : html_charset(x, d ? d : "", n);
+				set_text(GMIME_PART(leaf), d, n, cs);
+			} else {
+				/* text/enriched: HTML takes its place */
+				GMimeObject *h = html_part(x, mh->bin);
+				if (unit == leaf)
+					unit = h;
+				replace_object(x, leaf, h);
+			}
+			/* the plain alternative is made from the HTML (2.1.3.3.4) */
+			if (sibling && !text && !body_changed) {
+				gsize n = 0;
+				const char *d = mh->bin ? g_bytes_get_data(mh->bin, &n) : NULL;
+				char *plain = html_to_text(d ? d : "", n, html_charset(x, d ? d : "", n));
+				set_text(GMIME_PART(sibling), plain, strlen(plain), "utf-8");
+				g_free(plain);
+			}
+		} else if (text && !sibling) {
+			/* HTML gone, text stays: the text takes the HTML's place */
+			replace_object(x, leaf, text_part("plain", text, strlen(text), "utf-8"));
+			return;
+		} else {
+			remove_object(x, leaf, 0);
+			if (unit == leaf)
+				unit = NULL;
+		}
+	}
+	if (!body_changed)
+		return;
+	if (sibling && text) {
+		set_text(GMIME_PART(sibling), text, strlen(text), "utf-8");
+	} else if (sibling) {
+		remove_object(x, sibling, 0);
+	} else if (text) {
+		GMimeObject *p = text_part("plain", text, strlen(text), "utf-8");
+		if (alt && unit) {
+			g_mime_multipart_insert(alt, 0, p);
+			g_object_unref(p);
+		} else if (unit)
+			pair_with(x, unit, p, true);
+		else
+			prepend_body(x, p);
+	}
+}
+
+/* ---- attachments (oxcmail-mapping.md 4.3) -------------------------------- */
+
+static mapper_status export_bytes(mapper_message *m, const char *orig, size_t orig_len,
+                                  int depth, GByteArray **out, char **why);
+
+/* MS-OXCMAIL 2.1.3.4.2.2: PidTagAttachMimeTag when it is a valid media type
+ * a single part can have, else application/octet-stream. */
+static GMimeContentType *attachment_type(const char *tag)
+{
+	static const char *const replaced[] = {
+		"message/rfc822", "application/applefile", "application/mac-binhex40", NULL,
+	};
+	GMimeContentType *ct = NULL;
+	if (tag && strchr(tag, '/') && !strpbrk(tag, " \t;\"()<>@,:\\[]?="))
+		ct = g_mime_content_type_parse(NULL, tag);
+	if (ct && (ieq(g_mime_content_type_get_media_type(ct), "multipart") || in_names(tag, replaced) ||
+	           !*g_mime_content_type_get_media_subtype(ct))) {
+		g_object_unref(ct);
+		ct = NULL;
+	}
+	return ct ? ct : g_mime_content_type_new("application", "octet-stream");
+}
+
+/* UTF-8 in RFC 2231 parameters rather than GMime's guess of a charset. */
+static void param_utf8(GMimeParamList *params, const char *name)
+{
+	GMimeParam *p = params ? g_mime_param_list_get_parameter(params, name) : NULL;
+	if (p)
+		g_mime_param_set_charset(p, "UTF-8");
+}
+
+static void disposition_date(GMimeObject *o, const char *param, const mapper_bag *bag, uint32_t tag)
+{
+	mapper_prop *p = bag_get(bag, tag);
+	GDateTime *dt = p ? g_date_time_new_from_unix_utc(p->v.t) : NULL;
+	if (!dt)
+		return;
+	char *d = g_mime_utils_header_format_date(dt);
+	g_mime_object_set_content_disposition_parameter(o, param, d);
+	g_free(d);
+	g_date_time_unref(dt);
+}
+
+/* The MIME part of attachment @a (MS-OXCMAIL 2.1.3.4); @old is the part it
+ * was read from, if any, whose inline-ness it keeps.  NULL with x->why set
+ * when an embedded message cannot be written. */
+static GMimeObject *attachment_part(ex *x, mapper_attachment *a, GMimeObject *old)
+{
+	mapper_bag *bag = &a->props;
+	int64_t method = 1;
+	bag_int(bag, TAG_ATTACH_METHOD, &method);
+	if (method == 5 && a->embedded) {
+		/* 4.3: message/rfc822 with no parameters, the message itself inside */
+		gsize n = 0;
+		const char *raw = a->embedded->raw ? g_bytes_get_data(a->embedded->raw, &n) : NULL;
+		GByteArray *bytes = NULL;
+		char *why = NULL;
+		if (export_bytes(a->embedded, raw, n, x->depth + 1, &bytes, &why) != MAPPER_OK) {
+			fail(x, MAPPER_INVALID, "embedded message: %s", why ? why : "cannot be written");
+			g_free(why);
+			return NULL;
+		}
+		GMimePart *part = g_mime_part_new_with_type("message", "rfc822");
+		set_content(part, bytes->data, bytes->len);
+		/* RFC 2046 5.2.1: 7bit, 8bit or binary only */
+		if (g_mime_utils_text_is_8bit(bytes->data, bytes->len))
+			g_mime_part_set_content_encoding(part, memchr(bytes->data, '\0', bytes->len)
+			                                 ? GMIME_CONTENT_ENCODING_BINARY : GMIME_CONTENT_ENCODING_8BIT);
+		g_byte_array_free(bytes, TRUE);
+		return GMIME_OBJECT(part);
+	}
+
+	GMimeContentType *ct = attachment_type(bag_str(bag, TAG_ATTACH_MIME_TAG));
+	GMimePart *part = g_mime_part_new();
+	GMimeObject *o = GMIME_OBJECT(part);
+	g_mime_object_set_content_type(o, ct);
+	g_object_unref(ct);
+	const char *charset = bag_str(bag, TAG_TEXT_ATTACHMENT_CHARSET);
+	if (charset && is_type(o, "text", NULL))
+		g_mime_object_set_content_type_parameter(o, "charset", charset);
+
+	/* inline when it was, or when it is shown in the HTML (2.1.3.4.1.2) */
+	int64_t flags = 0;
+	bag_int(bag, TAG_ATTACH_FLAGS, &flags);
+	bool inl = old ? !is_attachment_disposition(old) : (flags & 0x4) && bag_str(bag, TAG_ATTACH_CONTENT_ID);
+	g_mime_object_set_disposition(o, inl ? "inline" : "attachment");
+	const char *name = bag_str(bag, TAG_ATTACH_LONG_FILENAME);
+	if (!name)
+		name = bag_str(bag, TAG_ATTACH_FILENAME);
+	if (name) {
+		/* filename= and name= (2.1.3.4.2.2), RFC 2231 when not ASCII */
+		g_mime_part_set_filename(part, name);
+		param_utf8(g_mime_content_disposition_get_parameters(g_mime_object_get_content_disposition(o)), "filename");
+		param_utf8(g_mime_content_type_get_parameters(g_mime_object_get_content_type(o)), "name");
+	}
+	disposition_date(o, "creation-date", bag, TAG_CREATION_TIME);
+	disposition_date(o, "modification-date", bag, TAG_LAST_MODIFICATION_TIME);
+	/* Content-Description only says something the file name does not */
+	const char *dn = bag_str(bag, TAG_DISPLAY_NAME);
+	if (dn && (!name || strcmp(dn, name) != 0))
+		g_mime_object_set_header(o, "Content-Description", dn, "utf-8");
+	/* 2.1.3.4.2.3: Content-ID when it has non-blank text, without its <> */
+	const char *cid = bag_str(bag, TAG_ATTACH_CONTENT_ID);
+	if (cid) {
+		char *id = g_strstrip(g_strdup(cid));
+		size_t n = strlen(id);
+		if (n >= 2 && id[0] == '<' && id[n - 1] == '>') {
+			memmove(id, id + 1, n - 2);
+			id[n - 2] = '\0';
+		}
+		if (*id)
+			g_mime_object_set_content_id(o, id);
+		g_free(id);
+	}
+	const char *loc = bag_str(bag, TAG_ATTACH_CONTENT_LOCATION);
+	if (loc)
+		g_mime_part_set_content_location(part, loc);
+	const char *base = bag_str(bag, TAG_ATTACH_CONTENT_BASE);
+	if (base)
+		g_mime_object_set_header(o, "Content-Base", base, NULL);
+	const char *payload = bag_str(bag, TAG_ATTACH_PAYLOAD_CLASS);
+	if (payload)
+		g_mime_object_set_header(o, "X-Payload-Class", payload, NULL);
+
+	mapper_prop *data = bag_get(bag, TAG_ATTACH_DATA_BINARY);
+	gsize n = 0;
+	const void *d = data && data->bin ? g_bytes_get_data(data->bin, &n) : NULL;
+	set_content(part, d, n);
+	/* G always base64 for file data (4.3) */
+	g_mime_part_set_content_encoding(part, GMIME_CONTENT_ENCODING_BASE64);
+	return o;
+}
+
+/* Attachments removed, changed and added since the original was read:
+ * matched to their MIME parts by mapper_attachment.origin. */
+static mapper_status update_attachments(ex *x)
+{
+	GPtrArray *base_atts = x->base->attachments, *parts = x->layout.parts;
+	if (!parts || parts->len != base_atts->len)
+		return fail(x, MAPPER_INVALID, "the original message's parts do not match its attachments");
+	bool *kept = g_new0(bool, base_atts->len + 1);
+	GPtrArray *added = g_ptr_array_new();
+	mapper_status st = MAPPER_OK;
+	for (guint i = 0; i < x->m->attachments->len && st == MAPPER_OK; i++) {
+		mapper_attachment *a = x->m->attachments->pdata[i];
+		guint k = (guint)a->origin - 1;
+		if (a->origin < 1 || k >= base_atts->len || kept[k]) {
+			g_ptr_array_add(added, a);
+			continue;
+		}
+		kept[k] = true;
+		if (attachment_same(a, base_atts->pdata[k], x->depth))
+			continue;
+		GMimeObject *part = attachment_part(x, a, parts->pdata[k]);
+		if (part)
+			replace_object(x, parts->pdata[k], part);
+		else
+			st = MAPPER_INVALID;
+	}
+	for (guint k = 0; k < base_atts->len && st == MAPPER_OK; k++)
+		if (!kept[k])
+			remove_object(x, parts->pdata[k], 0);
+	/* new ones go last, into multipart/mixed (oxcmail-mapping.md 3.3) */
+	for (guint i = 0; i < added->len && st == MAPPER_OK; i++) {
+		GMimeObject *part = attachment_part(x, added->pdata[i], NULL);
+		if (!part) {
+			st = MAPPER_INVALID;
+			break;
+		}
+		if (!(GMIME_IS_MULTIPART(x->top) && is_type(x->top, "multipart", "mixed"))) {
+			GMimeObject *mixed = new_multipart("mixed", x->top, NULL);
+			g_object_unref(x->top);
+			x->top = mixed;
+		}
+		g_mime_multipart_add(GMIME_MULTIPART(x->top), part);
+		g_object_unref(part);
+		x->restructured = true;
+	}
+	g_ptr_array_unref(added);
+	g_free(kept);
+	return st;
+}
+
+/* A new message's tree: the body (3.3) with the attachments the HTML shows
+ * in multipart/related (2.1.3.3.6), the others after it in multipart/mixed. */
+static mapper_status build_tree(ex *x)
+{
+	x->restructured = true;
+	GMimeObject *body = new_body(x);
+	mapper_prop *html = bag_get(&x->m->props, TAG_HTML);
+	char *html_text = NULL;
+	if (html && html->bin) {
+		gsize n = 0;
+		const char *d = g_bytes_get_data(html->bin, &n);
+		html_text = g_strndup(d ? d : "", n);
+	}
+	GMimeMultipart *related = NULL, *mixed = NULL;
+	for (guint i = 0; i < x->m->attachments->len; i++) {
+		mapper_attachment *a = x->m->attachments->pdata[i];
+		GMimeObject *part = attachment_part(x, a, NULL);
+		if (!part) {
+			if (related)
+				g_object_unref(related);
+			if (mixed)
+				g_object_unref(mixed);
+			if (body)
+				g_object_unref(body);
+			g_free(html_text);
+			return MAPPER_INVALID;
+		}
+		/* 2.1.3.4.1.2: inline only when the flag, the Content-ID and the
+		 * reference in the HTML all say so */
+		const char *cid = g_mime_object_get_content_id(part);
+		char *ref = cid ? g_strconcat("cid:", cid, NULL) : NULL;
+		bool inl = html_text && ref && strstr(html_text, ref) && !is_attachment_disposition(part);
+		g_free(ref);
+		GMimeMultipart **into = inl ? &related : &mixed;
+		if (!*into)
+			*into = g_mime_multipart_new_with_subtype(inl ? "related" : "mixed");
+		g_mime_multipart_add(*into, part);
+		g_object_unref(part);
+	}
+	g_free(html_text);
+	if (!body)
+		body = text_part("plain", "", 0, "utf-8");
+	if (related) {
+		g_mime_multipart_insert(related, 0, body);
+		g_object_unref(body);
+		body = GMIME_OBJECT(related);
+	}
+	if (mixed) {
+		g_mime_multipart_insert(mixed, 0, body);
+		g_object_unref(body);
+		body = GMIME_OBJECT(mixed);
+	}
+	if (x->top)
+		g_object_unref(x->top);
+	x->top = body;
+	return MAPPER_OK;
+}
+
+/* PidTagBodyContentId / -Location of a single-part message (1.2, G). */
+static void update_top_ids(ex *x)
+{
+	if (!GMIME_IS_PART(x->top))
+		return;
+	if (differs(x, TAG_BODY_CONTENT_ID)) {
+		const char *id = bag_str(&x->m->props, TAG_BODY_CONTENT_ID);
+		if (id)
+			g_mime_object_set_content_id(x->top, id);
+		else
+			g_mime_object_remove_header(x->top, "Content-Id");
+		x->restructured = true;
+	}
+	if (differs(x, TAG_BODY_CONTENT_LOCATION)) {
+		const char *loc = bag_str(&x->m->props, TAG_BODY_CONTENT_LOCATION);
+		if (loc)
+			g_mime_part_set_content_location(GMIME_PART(x->top), loc);
+		else
+			g_mime_object_remove_header(x->top, "Content-Location");
+		x->restructured = true;
+	}
+}
+
+/* ---- S/MIME (MS-OXOSMIME 3.1.5.1.4, 3.1.5.2.4) ---------------------------- */
+
+/* The last field named @name and, when @count is not NULL, how many there are. */
+static field *last_field(GPtrArray *fields, const char *name, int *count)
+{
+	field *last = NULL;
+	int n = 0;
+	for (guint i = 0; i < fields->len; i++) {
+		field *f = fields->pdata[i];
+		if (f->name && ieq(f->name, name)) {
+			last = f;
+			n++;
+		}
+	}
+	if (count)
+		*count = n;
+	return last;
+}
+
+/* The unfolded value of a field, trimmed; caller frees. */
+static char *field_value(const field *f)
+{
+	const char *colon = memchr(f->text->str, ':', f->text->len);
+	char *v = g_mime_utils_header_unfold(colon ? colon + 1 : "");
+	return g_strstrip(v);
+}
+
+/* The header fields of the message entity and its body.  The header block
+ * already holds the promoted properties' fields; here the Content-* fields
+ * go and the entity's own come in: the attachment's last Content-Type field
+ * byte for byte (clear-signed), or Content-Type, Content-Disposition and
+ * Content-Transfer-Encoding with the base64 CMS bytes (opaque). */
+static mapper_status smime_tail(ex *x, GPtrArray *tail, GByteArray *rest)
+{
+	bool clear = x->m->smime == SMIME_CLEAR_SIGNED;
+	const char *section = clear ? "3.1.5.1.4" : "3.1.5.2.4";
+	if (x->m->attachments->len != 1)
+		return fail(x, MAPPER_INVALID, "an S/MIME message object needs exactly one attachment "
+		            "(MS-OXOSMIME %s), this one has %u", section, x->m->attachments->len);
+	mapper_attachment *a = x->m->attachments->pdata[0];
+	mapper_prop *data = bag_get(&a->props, TAG_ATTACH_DATA_BINARY);
+	gsize n = 0;
+	const char *d = data && data->bin ? g_bytes_get_data(data->bin, &n) : NULL;
+	if (!d || !n)
+		return fail(x, MAPPER_INVALID, "the S/MIME attachment has no data (MS-OXOSMIME %s)", section);
+
+	if (clear) {
+		/* step 3: of the entity's header fields only the last Content-Type */
+		gssize end = block_end(d, n);
+		GPtrArray *own = end >= 0 ? fields_split(d, (size_t)end) : NULL;
+		field *ct = NULL;
+		for (guint i = 0; own && i < own->len; i++) {
+			field *f = own->pdata[i];
+			if (f->name && ieq(f->name, "Content-Type"))
+				ct = f;
+		}
+		if (!ct) {
+			if (own)
+				g_ptr_array_unref(own);
+			return fail(x, MAPPER_INVALID, "the clear-signed attachment is not a MIME entity "
+			            "with a Content-Type field (MS-OXOSMIME 3.1.5.1.4)");
+		}
+		g_ptr_array_add(tail, field_new(ct->name, ct->text->str, ct->text->len));
+		g_ptr_array_unref(own);
+		/* the empty line and the body, byte for byte */
+		g_byte_array_append(rest, (const guint8 *)d + end, (guint)(n - (size_t)end));
+		return MAPPER_OK;
+	}
+
+	/* An unedited original keeps its own fields where they say the same. */
+	bool same_kind = x->base && x->base->smime == SMIME_OPAQUE;
+	field *f;
+
+	/* step 4: the raw Content-Type of the original, else the MIME tag and name= */
+	mapper_prop *raw = bag_get_named(&x->m->props, &mapper_ps_internet_headers, "Content-Type");
+	const char *filename = bag_str(&a->props, TAG_ATTACH_FILENAME);
+	if (!filename)
+		filename = bag_str(&a->props, TAG_ATTACH_LONG_FILENAME);
+	char *text;
+	if (raw && raw->str && *raw->str) {
+		text = g_strconcat("Content-Type: ", raw->str, x->nl, NULL);
+	} else {
+		const char *tag = bag_str(&a->props, TAG_ATTACH_MIME_TAG);
+		GMimeContentType *ct = tag ? g_mime_content_type_parse(NULL, tag) : NULL;
+		if (!ct)
+			ct = g_mime_content_type_new("application", "pkcs7-mime");
+		if (filename)
+			g_mime_content_type_set_parameter(ct, "name", filename);
+		param_utf8(g_mime_content_type_get_parameters(ct), "name");
+		char *v = g_mime_content_type_encode(ct, x->fo);
+		text = g_strconcat("Content-Type:", v, NULL);
+		g_free(v);
+		g_object_unref(ct);
+	}
+	f = same_kind && raw && raw->str ? last_field(x->fields, "Content-Type", NULL) : NULL;
+	char *was = f ? field_value(f) : NULL;
+	if (was && strcmp(was, raw->str) == 0)
+		g_ptr_array_add(tail, field_new(f->name, f->text->str, f->text->len));
+	else
+		g_ptr_array_add(tail, field_new("Content-Type", text, strlen(text)));
+	g_free(was);
+	g_free(text);
+	/* step 5: attachment; filename= PidTagAttachFilename */
+	GMimeContentDisposition *cd = g_mime_content_disposition_new();
+	g_mime_content_disposition_set_disposition(cd, "attachment");
+	g_mime_content_disposition_set_parameter(cd, "filename", filename ? filename : "smime.p7m");
+	param_utf8(g_mime_content_disposition_get_parameters(cd), "filename");
+	char *v = g_mime_content_disposition_encode(cd, x->fo);
+	text = g_strconcat("Content-Disposition:", v, NULL);
+	g_free(v);
+	int count = 0;
+	f = same_kind ? last_field(x->fields, "Content-Disposition", &count) : NULL;
+	was = f && count == 1 ? field_value(f) : NULL;
+	GMimeContentDisposition *old_cd = was ? g_mime_content_disposition_parse(NULL, was) : NULL;
+	mapper_attachment *b = same_kind && x->base->attachments->len == 1 ? x->base->attachments->pdata[0] : NULL;
+	bool names_same = b && prop_same(bag_get(&a->props, TAG_ATTACH_FILENAME), bag_get(&b->props, TAG_ATTACH_FILENAME)) &&
+	                  prop_same(bag_get(&a->props, TAG_ATTACH_LONG_FILENAME), bag_get(&b->props, TAG_ATTACH_LONG_FILENAME));
+	if (old_cd && ieq(g_mime_content_disposition_get_disposition(old_cd), "attachment") &&
+	    g_mime_param_list_length(g_mime_content_disposition_get_parameters(old_cd)) == 1 &&
+	    g_strcmp0(g_mime_content_disposition_get_parameter(old_cd, "filename"),
+	              g_mime_content_disposition_get_parameter(cd, "filename")) == 0)
+		g_ptr_array_add(tail, field_new(f->name, f->text->str, f->text->len));
+	else if (!(names_same && count == 0))
+		g_ptr_array_add(tail, field_new("Content-Disposition", text, strlen(text)));
+	/* else: an original sent without one, its names unchanged, stays so; it
+	 * is what this object was read from, an equivalent result (3.1.5.2.4
+	 * last paragraph), and the header fields round-trip */
+	if (old_cd)
+		g_object_unref(old_cd);
+	g_free(was);
+	g_free(text);
+	g_object_unref(cd);
+	/* steps 6 and 7 */
+	f = same_kind ? last_field(x->fields, "Content-Transfer-Encoding", &count) : NULL;
+	was = f && count == 1 ? field_value(f) : NULL;
+	bool base64_was = was && ieq(was, "base64");
+	g_free(was);
+	if (base64_was) {
+		g_ptr_array_add(tail, field_new(f->name, f->text->str, f->text->len));
+		/* the same bytes as before: the same base64 text */
+		mapper_prop *bdata = b ? bag_get(&b->props, TAG_ATTACH_DATA_BINARY) : NULL;
+		if (bdata && prop_same(bdata, data)) {
+			g_byte_array_append(rest, (const guint8 *)x->orig_body, (guint)x->orig_body_len);
+			return MAPPER_OK;
+		}
+	} else {
+		text = g_strconcat("Content-Transfer-Encoding: base64", x->nl, NULL);
+		g_ptr_array_add(tail, field_new("Content-Transfer-Encoding", text, strlen(text)));
+		g_free(text);
+	}
+	GMimeEncoding enc;
+	g_mime_encoding_init_encode(&enc, GMIME_CONTENT_ENCODING_BASE64);
+	char *b64 = g_malloc(g_mime_encoding_outlen(&enc, n) + 4);
+	size_t blen = g_mime_encoding_flush(&enc, d, n, b64);
+	g_byte_array_append(rest, (const guint8 *)x->nl, (guint)strlen(x->nl));
+	for (size_t i = 0; i < blen; i++) {
+		if (b64[i] == '\n')
+			g_byte_array_append(rest, (const guint8 *)x->nl, (guint)strlen(x->nl));
+		else
+			g_byte_array_append(rest, (const guint8 *)b64 + i, 1);
+	}
+	g_free(b64);
+	return MAPPER_OK;
+}
+
+/* ---- putting it together ------------------------------------------------ */
+
+static bool tail_has(GPtrArray *tail, const char *name)
+{
+	for (guint i = 0; i < tail->len; i++) {
+		field *f = tail->pdata[i];
+		if (f->name && ieq(f->name, name))
+			return true;
+	}
+	return false;
+}
+
+/* Put the entity's header fields @tail into the header block.  With
+ * @keep_places each goes where the original field of its name was (so an
+ * unchanged entity keeps its bytes in their order) and, with @drop_others,
+ * original entity fields with no counterpart go; without @keep_places, all
+ * original entity fields go and @tail takes the place of the first.  Fields new to the block follow the
+ * one placed before them; a MIME-Version (RFC 2045 4) comes first if
+ * @mime_version and the block has none. */
+static void place_entity_fields(ex *x, GPtrArray *tail, bool keep_places, bool drop_others,
+                                bool mime_version)
+{
+	int next = -1;
+	for (guint i = 0; i < x->fields->len;) {
+		field *f = x->fields->pdata[i];
+		if (f->name && entity_field(f->name) && !(keep_places && tail_has(tail, f->name)) &&
+		    (drop_others || !keep_places)) {
+			if (next < 0)
+				next = (int)i;
+			g_ptr_array_remove_index(x->fields, i);
+		} else {
+			i++;
+		}
+	}
+	int first = -1;
+	for (guint i = 0; i < tail->len; i++) {
+		field *f = tail->pdata[i];
+		const char *const rm[] = { f->name, NULL };
+		int at = keep_places && f->name ? fields_remove(x->fields, rm) : -1;
+		if (at < 0)
+			at = next >= 0 ? next : (int)x->fields->len;
+		if (at > (int)x->fields->len)
+			at = (int)x->fields->len;
+		field *before = at > 0 ? x->fields->pdata[at - 1] : NULL;
+		if (before && before->text->len && before->text->str[before->text->len - 1] != '\n')
+			g_string_append(before->text, x->nl);
+		g_ptr_array_insert(x->fields, at, field_new(f->name, f->text->str, f->text->len));
+		if (first < 0 || at < first)
+			first = at;
+		next = at + 1;
+	}
+	if (mime_version && !fields_have(x->fields, "MIME-Version")) {
+		char *text = g_strconcat("MIME-Version: 1.0", x->nl, NULL);
+		g_ptr_array_insert(x->fields, first >= 0 ? first : (int)x->fields->len,
+		                   field_new("MIME-Version", text, strlen(text)));
+		g_free(text);
+	}
+}
+
+/* Content-Language and Content-Class belong to the message: GMime keeps
+ * them on the top part, the header block keeps them in place. */
+static void strip_message_fields(GMimeObject *top)
+{
+	GMimeHeaderList *hl = g_mime_object_get_header_list(top);
+	for (int i = g_mime_header_list_get_count(hl) - 1; i >= 0; i--) {
+		const char *name = g_mime_header_get_name(g_mime_header_list_get_header_at(hl, i));
+		if (ieq(name, "Content-Language") || ieq(name, "Content-Class"))
+			g_mime_header_list_remove_at(hl, i);
+	}
+}
+
+/* The (re)built top entity, written by GMime: its header fields replace the
+ * original entity fields; the rest is the body. */
+static void splice_top(ex *x, GByteArray *rest)
+{
+	strip_message_fields(x->top);
+	GByteArray *buf = g_byte_array_new();
+	GMimeStream *s = g_mime_stream_mem_new_with_byte_array(buf);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(s), FALSE);
+	g_mime_object_write_to_stream(x->top, x->fo, s);
+	g_object_unref(s);
+	gssize end = block_end((const char *)buf->data, buf->len);
+	if (end < 0)
+		end = (gssize)buf->len;
+	GPtrArray *own = fields_split((const char *)buf->data, (size_t)end);
+	place_entity_fields(x, own, x->base != NULL, true, true);
+	g_ptr_array_unref(own);
+	if ((size_t)end == buf->len)
+		g_byte_array_append(rest, (const guint8 *)x->nl, (guint)strlen(x->nl));
+	else
+		g_byte_array_append(rest, buf->data + end, buf->len - (guint)end);
+	g_byte_array_free(buf, TRUE);
+}
+
+/* Body and attachments as the original has them (its bytes can stay even
+ * when GMime could not read them as a message). */
+static bool content_same(ex *x)
+{
+	const mapper_message *a = x->m, *b = x->base;
+	if (!prop_same(bag_get(&a->props, TAG_BODY), bag_get(&b->props, TAG_BODY)) ||
+	    !prop_same(bag_get(&a->props, TAG_HTML), bag_get(&b->props, TAG_HTML)) ||
+	    a->attachments->len != b->attachments->len)
+		return false;
+	for (guint i = 0; i < a->attachments->len; i++)
+		if (!attachment_same(a->attachments->pdata[i], b->attachments->pdata[i], x->depth))
+			return false;
+	return true;
+}
+
+static mapper_status export_bytes(mapper_message *m, const char *orig, size_t orig_len,
+                                  int depth, GByteArray **out, char **why)
+{
+	*out = NULL;
+	*why = NULL;
+	if (m->level != MAPPER_LOAD_FULL) {
+		*why = g_strdup("the message object was loaded with its headers only");
+		return MAPPER_INCOMPLETE;
+	}
+	if (depth > MAPPER_MAX_DEPTH) {
+		/* the reader did not convert deeper messages either */
+		if (!orig) {
+			*why = g_strdup_printf("messages nested deeper than %d levels cannot be written", MAPPER_MAX_DEPTH);
+			return MAPPER_INVALID;
+		}
+		*out = g_byte_array_new();
+		g_byte_array_append(*out, (const guint8 *)orig, (guint)orig_len);
+		return MAPPER_OK;
+	}
+
+	ex x = { 0 };
+	x.m = m;
+	x.depth = depth;
+	if (orig) {
+		x.base = message_new(m->depth);
+		x.base->level = MAPPER_LOAD_FULL;
+		import_message_layout(x.base, orig, orig_len, &x.layout);
+	}
+	x.nl = orig && x.layout.crlf ? "\r\n" : "\n";
+	x.fo = g_mime_format_options_new();
+	g_mime_format_options_set_newline_format(x.fo, orig && x.layout.crlf ? GMIME_NEWLINE_FORMAT_DOS
+	                                                                    : GMIME_NEWLINE_FORMAT_UNIX);
+	size_t skip = orig ? MIN(x.layout.skip, orig_len) : 0;
+	size_t hend = orig ? MIN(x.layout.headers_end, orig_len - skip) : 0;
+	x.fields = orig ? fields_split(orig + skip, hend) : g_ptr_array_new_with_free_func(field_free);
+	x.orig_body = orig ? orig + skip + hend : "";
+	x.orig_body_len = orig ? orig_len - skip - hend : 0;
+
+	if (!orig) {
+		/* oxcmail-mapping.md 5: MIME-Version comes first */
+		char *text = g_strconcat("MIME-Version: 1.0", x.nl, NULL);
+		g_ptr_array_add(x.fields, field_new("MIME-Version", text, strlen(text)));
+		g_free(text);
+	}
+	headers(&x);
+
+	GByteArray *rest = g_byte_array_new();
+	mapper_status st = MAPPER_OK;
+	if (m->smime != SMIME_NONE) {
+		GPtrArray *tail = g_ptr_array_new_with_free_func(field_free);
+		st = smime_tail(&x, tail, rest);
+		if (st == MAPPER_OK) {
+			/* a message of another kind before: none of its entity fields fit */
+			/* a message of another kind before: none of its entity fields
+			 * fit; the same kind keeps the ones S/MIME does not rebuild
+			 * (Content-Description ...), and an original without a
+			 * MIME-Version keeps its own ways */
+			bool same_kind = x.base && x.base->smime == m->smime;
+			place_entity_fields(&x, tail, same_kind, !same_kind, !same_kind);
+		}
+		g_ptr_array_unref(tail);
+	} else {
+		GMimeObject *top = x.layout.msg ? g_mime_message_get_mime_part(x.layout.msg) : NULL;
+		if (x.base && x.base->smime == SMIME_NONE && top) {
+			x.top = g_object_ref(top);
+			strip_message_fields(x.top);
+			update_top_ids(&x);
+			update_body(&x);
+			st = update_attachments(&x);
+		} else if (!x.base || !content_same(&x)) {
+			st = build_tree(&x);
+		}
+		if (st == MAPPER_OK && x.restructured)
+			splice_top(&x, rest);
+		else if (st == MAPPER_OK)
+			g_byte_array_append(rest, (const guint8 *)x.orig_body, (guint)x.orig_body_len);
+	}
+
+	if (st == MAPPER_OK) {
+		GByteArray *o = g_byte_array_sized_new((guint)(orig_len + rest->len + 256));
+		if (skip)
+			g_byte_array_append(o, (const guint8 *)orig, (guint)skip);
+		for (guint i = 0; i < x.fields->len; i++) {
+			field *f = x.fields->pdata[i];
+			g_byte_array_append(o, (const guint8 *)f->text->str, (guint)f->text->len);
+		}
+		/* a header block that ends without a line break (no body) */
+		if (rest->len && o->len && o->data[o->len - 1] != '\n')
+			g_byte_array_append(o, (const guint8 *)x.nl, (guint)strlen(x.nl));
+		g_byte_array_append(o, rest->data, rest->len);
+		*out = o;
+	} else {
+		*why = g_strdup(x.why ? x.why : mapper_status_to_string(st));
+	}
+
+	g_byte_array_free(rest, TRUE);
+	g_ptr_array_unref(x.fields);
+	if (x.top)
+		g_object_unref(x.top);
+	import_layout_clear(&x.layout);
+	if (x.base)
+		mapper_message_free(x.base);
+	g_mime_format_options_free(x.fo);
+	g_free(x.why);
+	return st;
+}
 
 mapper_status mapper_message_export(mapper_message *m, const void *orig, size_t orig_len,
                                     char **out, size_t *out_len, char **why)
 {
-	(void)m; (void)orig; (void)orig_len; (void)out; (void)out_len;
+	*out = NULL;
+	*out_len = 0;
 	if (why)
-		*why = strdup("the writer is not built yet");
-	return MAPPER_INVALID;
+		*why = NULL;
+	if (!m) {
+		if (why)
+			*why = strdup("no message object");
+		return MAPPER_INVALID;
+	}
+	GByteArray *bytes = NULL;
+	char *reason = NULL;
+	mapper_status st = export_bytes(m, orig, orig ? orig_len : 0, m->depth, &bytes, &reason);
+	if (st == MAPPER_OK) {
+		*out = malloc(bytes->len ? bytes->len : 1);
+		if (*out) {
+			memcpy(*out, bytes->data, bytes->len);
+			*out_len = bytes->len;
+		} else {
+			st = MAPPER_NO_MEMORY;
+		}
+		g_byte_array_free(bytes, TRUE);
+	}
+	if (st != MAPPER_OK && why)
+		*why = strdup(reason ? reason : mapper_status_to_string(st));
+	g_free(reason);
+	return st;
 }
 
+/* oxcmail-mapping.md 7.2, "read back on export" column. */
 void mapper_message_maildir_flags(const mapper_message *m, char buf[static 8])
 {
-	(void)m;
-	buf[0] = '\0';
+	const mapper_bag *bag = &m->props;
+	int64_t flags = 0, status = 0, verb = -1, flag_status = 0;
+	bag_int(bag, TAG_MESSAGE_FLAGS, &flags);
+	bag_int(bag, TAG_MESSAGE_STATUS, &status);
+	bag_int(bag, TAG_LAST_VERB_EXECUTED, &verb);
+	bag_int(bag, TAG_FLAG_STATUS, &flag_status);
+	char *p = buf;
+	if ((flags & MF_UNSENT) || (status & MSGSTATUS_DRAFT))
+		*p++ = 'D';
+	if (flag_status == 2)
+		*p++ = 'F';
+	if (verb == 104)
+		*p++ = 'P';
+	if (verb == 102 || verb == 103 || (status & MSGSTATUS_ANSWERED))
+		*p++ = 'R';
+	if (flags & MF_READ)
+		*p++ = 'S';
+	if (status & MSGSTATUS_DELMARKED)
+		*p++ = 'T';
+	*p = '\0';
 }
