@@ -7,6 +7,10 @@
  *   mapper-tool ls [--headers-only] FILE.eml [PATH]
  *   mapper-tool cat [--headers-only] FILE.eml PATH
  *   mapper-tool class FILE.eml
+ *   mapper-tool rebuild [--flags FRS] FILE.eml
+ *
+ * rebuild prints the Internet-format message mapper_message_export() makes
+ * from the unedited object of FILE.eml and FILE.eml's bytes.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -26,8 +30,10 @@ static int usage(FILE *out)
 	      "       mapper-tool ls [--headers-only] FILE.eml [PATH]\n"
 	      "       mapper-tool cat [--headers-only] FILE.eml PATH\n"
 	      "       mapper-tool class FILE.eml\n"
+	      "       mapper-tool rebuild [--flags FLAGS] FILE.eml\n"
 	      "Prints the MS-OXCMAIL/MS-OXOSMIME message object of FILE.eml as the\n"
-	      "files a mapifs mount shows.  FLAGS are Maildir flag letters (e.g. FRS).\n",
+	      "files a mapifs mount shows.  FLAGS are Maildir flag letters (e.g. FRS).\n"
+	      "rebuild prints the message written back from that object.\n",
 	      out);
 	return out == stderr ? 2 : 0;
 }
@@ -153,7 +159,6 @@ int main(int argc, char **argv)
 
 	mapper_init();
 	mapper_message *m = mapper_message_load(data, len, &src, level);
-	g_free(data);
 	if (mapper_message_warning(m))
 		fprintf(stderr, "mapper-tool: %s: %s\n", file, mapper_message_warning(m));
 
@@ -188,9 +193,23 @@ int main(int argc, char **argv)
 		} else {
 			fwrite(d, 1, n, stdout);
 		}
+	} else if (!strcmp(cmd, "rebuild") && i == argc && level == MAPPER_LOAD_FULL) {
+		char *out = NULL, *why = NULL;
+		size_t n = 0;
+		mapper_status s = mapper_message_export(m, data, len, &out, &n, &why);
+		if (s != MAPPER_OK) {
+			fprintf(stderr, "mapper-tool: %s: %s\n", file, why ? why : mapper_status_to_string(s));
+			rc = 1;
+		} else if (fwrite(out, 1, n, stdout) != n || fflush(stdout) != 0) {
+			fprintf(stderr, "mapper-tool: writing stdout: %s\n", g_strerror(errno));
+			rc = 1;
+		}
+		free(out);
+		free(why);
 	} else {
 		rc = usage(stderr);
 	}
+	g_free(data);
 	mapper_message_free(m);
 	mapper_shutdown();
 	return rc;
