@@ -247,7 +247,12 @@ static void test_headers(void)
 	         "Expires: Wed, 15 Nov 2023 00:00:00 +0000\r\n"
 	         "\r\n"
 	         "x\r\n");
-	is_list(m, "recipients", "", "empty group: no recipient");
+	/* an empty group is a To row without address (what mkdir recipients/N
+	 * makes, so it survives the writer); undisclosed-recipients has no name */
+	is_list(m, "recipients", "0", "empty group: one row");
+	is_absent(m, "recipients/0/PidTagSmtpAddress", "empty group: no address");
+	is_absent(m, "recipients/0/PidTagDisplayName", "undisclosed-recipients: no name");
+	is_file(m, "recipients/0/PidTagRecipientType", "1\n", "empty group: a To row");
 	is_absent(m, "PidTagDisplayTo", "empty group");
 	is_file(m, "PidTagReplyRecipientNames", "Alice;list@example.org\n", "Reply-To names joined with ;");
 	{
