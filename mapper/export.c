@@ -1039,9 +1039,25 @@ static void set_content(GMimePart *part, const void *data, size_t len)
 	g_object_unref(s);
 }
 
+/* Whether text written with the file's line breaks would come back with
+ * other bytes: a bare LF in a CRLF file, or a CR in an LF file. */
+static bool breaks_differ(const char *d, size_t len, bool crlf)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (!crlf && d[i] == '\r')
+			return true;
+		if (crlf && d[i] == '\n' && (i == 0 || d[i - 1] != '\r'))
+			return true;
+	}
+	return false;
+}
+
 /* New text for a text part, with the cheapest 7-bit-safe transfer encoding
- * (oxcmail-mapping.md 4.3, the MimeKit/G practice). */
-static void set_text(GMimePart *part, const char *data, size_t len, const char *charset)
+ * (oxcmail-mapping.md 4.3, the MimeKit/G practice).  A text whose line
+ * breaks are not the file's is base64-encoded instead: quoted-printable
+ * would turn them into the file's (RFC 2045 6.7 rule 4), and the property
+ * must read back as the bytes written (design.md 3). */
+static void set_text(GMimePart *part, const char *data, size_t len, const char *charset, bool crlf)
 {
 	GMimeObject *o = GMIME_OBJECT(part);
 	GMimeParamList *params = g_mime_content_type_get_parameters(g_mime_object_get_content_type(o));
@@ -1051,14 +1067,16 @@ static void set_text(GMimePart *part, const char *data, size_t len, const char *
 	if (charset)
 		g_mime_object_set_content_type_parameter(o, "charset", charset);
 	set_content(part, data, len);
-	g_mime_part_set_content_encoding(part,
-		g_mime_part_get_best_content_encoding(part, GMIME_ENCODING_CONSTRAINT_7BIT));
+	g_mime_part_set_content_encoding(part, breaks_differ(data ? data : "", len, crlf)
+		? GMIME_CONTENT_ENCODING_BASE64
+		: g_mime_part_get_best_content_encoding(part, GMIME_ENCODING_CONSTRAINT_7BIT));
 }
 
-static GMimeObject *text_part(const char *subtype, const char *data, size_t len, const char *charset)
+static GMimeObject *text_part(const char *subtype, const char *data, size_t len, const char *charset,
+                              bool crlf)
 {
 	GMimePart *p = g_mime_part_new_with_type("text", subtype);
-	set_text(p, data, len, charset);
+	set_text(p, data, len, charset, crlf);
 	return GMIME_OBJECT(p);
 }
 
@@ -1112,10 +1130,12 @@ static size_t html_entity(const char *p, const char *end, GString *out)
 }
 
 /* The text of an HTML body for its text/plain alternative (MS-OXCMAIL
- * 2.1.3.3.4): tags dropped, block ends as line breaks, white space of the
- * source collapsed as a browser does, script and style left out. */
-static char *html_to_text(const char *html, size_t len, const char *charset)
+ * 2.1.3.3.4): tags dropped, block ends as line breaks (the file's: CRLF
+ * when @crlf), white space of the source collapsed as a browser does,
+ * script and style left out. */
+static char *html_to_text(const char *html, size_t len, const char *charset, bool crlf)
 {
+	const char *eol = crlf ? "\r\n" : "\n";
 	char *utf8 = NULL;
 	if (!g_utf8_validate(html, (gssize)len, NULL) && charset)
 		utf8 = g_convert(html, (gssize)len, "UTF-8", charset, NULL, NULL, NULL);
@@ -1148,7 +1168,7 @@ static char *html_to_text(const char *html, size_t len, const char *charset)
 				if (!close)
 					close = end - 1;
 			} else if (in_names(tag, blocks) && out->len && out->str[out->len - 1] != '\n') {
-				g_string_append_c(out, '\n');
+				g_string_append(out, eol);
 				space = false;
 			}
 			g_free(tag);
@@ -1172,7 +1192,7 @@ static char *html_to_text(const char *html, size_t len, const char *charset)
 		}
 	}
 	if (out->len && out->str[out->len - 1] != '\n')
-		g_string_append_c(out, '\n');
+		g_string_append(out, eol);
 	g_free(utf8);
 	return g_string_free(out, FALSE);
 }
@@ -1181,15 +1201,15 @@ static GMimeObject *html_part(ex *x, GBytes *html)
 {
 	gsize n = 0;
 	const char *d = html ? g_bytes_get_data(html, &n) : NULL;
-	return text_part("html", d, n, html_charset(x, d ? d : "", n));
+	return text_part("html", d, n, html_charset(x, d ? d : "", n), x->layout.crlf);
 }
 
 static GMimeObject *plain_from_html(ex *x, GBytes *html)
 {
 	gsize n = 0;
 	const char *d = html ? g_bytes_get_data(html, &n) : NULL;
-	char *text = html_to_text(d ? d : "", n, html_charset(x, d ? d : "", n));
-	GMimeObject *p = text_part("plain", text, strlen(text), "utf-8");
+	char *text = html_to_text(d ? d : "", n, html_charset(x, d ? d : "", n), x->layout.crlf);
+	GMimeObject *p = text_part("plain", text, strlen(text), "utf-8", x->layout.crlf);
 	g_free(text);
 	return p;
 }
@@ -1200,7 +1220,8 @@ static GMimeObject *new_body(ex *x)
 {
 	mapper_prop *body = bag_get(&x->m->props, TAG_BODY);
 	mapper_prop *html = bag_get(&x->m->props, TAG_HTML);
-	GMimeObject *plain = body && body->str ? text_part("plain", body->str, strlen(body->str), "utf-8") : NULL;
+	GMimeObject *plain = body && body->str
+	                     ? text_part("plain", body->str, strlen(body->str), "utf-8", x->layout.crlf) : NULL;
 	if (!html)
 		return plain;
 	if (!plain)
@@ -1218,7 +1239,7 @@ static void remove_object(ex *x, GMimeObject *o, int depth)
 {
 	x->restructured = true;
 	if (o == x->top) {
-		replace_object(x, o, text_part("plain", "", 0, "utf-8"));
+		replace_object(x, o, text_part("plain", "", 0, "utf-8", x->layout.crlf));
 		return;
 	}
 	int i = 0;
@@ -1319,7 +1340,7 @@ static void update_body(ex *x)
 				return;
 			}
 			if (body_changed)
-				set_text(GMIME_PART(leaf), text, strlen(text), "utf-8");
+				set_text(GMIME_PART(leaf), text, strlen(text), "utf-8", x->layout.crlf);
 			if (alt && rendition == leaf) {
 				g_mime_multipart_add(alt, h);
 				g_object_unref(h);
@@ -1329,7 +1350,7 @@ static void update_body(ex *x)
 			return;
 		}
 		if (body_changed && text)
-			set_text(GMIME_PART(leaf), text, strlen(text), "utf-8");
+			set_text(GMIME_PART(leaf), text, strlen(text), "utf-8", x->layout.crlf);
 		else if (body_changed)
 			remove_object(x, leaf, 0);
 		return;
@@ -1345,7 +1366,7 @@ static void update_body(ex *x)
 				const char *cs = d && !is_ascii(d, n) && g_utf8_validate(d, (gssize)n, NULL) ? "utf-8"
 				                 : g_mime_object_get_content_type_parameter(leaf, "charset") ? NULL
 				                 : html_charset(x, d ? d : "", n);
-				set_text(GMIME_PART(leaf), d, n, cs);
+				set_text(GMIME_PART(leaf), d, n, cs, x->layout.crlf);
 			} else {
 				/* text/enriched: HTML takes its place */
 				GMimeObject *h = html_part(x, mh->bin);
@@ -1357,13 +1378,13 @@ static void update_body(ex *x)
 			if (sibling && !text && !body_changed) {
 				gsize n = 0;
 				const char *d = mh->bin ? g_bytes_get_data(mh->bin, &n) : NULL;
-				char *plain = html_to_text(d ? d : "", n, html_charset(x, d ? d : "", n));
-				set_text(GMIME_PART(sibling), plain, strlen(plain), "utf-8");
+				char *plain = html_to_text(d ? d : "", n, html_charset(x, d ? d : "", n), x->layout.crlf);
+				set_text(GMIME_PART(sibling), plain, strlen(plain), "utf-8", x->layout.crlf);
 				g_free(plain);
 			}
 		} else if (text && !sibling) {
 			/* HTML gone, text stays: the text takes the HTML's place */
-			replace_object(x, leaf, text_part("plain", text, strlen(text), "utf-8"));
+			replace_object(x, leaf, text_part("plain", text, strlen(text), "utf-8", x->layout.crlf));
 			return;
 		} else {
 			remove_object(x, leaf, 0);
@@ -1374,11 +1395,11 @@ static void update_body(ex *x)
 	if (!body_changed)
 		return;
 	if (sibling && text) {
-		set_text(GMIME_PART(sibling), text, strlen(text), "utf-8");
+		set_text(GMIME_PART(sibling), text, strlen(text), "utf-8", x->layout.crlf);
 	} else if (sibling) {
 		remove_object(x, sibling, 0);
 	} else if (text) {
-		GMimeObject *p = text_part("plain", text, strlen(text), "utf-8");
+		GMimeObject *p = text_part("plain", text, strlen(text), "utf-8", x->layout.crlf);
 		if (alt && unit) {
 			g_mime_multipart_insert(alt, 0, p);
 			g_object_unref(p);
@@ -1613,7 +1634,7 @@ static mapper_status build_tree(ex *x)
 	}
 	g_free(html_text);
 	if (!body)
-		body = text_part("plain", "", 0, "utf-8");
+		body = text_part("plain", "", 0, "utf-8", x->layout.crlf);
 	if (related) {
 		g_mime_multipart_insert(related, 0, body);
 		g_object_unref(body);

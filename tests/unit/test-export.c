@@ -552,13 +552,57 @@ static void test_headers(void)
 	free(out);
 }
 
+static void edit_reply_to(mapper_message *m)
+{
+	GPtrArray *eids = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+	g_ptr_array_add(eids, address_oneoff_entryid("Help Desk", "help@example.org"));
+	g_ptr_array_add(eids, address_oneoff_entryid("ops@example.org", "ops@example.org"));
+	bag_set_binary_take(&m->props, TAG(0x004F, PT_BINARY), address_flatentrylist(eids));
+	bag_set_string(&m->props, TAG(0x0050, PT_UNICODE), "Help Desk;ops@example.org");
+	g_ptr_array_unref(eids);
+}
+
+static void edit_from(mapper_message *m)
+{
+	bag_set_string(&m->props, T_SENT_REPRESENTING_NAME, "Alice Ä");
+	bag_set_string(&m->props, T_SENT_REPRESENTING_EMAIL, "alice@example.com");
+	bag_set_string(&m->props, T_SENT_REPRESENTING_SMTP, "alice@example.com");
+}
+
+static void test_addresses(void)
+{
+	char *out = rebuild(alternative_msg, edit_reply_to);
+	char *v = out ? field_value(out, "Reply-To") : NULL;
+	is_str(v, "Help Desk <help@example.org>, ops@example.org",
+	       "Reply-To from the one-off EntryIDs of PidTagReplyRecipientEntries (2.1.3.1.2)");
+	ok(out && strstr(out, "Reply-To: Help Desk <help@example.org>, ops@example.org\r\n"),
+	   "a field made for a CRLF message ends in CRLF");
+	static const char *const reply_to[] = { "Reply-To", NULL };
+	ok(out && same_fields_except(alternative_msg, out, reply_to), "Reply-To: every other field kept");
+	ok(out && strcmp(body_of(out), body_of(alternative_msg)) == 0, "Reply-To: the body's bytes kept");
+	free(v);
+	free(out);
+
+	out = rebuild(plain_msg, edit_from);
+	v = out ? field_value(out, "From") : NULL;
+	ok(v && strstr(v, "=?") && strstr(v, "<alice@example.com>"), "From from PidTagSentRepresenting*: %s", v ? v : "");
+	free(v);
+	is_int(out ? count_fields(out, "Sender") : -1, 0, "no Sender: PidTagSender* was not edited");
+	mapper_message *m = out ? load(out) : NULL;
+	if (m) {
+		is_file(m, "PidTagSentRepresentingName", "Alice Ä\n", "the From name reads back");
+		mapper_message_free(m);
+	}
+	free(out);
+}
+
 static void edit_body(mapper_message *m) { bag_set_string(&m->props, T_BODY, "New text, Grüße\nline 2\n"); }
 static void edit_html(mapper_message *m)
 {
 	static const char html[] = "<html><body><p>New &amp; <i>better</i></p><script>x()</script></body></html>";
 	bag_set_binary(&m->props, T_HTML, html, strlen(html));
 }
-static void edit_alt_body(mapper_message *m) { bag_set_string(&m->props, T_BODY, "Hello new plain\n"); }
+static void edit_alt_body(mapper_message *m) { bag_set_string(&m->props, T_BODY, "Hello new plain\r\n"); }
 static void edit_remove_body(mapper_message *m) { bag_remove(&m->props, T_BODY); }
 
 static void test_body(void)
@@ -767,6 +811,19 @@ static void test_clear_signed(void)
 	is_int(out ? count_fields(out, "MIME-Version") : -1, 1, "the entity's MIME-Version is not taken");
 	free(out);
 
+	/* two Content-Type fields: the entity keeps the last, the message has one */
+	char *twice = g_strconcat("Content-Type: text/plain\n", signed_msg, NULL);
+	mapper_message *m2 = load(twice);
+	set_subject(m2, "Twice");
+	out = export_str(m2, twice, NULL);
+	is_int(out ? count_fields(out, "Content-Type") : -1, 1, "two Content-Type fields: one is left");
+	char *ct2 = out ? field_value(out, "Content-Type") : NULL;
+	ok(ct2 && g_str_has_prefix(ct2, "multipart/signed"), "... the last one (MS-OXOSMIME 3.1.5.1.4 step 3)");
+	free(ct2);
+	free(out);
+	mapper_message_free(m2);
+	g_free(twice);
+
 	/* MS-OXOSMIME 3.1.5.1.4 step 1 */
 	g_ptr_array_set_size(m->attachments, 0);
 	char *why = NULL;
@@ -968,6 +1025,7 @@ int main(void)
 	test_importance();
 	test_recipients();
 	test_headers();
+	test_addresses();
 	test_body();
 	test_attachments();
 	test_clear_signed();
