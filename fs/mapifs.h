@@ -179,6 +179,8 @@ int write_create(mount *mnt, node *parent, const char *name, whandle **out, node
 int write_data(whandle *h, const char *data, size_t size, off_t off);
 int write_truncate(whandle *h, off_t size);
 int write_flush(mount *mnt, whandle *h);
+/* Apply a pending change whatever was written (release, fsync). */
+int write_apply(mount *mnt, whandle *h);
 void write_release(mount *mnt, whandle *h);
 /* The open handle writing @path, if any (its size is what stat shows). */
 whandle *write_handle_for(mount *mnt, const char *path);

@@ -545,8 +545,16 @@ static void mfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 static void mfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
-	/* the change is made durable when it is applied, at flush */
-	mfs_flush(req, ino, fi);
+	/* a change is durable once applied: apply it now */
+	mount *mnt = mnt_of(req);
+	whandle *h = handle_of(fi);
+	int err = 0;
+	if (h) {
+		pthread_mutex_lock(&mnt->lock);
+		err = write_apply(mnt, h);
+		pthread_mutex_unlock(&mnt->lock);
+	}
+	fuse_reply_err(req, err);
 }
 
 static void mfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -555,8 +563,9 @@ static void mfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	whandle *h = handle_of(fi);
 	if (h) {
 		pthread_mutex_lock(&mnt->lock);
-		/* a writer that never flushed (mmap, a crash of the caller) */
-		int err = write_flush(mnt, h);
+		/* what no flush applied: a truncation without writes (": > f"),
+		 * an empty new file; errors can only be logged here */
+		int err = write_apply(mnt, h);
 		if (err)
 			mapifs_log("a write was not applied when its file was released: %s",
 			           g_strerror(err));

@@ -396,7 +396,9 @@ struct whandle {
 	char *msgname;       /* the message (WH_DELIVERY: the one to create) */
 	char *inner;         /* WH_PROP: path inside the message */
 	GByteArray *buf;
-	bool dirty;
+	bool dirty;          /* holds a change not yet applied */
+	bool written;        /* write(2) or ftruncate(2) since open or the last apply */
+	int idle_flushes;    /* flushes with nothing written */
 	bool done;           /* WH_DELIVERY: delivered */
 	struct stat base;    /* the backing file when opened */
 };
@@ -565,7 +567,7 @@ int write_data(whandle *h, const char *data, size_t size, off_t off)
 		memset(h->buf->data + old, 0, end - old);
 	}
 	memcpy(h->buf->data + off, data, size);
-	h->dirty = true;
+	h->dirty = h->written = true;
 	return 0;
 }
 
@@ -577,7 +579,7 @@ int write_truncate(whandle *h, off_t size)
 	g_byte_array_set_size(h->buf, (guint)size);
 	if ((size_t)size > old)
 		memset(h->buf->data + old, 0, (size_t)size - old);
-	h->dirty = true;
+	h->dirty = h->written = true;
 	return 0;
 }
 
@@ -606,12 +608,29 @@ static int deliver(mount *mnt, whandle *h)
 	return err;
 }
 
-/* Apply what @h holds; the result is what close() returns (design.md 4). */
+/*
+ * Apply what @h holds; the result is what close() returns (design.md 4).
+ * A flush comes with every close(2) of a descriptor, and a shell's
+ * "echo x > file" closes a copy of the new descriptor before anything is
+ * written to it: a handle that is dirty only because it was opened with
+ * O_TRUNC waits for its writes, for a second flush (the shell closing the
+ * redirection: ": > file" removes at once), or for release.
+ */
 int write_flush(mount *mnt, whandle *h)
 {
 	if (!h->dirty || h->done)
 		return 0;
-	h->dirty = false;
+	if (!h->written && ++h->idle_flushes < 2)
+		return 0;
+	return write_apply(mnt, h);
+}
+
+int write_apply(mount *mnt, whandle *h)
+{
+	if (!h->dirty || h->done)
+		return 0;
+	h->dirty = h->written = false;
+	h->idle_flushes = 0;
 	int err = 0;
 	switch (h->kind) {
 	case WH_DELIVERY:
@@ -681,7 +700,7 @@ int write_setsize(mount *mnt, node *n, off_t size)
 		if (!err) {
 			err = write_truncate(h, size);
 			if (!err)
-				err = write_flush(mnt, h);
+				err = write_apply(mnt, h);
 			write_release(mnt, h);
 		}
 		return err;
@@ -694,7 +713,7 @@ int write_setsize(mount *mnt, node *n, off_t size)
 		return err;
 	err = write_truncate(h, size);
 	if (!err)
-		err = write_flush(mnt, h);
+		err = write_apply(mnt, h);
 	write_release(mnt, h);
 	return err;
 }

@@ -419,7 +419,12 @@ static mapper_status step_bag(resolved *r, const char *name)
 		return MAPPER_OK;
 	}
 	const mapper_propset *set = mapper_propset_by_name(name);
-	if (set && bag_has_set(r->bag, set)) {
+	/* the sets of writable named properties can be entered while still
+	 * empty, so that a new header can be created in them (design.md 4);
+	 * they are listed only when they hold something */
+	bool writable_set = r->kind == R_MESSAGE && r->msg->depth == 0 && r->bag == &r->msg->props &&
+	                    (set == &mapper_ps_internet_headers || set == &mapper_ps_public_strings);
+	if (set && (bag_has_set(r->bag, set) || writable_set)) {
 		r->kind = R_SET;
 		r->set = set;
 		return MAPPER_OK;
