@@ -830,13 +830,14 @@ static void hdr_language(ex *x)
 	put(x, NAMES("Content-Language"), tag ? fmt_text(x, "Content-Language", tag) : NULL);
 }
 
-static void hdr_accept_language(ex *x)
+/* A PS_INTERNET_HEADERS property with a place of its own in the G order,
+ * or more than one header to replace. */
+static void hdr_named(ex *x, const char *const *names)
 {
-	if (!differs_named(x, &mapper_ps_internet_headers, "Accept-Language"))
+	if (!differs_named(x, &mapper_ps_internet_headers, names[0]))
 		return;
-	mapper_prop *p = bag_get_named(&x->m->props, &mapper_ps_internet_headers, "Accept-Language");
-	put(x, NAMES("Accept-Language", "X-Accept-Language"),
-	    p && p->str && *p->str ? fmt_text(x, "Accept-Language", p->str) : NULL);
+	mapper_prop *p = bag_get_named(&x->m->props, &mapper_ps_internet_headers, names[0]);
+	put(x, names, p && p->str && *p->str ? fmt_text(x, names[0], p->str) : NULL);
 }
 
 static void hdr_time(ex *x, uint32_t tag, const char *const *names)
@@ -878,8 +879,10 @@ static void hdr_message_flag(ex *x)
 	    now && now->str && *now->str ? fmt_text(x, "X-Message-Flag", now->str) : NULL);
 }
 
-/* Named properties of PS_INTERNET_HEADERS with a header of their own
- * handled above, or describing the MIME entity (written with it). */
+/* Whether PS_INTERNET_HEADERS/@name is written as the header @name here:
+ * not when a group above writes it (Accept-Language, Content-Class), not
+ * for fields of the MIME entity (written with it, and never the opaque
+ * S/MIME Content-Type), not for names another property maps to. */
 static bool generic_writable(const char *name)
 {
 	for (const char *c = name; *c; c++)
@@ -888,7 +891,7 @@ static bool generic_writable(const char *name)
 	if (!*name)
 		return false;
 	if (ieq(name, "Accept-Language") || g_ascii_strncasecmp(name, "Content-", 8) == 0)
-		return ieq(name, "Content-Class");
+		return false;
 	/* MS-OXCMAIL 2.1.3.2.4: never one another property maps to, nor the
 	 * reserved Exchange ones */
 	return import_header_is_generic(name);
@@ -937,6 +940,7 @@ static void headers(ex *x)
 	hdr_notification(x);
 	hdr_recipients(x);
 	hdr_reply_to(x);
+	hdr_named(x, NAMES("Content-Class"));
 	hdr_importance(x);
 	hdr_priority(x);
 	hdr_sensitivity(x);
@@ -950,7 +954,7 @@ static void headers(ex *x)
 	hdr_string(x, TAG_IN_REPLY_TO_ID, NAMES("In-Reply-To"));
 	hdr_lists(x);
 	hdr_language(x);
-	hdr_accept_language(x);
+	hdr_named(x, NAMES("Accept-Language", "X-Accept-Language"));
 	hdr_string(x, TAG_INTERNET_PRECEDENCE, NAMES("Precedence"));
 	hdr_time(x, TAG_EXPIRY_TIME, NAMES("Expires", "Expiry-Date"));
 	hdr_suppress(x);

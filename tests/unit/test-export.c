@@ -926,6 +926,7 @@ static void test_new_message(void)
 	bag_set_time(&m->props, T_CLIENT_SUBMIT_TIME, 1714555800);
 	bag_set_int(&m->props, T_IMPORTANCE, 0);
 	bag_set_named_string(&m->props, &mapper_ps_internet_headers, "X-Foo", "bar");
+	bag_set_named_string(&m->props, &mapper_ps_internet_headers, "Content-Class", "urn:content-class:custom.W");
 	mapper_bag *row = add_row(m);
 	set_address(row, "bob@example.net");
 	add_attachment(m, "a.txt", "text/plain", "attached\n", 9);
@@ -934,7 +935,7 @@ static void test_new_message(void)
 	GString *names = g_string_new(NULL);
 	for (char **f = fs; f && *f; f++)
 		g_string_append_printf(names, "%s%.*s", names->len ? "," : "", (int)strcspn(*f, ":"), *f);
-	is_str(names->str, "MIME-Version,From,To,Importance,Date,Subject,Message-ID,X-Foo,Content-Type",
+	is_str(names->str, "MIME-Version,From,To,Content-Class,Importance,Date,Subject,Message-ID,X-Foo,Content-Type",
 	       "new: fields in the G order of oxcmail-mapping.md 5");
 	g_string_free(names, TRUE);
 	g_strfreev(fs);
@@ -949,6 +950,7 @@ static void test_new_message(void)
 		is_file(back, "PidTagClientSubmitTime", "2024-05-01T09:30:00Z\n", "new: Date");
 		is_file(back, "PidTagImportance", "0\n", "new: importance");
 		is_file(back, "PS_INTERNET_HEADERS/X-Foo", "bar\n", "new: named header");
+		is_file(back, "PidTagMessageClass", "IPM.Note.Custom.W\n", "new: Content-Class");
 		is_file(back, "attachments/0/PidTagAttachLongFilename", "a.txt\n", "new: attachment");
 		is_file(back, "attachments/0/PidTagAttachDataBinary", "attached\n", "new: attachment bytes");
 		is_null_warning(back);
