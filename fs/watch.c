@@ -96,13 +96,50 @@ static char *child_path(const folder *f, const char *name)
 	return *f->path ? g_strconcat(f->path, "/", name, NULL) : g_strdup(name);
 }
 
-/* Rescan @f and queue what the kernel must forget. Lock held. */
-static void refresh_and_queue(mount *mnt, folder *f, GArray *q)
+/* The message name of file @file in folder @f: the Maildir unique name, or
+ * the .eml stem; NULL for other files. */
+static char *message_name_of(const folder *f, const char *file)
+{
+	if (file[0] == '.')
+		return NULL;
+	if (f->type == FOLDER_MAILDIR) {
+		const char *info = strstr(file, ":2,");
+		return info ? g_strndup(file, (gsize)(info - file)) : g_strdup(file);
+	}
+	size_t n = strlen(file);
+	if (n > 4 && g_ascii_strcasecmp(file + n - 4, ".eml") == 0)
+		return g_strndup(file, n - 4);
+	return NULL;
+}
+
+/* Rescan @f and queue what the kernel must forget. Lock held.  @rewritten
+ * holds the names of files written or renamed onto (close-write, moved-to):
+ * a message replaced under the same name is changed, though no name is. */
+static void refresh_and_queue(mount *mnt, folder *f, GHashTable *rewritten, GArray *q)
 {
 	folder_diff d;
 	folder_diff_init(&d);
 	f->dirty = true;
 	folder_refresh(mnt, f, &d);
+	if (rewritten) {
+		GHashTableIter it;
+		gpointer k, v;
+		g_hash_table_iter_init(&it, rewritten);
+		while (g_hash_table_iter_next(&it, &k, &v)) {
+			char *name = message_name_of(f, k);
+			bool known = name && g_hash_table_contains(f->messages, name);
+			for (guint i = 0; known && i < d.added->len; i++)
+				known = strcmp(d.added->pdata[i], name) != 0;
+			for (guint i = 0; known && i < d.changed->len; i++)
+				known = strcmp(d.changed->pdata[i], name) != 0;
+			if (known) {
+				cache_drop(mnt, f, name);
+				g_ptr_array_add(d.changed, name);
+			} else {
+				g_free(name);
+			}
+		}
+	}
 
 	node *fn = inode_find_path(mnt, f->path);
 	if (fn) {
@@ -161,7 +198,8 @@ static void *watch_main(void *arg)
 			break;
 
 		/* gather a burst of events, then rescan each folder once */
-		GHashTable *touched = g_hash_table_new(g_direct_hash, g_direct_equal);
+		GHashTable *touched = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
+		                                            (GDestroyNotify)g_hash_table_unref);
 		for (;;) {
 			ssize_t n = read(mnt->inotify_fd, buf, sizeof buf);
 			if (n <= 0)
@@ -178,8 +216,15 @@ static void *watch_main(void *arg)
 					}
 				}
 				pthread_mutex_unlock(&mnt->lock);
-				if (f)
-					g_hash_table_add(touched, f);
+				if (f) {
+					GHashTable *names = g_hash_table_lookup(touched, f);
+					if (!names) {
+						names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+						g_hash_table_insert(touched, f, names);
+					}
+					if (ev->len && (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)))
+						g_hash_table_add(names, g_strdup(ev->name));
+				}
 				if (ev->mask & IN_Q_OVERFLOW) {
 					/* events were lost: look at every folder */
 					pthread_mutex_lock(&mnt->lock);
@@ -187,8 +232,9 @@ static void *watch_main(void *arg)
 					gpointer k, v;
 					g_hash_table_iter_init(&it, mnt->folders);
 					while (g_hash_table_iter_next(&it, &k, &v))
-						if (((folder *)v)->scanned)
-							g_hash_table_add(touched, v);
+						if (((folder *)v)->scanned && !g_hash_table_contains(touched, v))
+							g_hash_table_insert(touched, v,
+								g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL));
 					pthread_mutex_unlock(&mnt->lock);
 				}
 				c += sizeof *ev + ev->len;
@@ -202,7 +248,7 @@ static void *watch_main(void *arg)
 		gpointer k, v;
 		g_hash_table_iter_init(&it, touched);
 		while (g_hash_table_iter_next(&it, &k, &v))
-			refresh_and_queue(mnt, k, q);
+			refresh_and_queue(mnt, k, v, q);
 		pthread_mutex_unlock(&mnt->lock);
 		g_hash_table_unref(touched);
 		send_all(mnt, q);

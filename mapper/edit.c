@@ -545,6 +545,41 @@ static void couple_subject(mapper_bag *bag, const char *canon)
 	}
 }
 
+/* Maildir flags are read back from several properties (oxcmail-mapping.md
+ * 7.2: D from mfUnsent or DRAFT, R from ANSWERED or the last verb), so a
+ * change to one of them is carried to its twins; otherwise clearing
+ * mfUnsent would leave D set through msDraft. */
+static void couple_flags(mapper_bag *bag, const char *canon)
+{
+	enum { MF_READ = 0x1, MF_UNSENT = 0x8, MS_DRAFT = 0x100, MS_ANSWERED = 0x200 };
+	uint32_t flags_tag = mapper_tag_from_name("PidTagMessageFlags");
+	uint32_t status_tag = mapper_tag_from_name("PidTagMessageStatus");
+	uint32_t verb_tag = mapper_tag_from_name("PidTagLastVerbExecuted");
+	mapper_prop *flags = bag_get(bag, flags_tag);
+	mapper_prop *status = bag_get(bag, status_tag);
+	mapper_prop *verb = bag_get(bag, verb_tag);
+	int64_t st = status ? status->v.i : 0;
+
+	if (strcmp(canon, "PidTagMessageFlags") == 0) {
+		int64_t f = flags ? flags->v.i : 0;
+		st = (f & MF_UNSENT) ? (st | MS_DRAFT) : (st & ~(int64_t)MS_DRAFT);
+		if (status || (st & MS_DRAFT))
+			bag_set_int(bag, status_tag, st);
+		bag_set_bool(bag, mapper_tag_from_name("PidTagRead"), (f & MF_READ) != 0);
+	} else if (strcmp(canon, "PidTagMessageStatus") == 0) {
+		int64_t f = flags ? flags->v.i : 0;
+		f = (st & MS_DRAFT) ? (f | MF_UNSENT) : (f & ~(int64_t)MF_UNSENT);
+		bag_set_int(bag, flags_tag, f);
+		if (!(st & MS_ANSWERED) && verb && (verb->v.i == 102 || verb->v.i == 103))
+			bag_remove(bag, verb_tag);
+	} else if (strcmp(canon, "PidTagLastVerbExecuted") == 0) {
+		bool replied = verb && (verb->v.i == 102 || verb->v.i == 103);
+		st = replied ? (st | MS_ANSWERED) : (st & ~(int64_t)MS_ANSWERED);
+		if (status || replied)
+			bag_set_int(bag, status_tag, st);
+	}
+}
+
 /* ---- set ----------------------------------------------------------------- */
 
 static mapper_prop *find_named(mapper_bag *bag, const mapper_propset *set, const char *name)
@@ -583,6 +618,8 @@ mapper_status mapper_message_set(mapper_message *m, const char *path,
 		} else {
 			bag_remove(t.bag, tag);
 			couple_addresses(t.bag, canon, NULL);
+			if (t.kind == W_MESSAGE)
+				couple_flags(t.bag, canon);
 		}
 		g_free(copy);
 		return MAPPER_OK;
@@ -631,6 +668,8 @@ mapper_status mapper_message_set(mapper_message *m, const char *path,
 	if (canon) {
 		couple_addresses(t.bag, canon, p);
 		couple_subject(t.bag, canon);
+		if (t.kind == W_MESSAGE)
+			couple_flags(t.bag, canon);
 	}
 	g_free(copy);
 	return MAPPER_OK;
@@ -676,11 +715,21 @@ mapper_status mapper_message_mkdir(mapper_message *m, const char *path, char **w
 	if (st != MAPPER_OK)
 		return st;
 	if (rcpt) {
-		/* design.md 4: To unless PidTagRecipientType says otherwise */
+		/* design.md 4: To unless PidTagRecipientType says otherwise.  Rows
+		 * are numbered in header order (To, Cc and Bcc as the message has
+		 * them), so a new row takes the type of the last one: a To row
+		 * after Cc rows would come back from the file before them, and
+		 * "recipients/N" would name another recipient after the write. */
+		int64_t type = 1;
+		if (rows->len) {
+			mapper_prop *last = bag_get(rows->pdata[rows->len - 1], PROP_TAG(0x0C15, PT_LONG));
+			if (last && last->v.i >= 1 && last->v.i <= 3)
+				type = last->v.i;
+		}
 		mapper_bag *bag = g_new0(mapper_bag, 1);
 		bag_init(bag);
 		bag_set_int(bag, PROP_TAG(0x3000, PT_LONG), row);       /* PidTagRowid */
-		bag_set_int(bag, PROP_TAG(0x0C15, PT_LONG), 1);         /* PidTagRecipientType */
+		bag_set_int(bag, PROP_TAG(0x0C15, PT_LONG), type);      /* PidTagRecipientType */
 		g_ptr_array_add(rows, bag);
 	} else {
 		mapper_attachment *a = attachment_new();

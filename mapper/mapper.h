@@ -170,7 +170,8 @@ mapper_status mapper_message_can_set(mapper_message *message, const char *path,
                                      char **why);
 
 /* Add the row "recipients/N" or "attachments/N"; N must be the next free
- * number.  A new recipient is a To recipient with no address yet; a new
+ * number.  A new recipient has no address yet and the type of the last row
+ * (To when there is none; rows are numbered in header order); a new
  * attachment is an empty application/octet-stream file attachment. */
 mapper_status mapper_message_mkdir(mapper_message *message, const char *path,
                                    char **why);
