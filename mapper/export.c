@@ -1793,18 +1793,15 @@ static mapper_status smime_tail(ex *x, GPtrArray *tail, GByteArray *rest)
 	was = f && count == 1 ? field_value(f) : NULL;
 	GMimeContentDisposition *old_cd = was ? g_mime_content_disposition_parse(NULL, was) : NULL;
 	mapper_attachment *b = same_kind && x->base->attachments->len == 1 ? x->base->attachments->pdata[0] : NULL;
-	bool names_same = b && prop_same(bag_get(&a->props, TAG_ATTACH_FILENAME), bag_get(&b->props, TAG_ATTACH_FILENAME)) &&
-	                  prop_same(bag_get(&a->props, TAG_ATTACH_LONG_FILENAME), bag_get(&b->props, TAG_ATTACH_LONG_FILENAME));
 	if (old_cd && ieq(g_mime_content_disposition_get_disposition(old_cd), "attachment") &&
 	    g_mime_param_list_length(g_mime_content_disposition_get_parameters(old_cd)) == 1 &&
 	    g_strcmp0(g_mime_content_disposition_get_parameter(old_cd, "filename"),
 	              g_mime_content_disposition_get_parameter(cd, "filename")) == 0)
 		g_ptr_array_add(tail, field_new(f->name, f->text->str, f->text->len));
-	else if (!(names_same && count == 0))
+	else
+		/* step 5 always: a message sent without one gains it, the one
+		 * header a rebuild adds (tests/bats/roundtrip.py lists them) */
 		g_ptr_array_add(tail, field_new("Content-Disposition", text, strlen(text)));
-	/* else: an original sent without one, its names unchanged, stays so; it
-	 * is what this object was read from, an equivalent result (3.1.5.2.4
-	 * last paragraph), and the header fields round-trip */
 	if (old_cd)
 		g_object_unref(old_cd);
 	g_free(was);

@@ -50,7 +50,7 @@ EOF
     t=$(fake_tool same 'd')
     run python3 "$RT" --tool "$t" "$SAMPLE_MD" "$SAMPLE_EML"
     assert_success
-    assert_line 'roundtrip: 11 messages, 11 round-trip, 0 fail (rebuild 0, fields 0, values 0, structure 0, protected 0)'
+    assert_line 'roundtrip: 11 messages, 11 round-trip, 0 fail (rebuild 0, fields 0, values 0, structure 0, protected 0); 0 with a known difference'
 
     # a different folding and new boundaries are not differences
     t=$(fake_tool refold 'd.replace(b"Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?= aus", b"Subject: =?UTF-8?B?R3LDvMOfZQ==?=\r\n aus").replace(b"mixed-boundary-3", b"xyz-4")')
@@ -89,7 +89,7 @@ EOF
     run python3 "$RT" --tool "$MAPPER_TOOL" "$SAMPLE_MD" "$SAMPLE_EML"
     echo "$output" | tail -1 | sed 's/^/# /' >&3
     ((status == 0)) || fail "$output"
-    assert_line 'roundtrip: 11 messages, 11 round-trip, 0 fail (rebuild 0, fields 0, values 0, structure 0, protected 0)'
+    assert_line 'roundtrip: 11 messages, 11 round-trip, 0 fail (rebuild 0, fields 0, values 0, structure 0, protected 0); 0 with a known difference'
 }
 
 @test "round trip: every message of the corpus (../shared/corpus)" {
@@ -105,5 +105,12 @@ EOF
         echo ...
         echo "$output" | grep -v '^FAIL'
     )"
-    assert_line "roundtrip: $n messages, $n round-trip, 0 fail (rebuild 0, fields 0, values 0, structure 0, protected 0)"
+    assert_line --regexp "^roundtrip: $n messages, $n round-trip, 0 fail \\(rebuild 0, fields 0, values 0, structure 0, protected 0\\); [0-9]+ with a known difference\$"
+    # the only known difference: opaque messages sent without a
+    # Content-Disposition gain one (MS-OXOSMIME 3.1.5.2.4 step 5)
+    grep '^KNOWN' <<<"$output" | sed 's/^/# /' >&3
+    local others
+    others=$(grep '^KNOWN' <<<"$output" |
+        grep -vc 'Content-Disposition added (MS-OXOSMIME 3.1.5.2.4 step 5)$' || true)
+    assert_equal "$others" 0
 }

@@ -161,6 +161,13 @@ def compare(orig_bytes, new_bytes):
     fa, fb = fields_of(a), fields_of(b)
     ca = collections.Counter({k: len(v) for k, v in fa.items()})
     cb = collections.Counter({k: len(v) for k, v in fb.items()})
+    if kind_of(a) == "opaque" and ca["content-disposition"] == 0 and cb["content-disposition"] == 1:
+        # MS-OXOSMIME 3.1.5.2.4 step 5 adds "Content-Disposition: attachment;
+        # filename=..." to every rebuilt opaque message: the one field a
+        # rebuild may add.  Counted and listed as a known difference.
+        del cb["content-disposition"]
+        fb.pop("content-disposition", None)
+        bad.append(("known", "Content-Disposition added (MS-OXOSMIME 3.1.5.2.4 step 5)"))
     if ca != cb:
         missing = sorted((ca - cb).elements())
         extra = sorted((cb - ca).elements())
@@ -275,8 +282,14 @@ def main(argv):
     failed = 0
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as ex:
         results = list(ex.map(lambda f: check_one(args.tool, f, args.timeout), files))
+    known = 0
     for f, (kind, bad) in zip(files, results):
         kinds_total[kind] += 1
+        for c, r in bad:
+            if c == "known":
+                known += 1
+                print("KNOWN %s [%s]: %s" % (labels.get(unique_of(f), f), kind, r))
+        bad = [(c, r) for c, r in bad if c != "known"]
         if not bad:
             continue
         failed += 1
@@ -287,8 +300,9 @@ def main(argv):
         print("FAIL %s [%s]: %s" % (label, kind, "; ".join(r for _, r in bad)))
     for kind in sorted(kinds_total):
         print("kind %s: %d messages, %d fail" % (kind, kinds_total[kind], kinds_failed[kind]))
-    print("roundtrip: %d messages, %d round-trip, %d fail (%s)" % (
-        len(files), len(files) - failed, failed, ", ".join("%s %d" % (c, counts[c]) for c in CHECKS)))
+    print("roundtrip: %d messages, %d round-trip, %d fail (%s); %d with a known difference" % (
+        len(files), len(files) - failed, failed, ", ".join("%s %d" % (c, counts[c]) for c in CHECKS),
+        known))
     return 1 if failed else 0
 
 
