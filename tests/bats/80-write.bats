@@ -105,37 +105,53 @@ setup() {
     assert_equal "$(wh count "$f" Cc)" 1
 }
 
-@test "mkdir recipients/N adds an address-less row (empty group), writes fill it, rmdir removes it" {
-    # rows are numbered in header order; the new row takes the type of the
-    # last one (here Cc: Carol), so recipients/3 still names it after the write
-    local f=$MD/cur/$PLAIN:2,S r=$INBOX/$PLAIN/recipients
+@test "mkdir recipients/N adds an address-less To row (empty group), writes fill it, rmdir removes it" {
+    local f=$MD/cur/$ALT:2,FS r=$INBOX/$ALT/recipients
     run ls "$r"
-    assert_output "$(printf '0\n1\n2')"
-    assert_op_ok mkdir "$r/3"
+    assert_output 0
+    assert_op_ok mkdir "$r/1"
     run ls "$r"
-    assert_output "$(printf '0\n1\n2\n3')"
-    assert_file_is "$r/3/PidTagRecipientType" 2
-    run wh addresses "$f" Cc
-    assert_line "$(printf 'Carol Example\tcarol@example.org')"
-    assert_line "$(printf 'GROUP\tundisclosed-recipients\t0')"
-    echo dave@example.org >"$r/3/PidTagEmailAddress"
-    echo 'Dave Example' >"$r/3/PidTagDisplayName"
-    run wh addresses "$f" Cc
-    assert_output "$(printf '%s\t%s\n' 'Carol Example' carol@example.org 'Dave Example' dave@example.org)"
+    assert_output "$(printf '0\n1')"
+    assert_file_is "$r/1/PidTagRecipientType" 1
     run wh addresses "$f" To
-    assert_output "$(printf '%s\t%s\n' 'Bob Example' bob@example.org 'Jürgen Müller' juergen@example.org)"
-    # PidTagRecipientType moves it to To (and to its place in the table)
-    printf 1 >"$r/3/PidTagRecipientType"
+    assert_output "$(printf 'Bob Example\tbob@example.org\nGROUP\tundisclosed-recipients\t0')"
+    echo dave@example.org >"$r/1/PidTagEmailAddress"
+    echo 'Dave Example' >"$r/1/PidTagDisplayName"
     run wh addresses "$f" To
-    assert_output "$(printf '%s\t%s\n' 'Bob Example' bob@example.org 'Jürgen Müller' juergen@example.org 'Dave Example' dave@example.org)"
-    assert_file_is "$r/2/PidTagSmtpAddress" dave@example.org
+    assert_output "$(printf '%s\t%s\n' 'Bob Example' bob@example.org 'Dave Example' dave@example.org)"
+    assert_file_is "$r/1/PidTagSmtpAddress" dave@example.org
+    # PidTagRecipientType moves it to Cc
+    printf 2 >"$r/1/PidTagRecipientType"
+    run wh addresses "$f" To
+    assert_output "$(printf 'Bob Example\tbob@example.org')"
+    run wh addresses "$f" Cc
+    assert_output "$(printf 'Dave Example\tdave@example.org')"
     # and away again
-    assert_op_ok rmdir "$r/2"
+    assert_op_ok rmdir "$r/1"
     run wh addresses "$f" To Cc
-    refute_output --partial dave@example.org
-    assert_output "$(printf '%s\t%s\n' 'Bob Example' bob@example.org 'Jürgen Müller' juergen@example.org 'Carol Example' carol@example.org)"
+    assert_output "$(printf 'Bob Example\tbob@example.org')"
+    assert_equal "$(wh count "$f" Cc)" 0
     run ls "$r"
-    assert_output "$(printf '0\n1\n2')"
+    assert_output 0
+    assert_header "$f" Subject 'Re: Quarterly planning'
+}
+
+@test "a row added by mkdir after Cc rows is a To recipient too (design.md 4)" {
+    # design.md 4 and the contract: "mkdir recipients/N adds a recipient row
+    # (To unless PidTagRecipientType says otherwise)"
+    local f=$MD/cur/$PLAIN:2,S r=$INBOX/$PLAIN/recipients
+    assert_op_ok mkdir "$r/3"
+    assert_file_is "$r/3/PidTagRecipientType" 1
+    run wh addresses "$f" To
+    assert_line "$(printf 'GROUP\tundisclosed-recipients\t0')"
+    run wh addresses "$f" Cc
+    assert_output "$(printf 'Carol Example\tcarol@example.org')"
+    echo dave@example.org >"$r/3/PidTagEmailAddress"
+    # (rows may be renumbered once the row has an address: look at the header)
+    run wh addresses "$f" To
+    assert_line --partial 'dave@example.org'
+    run wh addresses "$f" Cc
+    assert_output "$(printf 'Carol Example\tcarol@example.org')"
 }
 
 @test "rmdir recipients/1 removes that recipient from the header" {
