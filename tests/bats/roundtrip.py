@@ -2,6 +2,7 @@
 """Round-trip check of the mapifs writer (issue 3).
 
   roundtrip.py --tool MAPPER_TOOL [--labels TSV] [--jobs N] PATH...
+  roundtrip.py --against DIR [--ignore FIELD]... [--expect FIELD=TEMPLATE]... PATH...
 
 For every message under PATH (a message file, a Maildir -- cur/ and new/ of
 it and of its Maildir++ subfolders -- or any directory tree of files), run
@@ -18,18 +19,29 @@ with FILE, both parsed by python3's email package (policy=email.policy.default):
               Content-Transfer-Encoding values are not compared (a rebuild may
               pick another encoding -- the decoded content is what counts)
   structure   the same MIME tree (content types, message/rfc822 descended)
+  content     the same decoded content in every leaf of that tree (text
+              compared as text with LF line ends, the rest as bytes)
   protected   clear-signed (last Content-Type multipart/signed): the bytes
               after the top-level header block are identical; opaque-signed
               or encrypted (application/pkcs7-mime, application/x-pkcs7-mime,
               application/octet-stream named *.p7m): the decoded CMS bytes
               are identical
 
+Edit mode: with --against DIR instead of --tool, every message under PATH is
+compared with the message of the same Maildir unique name under DIR (for
+instance the same Maildir after an edit through a mount): the same checks,
+except that the values of the --ignore FIELD fields are not compared, and
+every --expect FIELD=TEMPLATE must hold in the DIR message (TEMPLATE may name
+{unique}); a failed expectation counts as a "values" failure, a message
+missing from DIR as a "rebuild" failure.
+
 --labels TSV: lines "unique-name<TAB>...<TAB>label" (the expected.tsv of
 tests/corpus/corpus.py); failures are reported by label (the corpus path).
 
 Prints one "FAIL label: reason; reason" line per failing message, then counts
 of failures per message kind, then one summary line
-  roundtrip: N messages, P round-trip, F fail (rebuild A, fields B, values C, structure D, protected E)
+  roundtrip: N messages, P round-trip, F fail (rebuild A, fields B, values C,
+             structure D, content E, protected F); K with a known difference
 Exit status: 0 when every message round-trips, 1 otherwise, 2 on bad usage.
 """
 
@@ -45,7 +57,7 @@ import subprocess
 import sys
 
 POLICY = email.policy.default
-CHECKS = ("rebuild", "fields", "values", "structure", "protected")
+CHECKS = ("rebuild", "fields", "values", "structure", "content", "protected")
 
 
 def header_block_end(data):
@@ -147,33 +159,95 @@ def tree(part, depth=0, out=None):
     return out
 
 
+def leaves(msg):
+    return [p for p in msg.walk() if not p.is_multipart() and p.get_content_type() != "message/rfc822"]
+
+
+def leaf_contents(msg):
+    """The decoded content of every leaf: text as text (LF line ends, so a
+    change of charset or transfer encoding is no difference), else bytes."""
+    out = []
+    for part in leaves(msg):
+        try:
+            if part.get_content_maintype() == "text":
+                out.append(part.get_content().replace("\r\n", "\n"))
+                continue
+        except Exception:
+            pass
+        try:
+            out.append(part.get_payload(decode=True) or b"")
+        except Exception:
+            out.append(str(part.get_payload()).encode("utf-8", "surrogateescape"))
+    return out
+
+
+def ta_leaf_type(msg, i):
+    lv = leaves(msg)
+    return lv[i].get_content_type() if i < len(lv) else "?"
+
+
 def short(s, n=120):
     s = repr(s)
     return s if len(s) <= n else s[: n - 3] + "..."
 
 
-def compare(orig_bytes, new_bytes):
-    """List of (check, reason) for everything that differs."""
+FIELD_RE = re.compile(rb"^[!-9;-~]+[ \t]*:")
+OBS_FIELD_RE = re.compile(rb"^([!-9;-~]+)[ \t]+:")
+
+
+def parse(data):
+    """python's parse of a message, after the leniency mapifs's reader and
+    tests/corpus/corpus.py apply to real-world files, done the same way on
+    both sides of a comparison: a leading UTF-8 BOM is dropped, a first line
+    that is not a header field is dropped when the second one is (the HTTP
+    request line of AS2 messages), and the obsolete "Name WSP :" form of a
+    field (RFC 5322 4.5.3) is written "Name:" (python would end the header
+    block there)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    lines = data.split(b"\n")
+    if (len(lines) > 1 and not FIELD_RE.match(lines[0]) and not lines[0].startswith(b"From ")
+            and lines[0].strip() and FIELD_RE.match(lines[1])):
+        lines = lines[1:]
+    for i, line in enumerate(lines):
+        if not line.strip(b"\r"):
+            break
+        lines[i] = OBS_FIELD_RE.sub(rb"\1:", line)
+    return email.message_from_bytes(b"\n".join(lines), policy=POLICY)
+
+
+def compare(orig_bytes, new_bytes, ignore=(), expect=()):
+    """List of (check, reason) for everything that differs.  ignore: field
+    names (lower case) whose values are not compared; expect: (name, value)
+    pairs the new message must have."""
     bad = []
-    a = email.message_from_bytes(orig_bytes, policy=POLICY)
-    b = email.message_from_bytes(new_bytes, policy=POLICY)
+    a = parse(orig_bytes)
+    b = parse(new_bytes)
 
     fa, fb = fields_of(a), fields_of(b)
     ca = collections.Counter({k: len(v) for k, v in fa.items()})
     cb = collections.Counter({k: len(v) for k, v in fb.items()})
-    if kind_of(a) == "opaque" and ca["content-disposition"] == 0 and cb["content-disposition"] == 1:
+    if (kind_of(a) == "opaque" and ca["content-disposition"] == 0 and cb["content-disposition"] == 1
+            and b.get_content_disposition() == "attachment" and b.get_filename()):
         # MS-OXOSMIME 3.1.5.2.4 step 5 adds "Content-Disposition: attachment;
         # filename=..." to every rebuilt opaque message: the one field a
         # rebuild may add.  Counted and listed as a known difference.
         del cb["content-disposition"]
         fb.pop("content-disposition", None)
         bad.append(("known", "Content-Disposition added (MS-OXOSMIME 3.1.5.2.4 step 5)"))
+    for name, _ in expect:  # set by the edit: present in the new one (checked below)
+        ca.pop(name, None)
+        cb.pop(name, None)
     if ca != cb:
         missing = sorted((ca - cb).elements())
         extra = sorted((cb - ca).elements())
         bad.append(("fields", "header fields missing %s, extra %s" % (missing, extra)))
+    for name, want in expect:
+        got = fb.get(name, [])
+        if got != [norm_ws(want)]:
+            bad.append(("values", "%s: expected %s, got %s" % (name, short(want), short(got))))
     for name, va in fa.items():
-        if name == "content-transfer-encoding":
+        if name == "content-transfer-encoding" or name in ignore:
             continue
         vb = fb.get(name, [])
         if len(va) != len(vb):
@@ -187,6 +261,11 @@ def compare(orig_bytes, new_bytes):
     if ta != tb:
         bad.append(("structure", "MIME tree %s != %s" % ("|".join(s.strip() for s in ta),
                                                           "|".join(s.strip() for s in tb))))
+
+    la, lb = leaf_contents(a), leaf_contents(b)
+    if ta == tb and la != lb:
+        i = next(i for i, (x, y) in enumerate(zip(la, lb)) if x != y) if len(la) == len(lb) else 0
+        bad.append(("content", "decoded content of MIME leaf %d (%s) differs" % (i, ta_leaf_type(a, i))))
 
     kind = kind_of(a)
     if kind == "clear-signed":
@@ -230,7 +309,7 @@ def check_one(tool, path, timeout):
     with open(path, "rb") as fh:
         orig = fh.read()
     try:
-        kind = kind_of(email.message_from_bytes(orig, policy=POLICY))
+        kind = kind_of(parse(orig))
     except Exception:
         kind = "?"
     try:
@@ -249,15 +328,52 @@ def check_one(tool, path, timeout):
         return kind, [("rebuild", "cannot compare: %s: %s" % (type(e).__name__, e))]
 
 
+def maildir_index(root):
+    """{unique name: path} of every message file under root."""
+    return {unique_of(f): f for f in message_files(root)}
+
+
+def check_against(index, path, ignore, expect):
+    with open(path, "rb") as fh:
+        orig = fh.read()
+    try:
+        kind = kind_of(parse(orig))
+    except Exception:
+        kind = "?"
+    u = unique_of(path)
+    other = index.get(u)
+    if other is None:
+        return kind, [("rebuild", "no message %s in the edited tree" % u)]
+    with open(other, "rb") as fh:
+        new = fh.read()
+    exp = [(n, t.replace("{unique}", u)) for n, t in expect]
+    try:
+        return compare(orig, new, ignore, exp)
+    except Exception as e:
+        return kind, [("rebuild", "cannot compare: %s: %s" % (type(e).__name__, e))]
+
+
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--tool", required=True)
+    ap.add_argument("--tool")
+    ap.add_argument("--against")
+    ap.add_argument("--ignore", action="append", default=[])
+    ap.add_argument("--expect", action="append", default=[])
     ap.add_argument("--labels")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--timeout", type=int, default=60)
     ap.add_argument("paths", nargs="+")
     args = ap.parse_args(argv)
 
+    if bool(args.tool) == bool(args.against):
+        ap.error("give exactly one of --tool and --against")
+    ignore = {n.lower() for n in args.ignore}
+    expect = []
+    for e in args.expect:
+        if "=" not in e:
+            ap.error("--expect needs FIELD=TEMPLATE")
+        n, t = e.split("=", 1)
+        expect.append((n.strip().lower(), t))
     labels = {}
     if args.labels:
         with open(args.labels, encoding="utf-8") as fh:
@@ -281,7 +397,11 @@ def main(argv):
     kinds_total = collections.Counter()
     failed = 0
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as ex:
-        results = list(ex.map(lambda f: check_one(args.tool, f, args.timeout), files))
+        if args.against:
+            index = maildir_index(args.against)
+            results = list(ex.map(lambda f: check_against(index, f, ignore, expect), files))
+        else:
+            results = list(ex.map(lambda f: check_one(args.tool, f, args.timeout), files))
     known = 0
     for f, (kind, bad) in zip(files, results):
         kinds_total[kind] += 1

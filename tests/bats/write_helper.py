@@ -20,6 +20,9 @@ exits 1.  The shell cannot see errors of close(), these can.
   symlink TARGET PATH | link OLD NEW
   write-during PATH VALUE CMD open PATH for writing, write VALUE, run the
                               shell command CMD (must succeed), then close
+  write-each LIST             LIST has lines "PATH<TAB>VALUE": write VALUE
+                              plus a newline to each PATH; prints each failure as
+                              "PATH: stage ERRNO", then "N written, F failed"
   two-writers P1 V1 P2 V2     open P1 and P2 for writing, write V1 and V2,
                               close P1, then close P2; prints "first RES" and
                               "second RES"; exit 0 (the lines tell)
@@ -175,6 +178,36 @@ def cmd_write_during(path, value, cmd):
         return report("close", e)
     print("ok")
     return 0
+
+
+def cmd_write_each(listfile):
+    """Lines "PATH<TAB>VALUE": write each like "write"; print the failures and
+    a count; exit 1 when any failed."""
+    n = bad = 0
+    with open(listfile, encoding="utf-8", errors="surrogateescape") as fh:
+        for line in fh:
+            path, _, value = line.rstrip("\n").partition("\t")
+            n += 1
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            except OSError as e:
+                bad += 1
+                print("%s: open %s" % (path, ename(e)))
+                continue
+            try:
+                os.write(fd, tobytes(value + "\n"))
+            except OSError as e:
+                bad += 1
+                print("%s: write %s" % (path, ename(e)))
+                os.close(fd)
+                continue
+            try:
+                os.close(fd)
+            except OSError as e:
+                bad += 1
+                print("%s: close %s" % (path, ename(e)))
+    print("%d written, %d failed" % (n - bad, bad))
+    return 1 if bad else 0
 
 
 def cmd_two_writers(p1, v1, p2, v2):
@@ -454,6 +487,7 @@ def main(argv):
         "link": lambda a, b: simple("link", os.link, a, b),
         "write-during": cmd_write_during,
         "two-writers": cmd_two_writers,
+        "write-each": cmd_write_each,
         "header": cmd_header,
         "count": cmd_count,
         "decode-header": cmd_decode_header,
