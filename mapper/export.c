@@ -1416,6 +1416,29 @@ static void update_body(ex *x)
 
 /* ---- attachments (oxcmail-mapping.md 4.3) -------------------------------- */
 
+/* Whether the header block @d holds at least one field "name:" (RFC 5322
+ * 2.2: printable ASCII but ":", then ":"; 4.5 allows white space before
+ * the colon), at the start of a line. */
+static bool any_field(const char *d, size_t len)
+{
+	size_t i = 0;
+	while (i < len) {
+		size_t n = 0;
+		while (i + n < len && d[i + n] > 32 && d[i + n] < 127 && d[i + n] != ':')
+			n++;
+		size_t w = n;
+		while (n && i + w < len && (d[i + w] == ' ' || d[i + w] == '\t'))
+			w++;   /* RFC 5322 4.5: obsolete white space before the colon */
+		if (n && i + w < len && d[i + w] == ':')
+			return true;
+		const char *nl = memchr(d + i, '\n', len - i);
+		if (!nl)
+			break;
+		i = (size_t)(nl - d) + 1;
+	}
+	return false;
+}
+
 static mapper_status export_bytes(mapper_message *m, const char *orig, size_t orig_len,
                                   int depth, GByteArray **out, char **why);
 
@@ -1983,6 +2006,12 @@ static mapper_status export_bytes(mapper_message *m, const char *orig, size_t or
 	                                                                    : GMIME_NEWLINE_FORMAT_UNIX);
 	size_t skip = orig ? MIN(x.layout.skip, orig_len) : 0;
 	size_t hend = orig ? MIN(x.layout.headers_end, orig_len - skip) : 0;
+	/* text without a single header field (RFC 5322 2.2: name ":") is all
+	 * body: GMime reports it as a header block, but new fields must go
+	 * above it with the empty line between, or it would sit in the header */
+	bool headerless = orig && !any_field(orig + skip, hend);
+	if (headerless)
+		hend = 0;
 	x.fields = orig ? fields_split(orig + skip, hend) : g_ptr_array_new_with_free_func(field_free);
 	x.orig_body = orig ? orig + skip + hend : "";
 	x.orig_body_len = orig ? orig_len - skip - hend : 0;
@@ -2029,12 +2058,18 @@ static mapper_status export_bytes(mapper_message *m, const char *orig, size_t or
 
 	if (st == MAPPER_OK) {
 		GByteArray *o = g_byte_array_sized_new((guint)(orig_len + rest->len + 256));
+		/* lines before the header block (an mbox "From " line) stay in
+		 * front of it; but with no header block at all they are the text,
+		 * and new fields go above them with the empty line between, or
+		 * the old text would end up inside the header */
 		if (skip)
 			g_byte_array_append(o, (const guint8 *)orig, (guint)skip);
 		for (guint i = 0; i < x.fields->len; i++) {
 			field *f = x.fields->pdata[i];
 			g_byte_array_append(o, (const guint8 *)f->text->str, (guint)f->text->len);
 		}
+		if (headerless && x.fields->len && !x.restructured)
+			g_byte_array_append(o, (const guint8 *)x.nl, (guint)strlen(x.nl));
 		/* a header block that ends without a line break (no body) */
 		if (rest->len && o->len && o->data[o->len - 1] != '\n')
 			g_byte_array_append(o, (const guint8 *)x.nl, (guint)strlen(x.nl));
