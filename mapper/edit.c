@@ -21,7 +21,7 @@
 #include <openssl/err.h>
 #include <openssl/objects.h>
 
-#include "mapper-private.h"
+#include "tags.h"
 
 /* ---- what may be written ------------------------------------------------ */
 
@@ -722,21 +722,21 @@ mapper_status mapper_message_mkdir(mapper_message *m, const char *path, char **w
 		 * "recipients/N" would name another recipient after the write. */
 		int64_t type = 1;
 		if (rows->len) {
-			mapper_prop *last = bag_get(rows->pdata[rows->len - 1], PROP_TAG(0x0C15, PT_LONG));
+			mapper_prop *last = bag_get(rows->pdata[rows->len - 1], TAG_RECIPIENT_TYPE);
 			if (last && last->v.i >= 1 && last->v.i <= 3)
 				type = last->v.i;
 		}
 		mapper_bag *bag = g_new0(mapper_bag, 1);
 		bag_init(bag);
-		bag_set_int(bag, PROP_TAG(0x3000, PT_LONG), row);       /* PidTagRowid */
-		bag_set_int(bag, PROP_TAG(0x0C15, PT_LONG), type);      /* PidTagRecipientType */
+		bag_set_int(bag, TAG_ROWID, row);
+		bag_set_int(bag, TAG_RECIPIENT_TYPE, type);
 		g_ptr_array_add(rows, bag);
 	} else {
 		mapper_attachment *a = attachment_new();
-		bag_set_int(&a->props, PROP_TAG(0x0E21, PT_LONG), row); /* PidTagAttachNumber */
-		bag_set_int(&a->props, PROP_TAG(0x3705, PT_LONG), 1);   /* afByValue */
-		bag_set_string(&a->props, PROP_TAG(0x370E, PT_UNICODE), "application/octet-stream");
-		bag_set_binary(&a->props, PROP_TAG(0x3701, PT_BINARY), "", 0);
+		bag_set_int(&a->props, TAG_ATTACH_NUMBER, row);
+		bag_set_int(&a->props, TAG_ATTACH_METHOD, 1);   /* afByValue */
+		bag_set_string(&a->props, TAG_ATTACH_MIME_TAG, "application/octet-stream");
+		bag_set_binary(&a->props, TAG_ATTACH_DATA_BINARY, "", 0);
 		g_ptr_array_add(rows, a);
 	}
 	return MAPPER_OK;
@@ -801,7 +801,7 @@ mapper_status smime_entity_check(mapper_message *m, GBytes *data, char **why)
 		return MAPPER_OK;
 	}
 	mapper_attachment *a = m->attachments->len ? m->attachments->pdata[0] : NULL;
-	mapper_prop *old = a ? bag_get(&a->props, PROP_TAG(0x3701, PT_BINARY)) : NULL;
+	mapper_prop *old = a ? bag_get(&a->props, TAG_ATTACH_DATA_BINARY) : NULL;
 	int want = old ? cms_type(old->bin) : NID_undef;
 	int got = cms_type(data);
 	if (got == NID_undef)
