@@ -530,31 +530,29 @@ static void mfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t si
 		fuse_reply_write(req, size);
 }
 
-static void mfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+/* Run @fn on the write handle of @fi (if any) and reply with its result. */
+static void reply_handle_op(fuse_req_t req, struct fuse_file_info *fi, int (*fn)(mount *, whandle *))
 {
 	mount *mnt = mnt_of(req);
 	whandle *h = handle_of(fi);
 	int err = 0;
 	if (h) {
 		pthread_mutex_lock(&mnt->lock);
-		err = write_flush(mnt, h);
+		err = fn(mnt, h);
 		pthread_mutex_unlock(&mnt->lock);
 	}
 	fuse_reply_err(req, err);
 }
 
+static void mfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	reply_handle_op(req, fi, write_flush);
+}
+
 static void mfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
 	/* a change is durable once applied: apply it now */
-	mount *mnt = mnt_of(req);
-	whandle *h = handle_of(fi);
-	int err = 0;
-	if (h) {
-		pthread_mutex_lock(&mnt->lock);
-		err = write_apply(mnt, h);
-		pthread_mutex_unlock(&mnt->lock);
-	}
-	fuse_reply_err(req, err);
+	reply_handle_op(req, fi, write_apply);
 }
 
 static void mfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

@@ -583,6 +583,24 @@ int write_truncate(whandle *h, off_t size)
 	return 0;
 }
 
+/* Make new message @name of @f from @data: through a temporary file, then
+ * renamed to its place without replacing anything (maildir(5) delivery). */
+static int create_message(mount *mnt, folder *f, const char *name, const void *data, size_t len,
+                          const char *flags, bool in_new)
+{
+	char *tmp = NULL;
+	int err = write_tmp(mnt, f, name, data, len, 0600, &tmp);
+	if (!err) {
+		char *to = target_rel(f, name, flags, in_new);
+		err = move_file(mnt, tmp, to, true);
+		if (err)
+			unlinkat(mnt->srcfd, tmp, 0);
+		g_free(to);
+	}
+	g_free(tmp);
+	return err;
+}
+
 static int deliver(mount *mnt, whandle *h)
 {
 	folder *f = h->folder;
@@ -590,17 +608,8 @@ static int deliver(mount *mnt, whandle *h)
 		mapifs_log("%s: a message %s already exists", h->path, h->msgname);
 		return EEXIST;
 	}
-	char *tmp = NULL;
-	int err = write_tmp(mnt, f, h->msgname, h->buf->data, h->buf->len, 0600, &tmp);
-	if (!err) {
-		/* maildir(5): a delivered message goes from tmp/ to new/ */
-		char *to = target_rel(f, h->msgname, "", true);
-		err = move_file(mnt, tmp, to, true);
-		if (err)
-			unlinkat(mnt->srcfd, tmp, 0);
-		g_free(to);
-	}
-	g_free(tmp);
+	/* maildir(5): a delivered message goes from tmp/ to new/ */
+	int err = create_message(mnt, f, h->msgname, h->buf->data, h->buf->len, "", true);
 	if (err)
 		mapifs_log("%s: cannot deliver: %s", h->path, g_strerror(err));
 	changed(mnt, f, h->msgname);
@@ -692,21 +701,7 @@ void write_release(mount *mnt, whandle *h)
 /* truncate(2) on a property file that is not open: set its value at once. */
 int write_setsize(mount *mnt, node *n, off_t size)
 {
-	if (mnt->readonly)
-		return EROFS;
-	if (n->kind == NODE_EML) {
-		whandle *h = NULL;
-		int err = write_open(mnt, n, size == 0 ? O_TRUNC : 0, &h);
-		if (!err) {
-			err = write_truncate(h, size);
-			if (!err)
-				err = write_apply(mnt, h);
-			write_release(mnt, h);
-		}
-		return err;
-	}
-	if (n->kind != NODE_INNER)
-		return EISDIR;
+	/* write_open refuses what is not a property file or message.eml */
 	whandle *h = NULL;
 	int err = write_open(mnt, n, size == 0 ? O_TRUNC : 0, &h);
 	if (err)
@@ -719,6 +714,17 @@ int write_setsize(mount *mnt, node *n, off_t size)
 }
 
 /* ---- directories ------------------------------------------------------------- */
+
+/* mkdir/rmdir of a row "recipients/N" or "attachments/N" under @parent. */
+static int update_row(mount *mnt, node *parent, const char *name, edit_fn fn, const char *verb)
+{
+	char *inner = g_strconcat(parent->inner, "/", name, NULL);
+	char *what = g_strdup_printf("%s %s", verb, inner);
+	int err = update_message(mnt, parent->folder, parent->msgname, NULL, fn, inner, false, what);
+	g_free(what);
+	g_free(inner);
+	return err;
+}
 
 /* mkdir: a new message in a folder, or a row under recipients/attachments. */
 int write_mkdir(mount *mnt, node *parent, const char *name)
@@ -748,32 +754,16 @@ int write_mkdir(mount *mnt, node *parent, const char *name)
 			free(why);
 			return mapper_errno(s);
 		}
-		char *tmp = NULL;
-		int err = write_tmp(mnt, f, name, out, outlen, 0600, &tmp);
+		/* made by the user, so already seen */
+		int err = create_message(mnt, f, name, out, outlen, "S", false);
 		free(out);
-		if (!err) {
-			/* made by the user, so already seen */
-			char *to = target_rel(f, name, "S", false);
-			err = move_file(mnt, tmp, to, true);
-			if (err)
-				unlinkat(mnt->srcfd, tmp, 0);
-			g_free(to);
-		}
-		g_free(tmp);
 		if (err)
 			mapifs_log("%s/%s: cannot make a new message: %s", f->path, name, g_strerror(err));
 		changed(mnt, f, name);
 		return err;
 	}
-	if (parent->kind == NODE_INNER) {
-		char *inner = g_strconcat(parent->inner, "/", name, NULL);
-		char *what = g_strdup_printf("mkdir %s", inner);
-		int err = update_message(mnt, parent->folder, parent->msgname, NULL, edit_mkdir, inner,
-		                         false, what);
-		g_free(what);
-		g_free(inner);
-		return err;
-	}
+	if (parent->kind == NODE_INNER)
+		return update_row(mnt, parent, name, edit_mkdir, "mkdir");
 	return EPERM;
 }
 
@@ -799,15 +789,8 @@ int write_rmdir(mount *mnt, node *parent, const char *name)
 		changed(mnt, f, name);
 		return err;
 	}
-	if (parent->kind == NODE_INNER) {
-		char *inner = g_strconcat(parent->inner, "/", name, NULL);
-		char *what = g_strdup_printf("rmdir %s", inner);
-		int err = update_message(mnt, parent->folder, parent->msgname, NULL, edit_rmdir, inner,
-		                         false, what);
-		g_free(what);
-		g_free(inner);
-		return err;
-	}
+	if (parent->kind == NODE_INNER)
+		return update_row(mnt, parent, name, edit_rmdir, "rmdir");
 	return EPERM;
 }
 
