@@ -101,6 +101,7 @@ mapper_message *cache_message(mount *mnt, folder *f, msgfile *mf,
 		*err = ENOMEM;
 		return NULL;
 	}
+	mapper_message_set_crypto(m, mnt->crypto);
 	/* design.md 7: one clear line per message that did not convert cleanly,
 	 * logged when the whole message is parsed (the header pass would repeat it) */
 	if (level == MAPPER_LOAD_FULL && mapper_message_warning(m))

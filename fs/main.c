@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -51,14 +52,34 @@ struct options {
 	int forensic;
 	int help;
 	int version;
+	/* design.md 5; the repeatable ones are kept in order, so that the
+	 * i-th --key goes with the i-th --cert */
+	GPtrArray *keys, *certs, *p12s, *pass_files, *cas;
+	char *certs_dir, *verify_at, *digest, *cipher, *seal_order;
 };
 
-enum { KEY_HELP, KEY_VERSION };
+enum {
+	KEY_HELP, KEY_VERSION, KEY_KEY, KEY_CERT, KEY_PKCS12, KEY_PASS_FILE, KEY_CA,
+	KEY_CERTS, KEY_VERIFY_AT, KEY_DIGEST, KEY_CIPHER, KEY_SEAL_ORDER,
+};
+
+/* "--name VALUE" and "--name=VALUE" for each crypto option */
+#define VALUE_OPT(name, key) FUSE_OPT_KEY(name " ", key), FUSE_OPT_KEY(name "=", key)
 
 static const struct fuse_opt option_spec[] = {
 	{ "ro", offsetof(struct options, readonly), 1 },
 	FUSE_OPT_KEY("ro", FUSE_OPT_KEY_KEEP),
 	{ "--forensic", offsetof(struct options, forensic), 1 },
+	VALUE_OPT("--key", KEY_KEY),
+	VALUE_OPT("--cert", KEY_CERT),
+	VALUE_OPT("--pkcs12", KEY_PKCS12),
+	VALUE_OPT("--pass-file", KEY_PASS_FILE),
+	VALUE_OPT("--ca", KEY_CA),
+	VALUE_OPT("--certs", KEY_CERTS),
+	VALUE_OPT("--verify-at", KEY_VERIFY_AT),
+	VALUE_OPT("--digest", KEY_DIGEST),
+	VALUE_OPT("--cipher", KEY_CIPHER),
+	VALUE_OPT("--seal-order", KEY_SEAL_ORDER),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -66,10 +87,45 @@ static const struct fuse_opt option_spec[] = {
 	FUSE_OPT_END
 };
 
+/* The value of "--name VALUE" (fuse_opt passes "--nameVALUE") or "--name=VALUE". */
+static const char *opt_value(const char *arg)
+{
+	const char *v = strchr(arg + 2, '=');
+	size_t plain = strcspn(arg + 2, "=");
+	static const char *const names[] = { "key", "cert", "pkcs12", "pass-file", "ca", "certs",
+	                                     "verify-at", "digest", "cipher", "seal-order" };
+	/* the longest option name that prefixes @arg wins ("--certs" over "--cert") */
+	size_t best = 0;
+	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+		size_t n = strlen(names[i]);
+		if (n > best && strncmp(arg + 2, names[i], n) == 0)
+			best = n;
+	}
+	if (v && plain == best)
+		return v + 1;
+	return arg + 2 + best;
+}
+
+static void set_once(char **slot, const char *value)
+{
+	free(*slot);
+	*slot = strdup(value);
+}
+
 static int option_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 {
 	struct options *o = data;
 	switch (key) {
+	case KEY_KEY: g_ptr_array_add(o->keys, g_strdup(opt_value(arg))); return 0;
+	case KEY_CERT: g_ptr_array_add(o->certs, g_strdup(opt_value(arg))); return 0;
+	case KEY_PKCS12: g_ptr_array_add(o->p12s, g_strdup(opt_value(arg))); return 0;
+	case KEY_PASS_FILE: g_ptr_array_add(o->pass_files, g_strdup(opt_value(arg))); return 0;
+	case KEY_CA: g_ptr_array_add(o->cas, g_strdup(opt_value(arg))); return 0;
+	case KEY_CERTS: set_once(&o->certs_dir, opt_value(arg)); return 0;
+	case KEY_VERIFY_AT: set_once(&o->verify_at, opt_value(arg)); return 0;
+	case KEY_DIGEST: set_once(&o->digest, opt_value(arg)); return 0;
+	case KEY_CIPHER: set_once(&o->cipher, opt_value(arg)); return 0;
+	case KEY_SEAL_ORDER: set_once(&o->seal_order, opt_value(arg)); return 0;
 	case FUSE_OPT_KEY_NONOPT:
 		/* the first plain argument is SOURCE, the next the mount point */
 		if (!o->source) {
@@ -98,14 +154,151 @@ static void usage(const char *prog)
 	       "\n"
 	       "mapifs options:\n"
 	       "    -o ro, --forensic      refuse every write, change nothing in SOURCE\n"
+	       "\n"
+	       "S/MIME (design.md 5):\n"
+	       "    --key FILE --cert FILE       a local identity that decrypts and signs\n"
+	       "    --pkcs12 FILE --pass-file F  the same from PKCS #12 (both repeatable)\n"
+	       "    --ca FILE|DIR|system         trust anchors (repeatable; none by default)\n"
+	       "    --certs DIR                  preload certificates/ from DIR\n"
+	       "    --verify-at TIME             verify as of TIME, not the signing time\n"
+	       "    --digest NAME                signing digest (sha256; md5, sha1, sha384, sha512)\n"
+	       "    --cipher NAME                content cipher (aes-128-cbc; rc4, des-ede3-cbc ...)\n"
+	       "    --seal-order ORDER           sign-then-encrypt (default) or encrypt-then-sign\n"
+	       "Private key and pass files must not be readable by group or others.\n"
 	       "\n", prog);
 	fuse_cmdline_help();
+}
+
+/* Like ssh: a private key (or its password) that others can read is not
+ * used at all, so that a mistake is noticed rather than carried on. */
+static bool private_file_ok(const char *file, const char *what)
+{
+	struct stat st;
+	if (stat(file, &st) != 0) {
+		fprintf(stderr, "mapifs: %s %s: %s\n", what, file, g_strerror(errno));
+		return false;
+	}
+	if (st.st_mode & 077) {
+		fprintf(stderr, "mapifs: %s %s is accessible by group or others (mode %04o); "
+		        "refusing to use it: chmod 600 %s\n",
+		        what, file, (unsigned)(st.st_mode & 07777), file);
+		return false;
+	}
+	return true;
+}
+
+static char *read_password(const char *file)
+{
+	gchar *text = NULL;
+	gsize len = 0;
+	GError *err = NULL;
+	if (!g_file_get_contents(file, &text, &len, &err)) {
+		fprintf(stderr, "mapifs: pass file %s: %s\n", file, err->message);
+		g_error_free(err);
+		return NULL;
+	}
+	/* the first line is the password */
+	text[strcspn(text, "\r\n")] = '\0';
+	return text;
+}
+
+/* Build the crypto context from the options; false (and a message on stderr)
+ * on any problem, before anything is mounted. */
+static bool setup_crypto(struct options *o, mapper_crypto *c)
+{
+	char *why = NULL;
+	mapper_status st = MAPPER_OK;
+	if (o->keys->len != o->certs->len) {
+		fprintf(stderr, "mapifs: each --key needs a --cert (%u keys, %u certificates)\n",
+		        o->keys->len, o->certs->len);
+		return false;
+	}
+	if (o->pass_files->len > o->p12s->len) {
+		fprintf(stderr, "mapifs: a --pass-file without its --pkcs12\n");
+		return false;
+	}
+	for (guint i = 0; i < o->keys->len; i++) {
+		if (!private_file_ok(o->keys->pdata[i], "private key"))
+			return false;
+		st = mapper_crypto_add_identity(c, o->keys->pdata[i], o->certs->pdata[i], &why);
+		if (st != MAPPER_OK)
+			goto fail;
+	}
+	for (guint i = 0; i < o->p12s->len; i++) {
+		if (!private_file_ok(o->p12s->pdata[i], "PKCS #12 file"))
+			return false;
+		char *pw = NULL;
+		if (i < o->pass_files->len) {
+			if (!private_file_ok(o->pass_files->pdata[i], "pass file"))
+				return false;
+			pw = read_password(o->pass_files->pdata[i]);
+			if (!pw)
+				return false;
+		}
+		st = mapper_crypto_add_pkcs12(c, o->p12s->pdata[i], pw ? pw : "", &why);
+		if (pw) {
+			memset(pw, 0, strlen(pw));
+			g_free(pw);
+		}
+		if (st != MAPPER_OK)
+			goto fail;
+	}
+	for (guint i = 0; i < o->cas->len && st == MAPPER_OK; i++)
+		st = mapper_crypto_add_trust(c, o->cas->pdata[i], &why);
+	if (st == MAPPER_OK && o->certs_dir)
+		st = mapper_crypto_preload(c, o->certs_dir, &why);
+	if (st == MAPPER_OK && o->digest)
+		st = mapper_crypto_set_digest(c, o->digest, &why);
+	if (st == MAPPER_OK && o->cipher)
+		st = mapper_crypto_set_cipher(c, o->cipher, &why);
+	if (st != MAPPER_OK)
+		goto fail;
+	if (o->verify_at) {
+		int64_t t;
+		if (mapper_parse_time(o->verify_at, &t) != MAPPER_OK) {
+			fprintf(stderr, "mapifs: --verify-at %s: not an ISO 8601 or RFC 5322 date\n", o->verify_at);
+			return false;
+		}
+		mapper_crypto_set_verify_at(c, t);
+	}
+	if (o->seal_order) {
+		if (strcmp(o->seal_order, "encrypt-then-sign") == 0) {
+			mapper_crypto_set_encrypt_first(c, true);
+		} else if (strcmp(o->seal_order, "sign-then-encrypt") != 0) {
+			fprintf(stderr, "mapifs: --seal-order takes sign-then-encrypt or encrypt-then-sign\n");
+			return false;
+		}
+	}
+	return true;
+fail:
+	fprintf(stderr, "mapifs: %s\n", why ? why : mapper_status_to_string(st));
+	free(why);
+	return false;
+}
+
+static void options_free(struct options *o)
+{
+	free(o->source);
+	GPtrArray *lists[] = { o->keys, o->certs, o->p12s, o->pass_files, o->cas };
+	for (size_t i = 0; i < G_N_ELEMENTS(lists); i++)
+		if (lists[i])
+			g_ptr_array_unref(lists[i]);
+	free(o->certs_dir);
+	free(o->verify_at);
+	free(o->digest);
+	free(o->cipher);
+	free(o->seal_order);
 }
 
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct options opts = { 0 };
+	opts.keys = g_ptr_array_new_with_free_func(g_free);
+	opts.certs = g_ptr_array_new_with_free_func(g_free);
+	opts.p12s = g_ptr_array_new_with_free_func(g_free);
+	opts.pass_files = g_ptr_array_new_with_free_func(g_free);
+	opts.cas = g_ptr_array_new_with_free_func(g_free);
 	struct fuse_cmdline_opts cmd = { 0 };
 	mount mnt = { 0 };
 	int ret = 1;
@@ -147,6 +340,12 @@ int main(int argc, char *argv[])
 		goto out2;
 	}
 	mapper_init();
+	mnt.crypto = mapper_crypto_new();
+	mnt.learned = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	if (!setup_crypto(&opts, mnt.crypto)) {
+		ret = 1;
+		goto out_crypto;
+	}
 	inodes_init(&mnt);
 	cache_init(&mnt);
 	mnt.open_writes = g_hash_table_new(g_str_hash, g_str_equal);
@@ -191,7 +390,11 @@ out3:
 	/* handles still open at unmount are freed by release before the loop ends */
 	g_hash_table_unref(mnt.open_writes);
 	inodes_free(&mnt);
+out_crypto:
 	mount_folders_free(&mnt);
+	/* keys are freed (and zeroed by OpenSSL) before exit */
+	mapper_crypto_free(mnt.crypto);
+	g_hash_table_unref(mnt.learned);
 	mapper_shutdown();
 out2:
 	if (mnt.srcfd >= 0)
@@ -199,7 +402,7 @@ out2:
 	g_free(mnt.source);
 	pthread_mutex_destroy(&mnt.lock);
 out1:
-	free(opts.source);
+	options_free(&opts);
 	free(cmd.mountpoint);
 	fuse_opt_free_args(&args);
 	return ret;

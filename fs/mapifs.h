@@ -69,6 +69,8 @@ typedef enum {
 	NODE_INNER,    /* a path inside a message object */
 	NODE_EML,      /* message.eml of a top-level message */
 	NODE_NEWFILE,  /* a file being copied into a folder, until it is delivered */
+	NODE_CERTS,    /* certificates/ at the mount root (design.md 5) */
+	NODE_CERT,     /* certificates/<address>.pem */
 } node_kind;
 
 typedef struct node {
@@ -104,6 +106,9 @@ typedef struct mount {
 	size_t cache_weight;
 
 	GHashTable *open_writes;    /* mount path -> whandle* open for writing */
+
+	mapper_crypto *crypto;      /* keys, trust anchors, the certificate map */
+	GHashTable *learned;        /* backing paths whose S/MIME was evaluated */
 	unsigned tmp_counter;       /* for unique temporary file names */
 
 	int inotify_fd;
@@ -160,6 +165,12 @@ void cache_free(mount *mnt);
 mapper_message *cache_message(mount *mnt, folder *f, msgfile *mf,
                               mapper_load_level level, struct stat *st, int *err);
 void cache_drop(mount *mnt, folder *f, const char *name);
+
+/* certs.c: the certificate map at the mount root (design.md 5) */
+#define CERTIFICATES_DIR "certificates"
+/* Evaluate every S/MIME message not seen yet, so the map learns from all
+ * signed mail in the mailbox; cheap once done (headers of new files only). */
+void certificates_learn(mount *mnt);
 
 /* watch.c */
 int watch_init(mount *mnt);

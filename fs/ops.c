@@ -157,10 +157,43 @@ static int folder_times(mount *mnt, folder *f, struct stat *st)
 	return 0;
 }
 
+/* certificates/<address>.pem: the PEM text, or NULL. */
+static bool cert_of(mount *mnt, const char *name, const void **pem, size_t *len)
+{
+	size_t n = strlen(name);
+	if (n <= 4 || strcmp(name + n - 4, ".pem") != 0)
+		return false;
+	char *addr = g_strndup(name, n - 4);
+	bool ok = mapper_crypto_map_get(mnt->crypto, addr, pem, len);
+	g_free(addr);
+	return ok;
+}
+
+/* Nodes whose content can change without a file of the source changing:
+ * the kernel must ask again every time. */
+static bool volatile_node(const node *n)
+{
+	return n->kind == NODE_CERTS || n->kind == NODE_CERT;
+}
+
 static int do_getattr(mount *mnt, node *n, struct stat *st)
 {
 	memset(st, 0, sizeof *st);
 	switch (n->kind) {
+	case NODE_CERTS:
+		fill_dir(mnt, st, n->ino);
+		st->st_mode = S_IFDIR | 0555;
+		return folder_times(mnt, mnt->root, st);
+	case NODE_CERT: {
+		const void *pem;
+		size_t len;
+		certificates_learn(mnt);
+		if (!cert_of(mnt, strrchr(n->path, '/') + 1, &pem, &len))
+			return ENOENT;
+		fill_file(mnt, st, n->ino, (off_t)len);
+		st->st_mode = S_IFREG | 0444;
+		return folder_times(mnt, mnt->root, st);
+	}
 	case NODE_FOLDER:
 		if (n->folder->gone)
 			return ENOENT;
@@ -226,11 +259,12 @@ static void mfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	pthread_mutex_lock(&mnt->lock);
 	node *n = inode_get(mnt, ino);
 	int err = n ? do_getattr(mnt, n, &st) : ESTALE;
+	double timeout = n && volatile_node(n) ? 0.0 : CACHE_TIMEOUT;
 	pthread_mutex_unlock(&mnt->lock);
 	if (err)
 		fuse_reply_err(req, err);
 	else
-		fuse_reply_attr(req, &st, CACHE_TIMEOUT);
+		fuse_reply_attr(req, &st, timeout);
 }
 
 /* ---- lookup and forget ---------------------------------------------------- */
@@ -241,7 +275,12 @@ static int do_lookup(mount *mnt, node *parent, const char *name, struct fuse_ent
 	folder *f = parent->folder;
 
 	memset(e, 0, sizeof *e);
-	if (parent->kind == NODE_FOLDER) {
+	if (parent->kind == NODE_FOLDER && parent->folder == mnt->root &&
+	    strcmp(name, CERTIFICATES_DIR) == 0) {
+		kind = NODE_CERTS;
+	} else if (parent->kind == NODE_CERTS) {
+		kind = NODE_CERT;
+	} else if (parent->kind == NODE_FOLDER) {
 		folder_refresh(mnt, parent->folder, NULL);
 		folder *sub = g_hash_table_lookup(parent->folder->subfolders, name);
 		if (sub) {
@@ -272,8 +311,8 @@ static int do_lookup(mount *mnt, node *parent, const char *name, struct fuse_ent
 		return err;
 	}
 	e->ino = n->ino;
-	e->attr_timeout = CACHE_TIMEOUT;
-	e->entry_timeout = CACHE_TIMEOUT;
+	e->attr_timeout = volatile_node(n) ? 0.0 : CACHE_TIMEOUT;
+	e->entry_timeout = volatile_node(n) ? 0.0 : CACHE_TIMEOUT;
 	return 0;
 }
 
@@ -350,6 +389,9 @@ static int do_list(mount *mnt, node *n, listing *out)
 		g_hash_table_iter_init(&it, n->folder->messages);
 		while (g_hash_table_iter_next(&it, &k, &v))
 			g_ptr_array_add(names, g_strdup(k));
+		if (n->folder == mnt->root && !g_hash_table_contains(n->folder->subfolders, CERTIFICATES_DIR) &&
+		    !g_hash_table_contains(n->folder->messages, CERTIFICATES_DIR))
+			g_ptr_array_add(names, g_strdup(CERTIFICATES_DIR));
 		/* every entry of a folder is a directory; no message is opened */
 		if (names->len)
 			qsort(names->pdata, names->len, sizeof(char *), str_cmp);
@@ -397,6 +439,16 @@ static int do_list(mount *mnt, node *n, listing *out)
 			g_array_append_val(dirs, d);
 			g_free(p);
 		}
+	} else if (n->kind == NODE_CERTS) {
+		certificates_learn(mnt);
+		size_t count;
+		char **list = mapper_crypto_map_addresses(mnt->crypto, &count);
+		for (size_t i = 0; i < count; i++) {
+			unsigned char d = 0;
+			g_ptr_array_add(names, g_strdup(list[i]));
+			g_array_append_val(dirs, d);
+		}
+		mapper_names_free(list);
 	} else {
 		g_ptr_array_unref(names);
 		g_array_unref(dirs);
@@ -429,6 +481,7 @@ static void mfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	pthread_mutex_lock(&mnt->lock);
 	node *n = inode_get(mnt, ino);
 	int err = n ? do_list(mnt, n, l) : ESTALE;
+	bool vol = n && volatile_node(n);
 	pthread_mutex_unlock(&mnt->lock);
 	if (err) {
 		g_free(l);
@@ -437,9 +490,9 @@ static void mfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	}
 	fi->fh = (uint64_t)(uintptr_t)l;
 	/* the watcher invalidates folder listings; message trees never change
-	 * without their backing file changing */
-	fi->cache_readdir = 1;
-	fi->keep_cache = 1;
+	 * without their backing file changing; the certificate map does */
+	fi->cache_readdir = !vol;
+	fi->keep_cache = !vol;
 	fuse_reply_open(req, fi);
 }
 
@@ -483,8 +536,13 @@ static void mfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	mount *mnt = mnt_of(req);
 	if ((fi->flags & O_ACCMODE) == O_RDONLY && !(fi->flags & O_TRUNC)) {
+		pthread_mutex_lock(&mnt->lock);
+		node *n = inode_get(mnt, ino);
+		bool vol = n && volatile_node(n);
+		pthread_mutex_unlock(&mnt->lock);
 		fi->fh = 0;
-		fi->keep_cache = 1;
+		fi->keep_cache = !vol;
+		fi->direct_io = vol;
 		fuse_reply_open(req, fi);
 		return;
 	}
@@ -577,6 +635,17 @@ static int do_read(mount *mnt, node *n, size_t size, off_t off, char **out, size
 {
 	*out = NULL;
 	*outlen = 0;
+	if (n->kind == NODE_CERT) {
+		const void *pem;
+		size_t len;
+		if (!cert_of(mnt, strrchr(n->path, '/') + 1, &pem, &len))
+			return ENOENT;
+		if ((size_t)off < len) {
+			*outlen = MIN(size, len - (size_t)off);
+			*out = g_memdup2((const char *)pem + off, *outlen);
+		}
+		return 0;
+	}
 	if (n->kind == NODE_EML) {
 		msgfile *mf = node_msgfile(mnt, n);
 		if (!mf)

@@ -352,6 +352,7 @@ static int update_message(mount *mnt, folder *f, const char *name, const struct 
 		g_free(data);
 		return ENOMEM;
 	}
+	mapper_message_set_crypto(m, mnt->crypto);
 	char *why = NULL;
 	mapper_status s = fn(m, arg, &why);
 	char *out = NULL;
@@ -434,6 +435,8 @@ int write_open(mount *mnt, node *n, int flags, whandle **out)
 	*out = NULL;
 	if (mnt->readonly)
 		return EROFS;
+	if (n->kind == NODE_CERT)
+		return EPERM;   /* the map is learnt from signatures (design.md 5) */
 	if (n->kind != NODE_INNER && n->kind != NODE_EML)
 		return n->kind == NODE_NEWFILE ? EBUSY : EISDIR;
 	msgfile *mf = find_message(mnt, n->folder, n->msgname);
@@ -548,7 +551,7 @@ int write_create(mount *mnt, node *parent, const char *name, whandle **out, node
 		}
 		g_free(inner);
 	} else {
-		err = ENOTDIR;
+		err = parent->kind == NODE_CERTS ? EPERM : ENOTDIR;
 	}
 	g_free(path);
 	return err;
@@ -671,6 +674,9 @@ int write_apply(mount *mnt, whandle *h)
 	case WH_PROP: {
 		set_args a = { h->inner, h->buf->data, h->buf->len };
 		bool flags_only = mapper_path_is_flag_property(h->inner);
+		/* sealing encrypts to certificates/: it must know all of it */
+		if (strcmp(h->inner, "0x6E010003") == 0)
+			certificates_learn(mnt);
 		char *what = g_strdup_printf("writing %s", h->inner);
 		err = update_message(mnt, h->folder, h->msgname, &h->base, edit_set, &a, flags_only, what);
 		g_free(what);

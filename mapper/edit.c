@@ -146,6 +146,9 @@ static bool parse_row(const char *s, guint *out)
 static mapper_status locate(mapper_message *m, char *path, target *t, char **why)
 {
 	memset(t, 0, sizeof *t);
+	if (strcmp(path, "smime") == 0 || strncmp(path, "smime/", 6) == 0)
+		return fail(why, MAPPER_READ_ONLY,
+		            "smime/ is computed from the protected content and is read-only");
 	char *parts[4] = { 0 };
 	int n = 0;
 	for (char *p = path, *save = NULL, *tok; (tok = strtok_r(p, "/", &save)); p = NULL) {
@@ -237,6 +240,11 @@ static mapper_status check(mapper_message *m, const target *t, uint32_t *tag, ch
 	if (!tg || !mapper_type_name(tg))
 		return fail(why, MAPPER_INVALID, "%s is not a known property name", name);
 	const char *canon = mapper_tag_name(tg);
+	/* design.md 5, composing: writing PR_SECURITY_FLAGS seals the message */
+	if (t->kind == W_MESSAGE && tg == TAG_SECURITY_FLAGS) {
+		*tag = tg;
+		return MAPPER_OK;
+	}
 	if (!canon)
 		return fail(why, MAPPER_READ_ONLY, "%s is read-only", name);
 	*tag = tg;
@@ -604,6 +612,17 @@ mapper_status mapper_message_set(mapper_message *m, const char *path,
 	}
 	const char *canon = t.kind == W_SET ? NULL : mapper_tag_name(tag);
 	const char *d = data ? data : "";
+
+	if (t.kind == W_MESSAGE && tag == TAG_SECURITY_FLAGS) {
+		/* not stored as a property: it asks for the message to be sealed
+		 * when it is written out (mapper_message_export) */
+		mapper_prop tmp = { .tag = tag };
+		st = len ? parse_value(&tmp, tag, d, len, why) : MAPPER_OK;
+		if (st == MAPPER_OK)
+			st = smime_seal_request(m, len ? tmp.v.i : 0, why);
+		g_free(copy);
+		return st;
+	}
 
 	/* design.md 4: truncating a file to empty removes the property */
 	if (len == 0) {

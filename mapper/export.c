@@ -2030,6 +2030,24 @@ mapper_status mapper_message_export(mapper_message *m, const void *orig, size_t 
 	GByteArray *bytes = NULL;
 	char *reason = NULL;
 	mapper_status st = export_bytes(m, orig, orig ? orig_len : 0, m->depth, &bytes, &reason);
+	if (st == MAPPER_OK && m->seal) {
+		/* design.md 5: PR_SECURITY_FLAGS was written; the plain message
+		 * just made is what gets signed and/or encrypted */
+		char *sealed = NULL, *sw = NULL;
+		size_t sealed_len = 0;
+		st = smime_seal(m, (const char *)bytes->data, bytes->len, &sealed, &sealed_len, &sw);
+		g_byte_array_set_size(bytes, 0);
+		if (st == MAPPER_OK)
+			g_byte_array_append(bytes, (const guint8 *)sealed, (guint)sealed_len);
+		else
+			reason = g_strdup(sw);
+		free(sealed);
+		free(sw);
+		if (st != MAPPER_OK) {
+			g_byte_array_free(bytes, TRUE);
+			bytes = NULL;
+		}
+	}
 	if (st == MAPPER_OK) {
 		*out = malloc(bytes->len ? bytes->len : 1);
 		if (*out) {

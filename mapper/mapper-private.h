@@ -111,9 +111,28 @@ typedef enum {
 	SMIME_OPAQUE,        /* opaque-signed or encrypted, MS-OXOSMIME 2.2.2 */
 } smime_kind;
 
+/* A computed directory or file outside the property model: the smime/ tree
+ * of design.md 5.  Exactly one of @data (a file), @children (a directory,
+ * of smime_node*, sorted by name) and @msg (a nested message object, owned)
+ * is set. */
+typedef struct smime_node {
+	char *name;
+	GBytes *data;
+	GPtrArray *children;
+	struct mapper_message *msg;
+} smime_node;
+
+void smime_node_free(gpointer node);
+smime_node *smime_node_child(const smime_node *dir, const char *name);
+
 struct mapper_message {
 	mapper_bag props;
 	smime_kind smime;
+	mapper_crypto *crypto;       /* borrowed; NULL = no keys, no anchors */
+	smime_node *smime_dir;       /* smime/, computed on first access */
+	bool smime_done;
+	char *smime_sender;          /* unwrapped content: the outer message's sender */
+	int seal;                    /* PR_SECURITY_FLAGS to apply on export (0 = none) */
 	int64_t pending_flags;       /* PidTagMessageFlags before mfHasAttach */
 	GPtrArray *recipients;       /* of mapper_bag*, owned */
 	GPtrArray *attachments;      /* of mapper_attachment*, owned */
@@ -134,6 +153,21 @@ void message_warn(mapper_message *m, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 /* edit.c: is @data a well-formed replacement for the single attachment of
  * S/MIME message @m, of the same kind (design.md 4)? */
 mapper_status smime_entity_check(mapper_message *m, GBytes *data, char **why);
+
+/* smime.c: smime/ of @m (computing it on first use); NULL unless @m is an
+ * S/MIME message loaded fully. */
+smime_node *smime_dir(mapper_message *m);
+/* Load the OpenSSL providers (default and legacy) once; unload them. */
+void smime_global_init(void);
+void smime_global_shutdown(void);
+/* PR_SECURITY_FLAGS written on @m: check that sealing can be done now
+ * (identity, recipient certificates) and record it for export. */
+mapper_status smime_seal_request(mapper_message *m, int64_t flags, char **why);
+/* Seal the exported message @in as m->seal asks (MS-OXOSMIME 3.1.5.2.4 form). */
+mapper_status smime_seal(mapper_message *m, const char *in, size_t in_len,
+                         char **out, size_t *out_len, char **why);
+/* The property PR_SECURITY_FLAGS (0x6E010003), written to seal a message. */
+#define TAG_SECURITY_FLAGS PROP_TAG(0x6E01, PT_LONG)
 
 /* props.c: canonical names. flags say how the value is shown. */
 #define PROPDEF_MULTILINE 0x1        /* PtypString shown exactly, no added "\n" */

@@ -11,6 +11,10 @@
  *
  * rebuild prints the Internet-format message mapper_message_export() makes
  * from the unedited object of FILE.eml and FILE.eml's bytes.
+ *
+ * Crypto options (before FILE, as for mapifs): --ca FILE|DIR|system,
+ * --key FILE --cert FILE, --pkcs12 FILE --pass-file FILE, --verify-at TIME;
+ * they decide what smime/ shows.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -33,7 +37,9 @@ static int usage(FILE *out)
 	      "       mapper-tool rebuild [--flags FLAGS] FILE.eml\n"
 	      "Prints the MS-OXCMAIL/MS-OXOSMIME message object of FILE.eml as the\n"
 	      "files a mapifs mount shows.  FLAGS are Maildir flag letters (e.g. FRS).\n"
-	      "rebuild prints the message written back from that object.\n",
+	      "rebuild prints the message written back from that object.\n"
+	      "Crypto options (before FILE.eml): --ca FILE|DIR|system, --key FILE --cert FILE,\n"
+	      "--pkcs12 FILE --pass-file FILE, --verify-at TIME.\n",
 	      out);
 	return out == stderr ? 2 : 0;
 }
@@ -132,15 +138,31 @@ int main(int argc, char **argv)
 
 	mapper_source src = { 0 };
 	mapper_load_level level = MAPPER_LOAD_FULL;
+	const char *ca = NULL, *key = NULL, *cert = NULL, *p12 = NULL, *pass_file = NULL, *at = NULL;
 	int i = 2;
 	for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
+		bool has_arg = i + 1 < argc;
 		if (!strcmp(argv[i], "--headers-only"))
 			level = MAPPER_LOAD_HEADERS;
-		else if (!strcmp(argv[i], "--flags") && i + 1 < argc)
+		else if (!strcmp(argv[i], "--flags") && has_arg)
 			src.maildir_flags = argv[++i];
+		else if (!strcmp(argv[i], "--ca") && has_arg)
+			ca = argv[++i];
+		else if (!strcmp(argv[i], "--key") && has_arg)
+			key = argv[++i];
+		else if (!strcmp(argv[i], "--cert") && has_arg)
+			cert = argv[++i];
+		else if (!strcmp(argv[i], "--pkcs12") && has_arg)
+			p12 = argv[++i];
+		else if (!strcmp(argv[i], "--pass-file") && has_arg)
+			pass_file = argv[++i];
+		else if (!strcmp(argv[i], "--verify-at") && has_arg)
+			at = argv[++i];
 		else
 			return usage(stderr);
 	}
+	if ((key != NULL) != (cert != NULL))
+		return usage(stderr);
 	if (i >= argc)
 		return usage(stderr);
 	const char *file = argv[i++];
@@ -158,7 +180,39 @@ int main(int argc, char **argv)
 		src.mtime = st.st_mtime;
 
 	mapper_init();
+	mapper_crypto *crypto = mapper_crypto_new();
+	char *why = NULL;
+	mapper_status cst = MAPPER_OK;
+	if (ca)
+		cst = mapper_crypto_add_trust(crypto, ca, &why);
+	if (cst == MAPPER_OK && key)
+		cst = mapper_crypto_add_identity(crypto, key, cert, &why);
+	if (cst == MAPPER_OK && p12) {
+		gchar *pw = NULL;
+		if (pass_file && !g_file_get_contents(pass_file, &pw, NULL, NULL))
+			pw = NULL;
+		if (pw)
+			pw[strcspn(pw, "\r\n")] = '\0';
+		cst = mapper_crypto_add_pkcs12(crypto, p12, pw ? pw : "", &why);
+		g_free(pw);
+	}
+	if (cst == MAPPER_OK && at) {
+		int64_t t;
+		if (mapper_parse_time(at, &t) == MAPPER_OK)
+			mapper_crypto_set_verify_at(crypto, t);
+		else
+			cst = MAPPER_INVALID, why = strdup("--verify-at: not a date");
+	}
+	if (cst != MAPPER_OK) {
+		fprintf(stderr, "mapper-tool: %s\n", why ? why : mapper_status_to_string(cst));
+		free(why);
+		g_free(data);
+		mapper_crypto_free(crypto);
+		mapper_shutdown();
+		return 1;
+	}
 	mapper_message *m = mapper_message_load(data, len, &src, level);
+	mapper_message_set_crypto(m, crypto);
 	if (mapper_message_warning(m))
 		fprintf(stderr, "mapper-tool: %s: %s\n", file, mapper_message_warning(m));
 
@@ -194,7 +248,7 @@ int main(int argc, char **argv)
 			fwrite(d, 1, n, stdout);
 		}
 	} else if (!strcmp(cmd, "rebuild") && i == argc && level == MAPPER_LOAD_FULL) {
-		char *out = NULL, *why = NULL;
+		char *out = NULL;
 		size_t n = 0;
 		mapper_status s = mapper_message_export(m, data, len, &out, &n, &why);
 		if (s != MAPPER_OK) {
@@ -206,11 +260,13 @@ int main(int argc, char **argv)
 		}
 		free(out);
 		free(why);
+		why = NULL;
 	} else {
 		rc = usage(stderr);
 	}
 	g_free(data);
 	mapper_message_free(m);
+	mapper_crypto_free(crypto);
 	mapper_shutdown();
 	return rc;
 }

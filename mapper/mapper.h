@@ -202,6 +202,58 @@ mapper_status mapper_message_export(mapper_message *message,
  * 7.2, "read back on export"), in ASCII order, out of "DFPRST". */
 void mapper_message_maildir_flags(const mapper_message *message, char buf[static 8]);
 
+/* ---- S/MIME certificate services (design.md section 5) ----------------- */
+
+/*
+ * A crypto context: the local identities (decrypt and sign), the trust
+ * anchors, the verification time, the compose settings and the address ->
+ * certificate map (SMTP-ADDR-DC-CERT-MAP of the DRS seeds).  It is owned by
+ * the caller, who attaches it to messages with mapper_message_set_crypto();
+ * it must outlive them.  Not thread-safe, like the messages.  Everything is
+ * done with OpenSSL's CMS API on the original bytes; plaintext only ever
+ * lives in memory.
+ */
+typedef struct mapper_crypto mapper_crypto;
+
+mapper_crypto *mapper_crypto_new(void);
+void mapper_crypto_free(mapper_crypto *crypto);
+
+/* A local identity from a private key (PEM or DER, unencrypted) and its
+ * certificate (PEM or DER).  The first identity added signs. */
+mapper_status mapper_crypto_add_identity(mapper_crypto *crypto, const char *key_file,
+                                         const char *cert_file, char **why);
+/* A local identity from a PKCS #12 file; @password may be "". */
+mapper_status mapper_crypto_add_pkcs12(mapper_crypto *crypto, const char *file,
+                                       const char *password, char **why);
+/* Trust anchors: a PEM file, a directory of PEM files, or "system". */
+mapper_status mapper_crypto_add_trust(mapper_crypto *crypto, const char *where, char **why);
+/* Preload the certificate map from the certificates in directory @dir. */
+mapper_status mapper_crypto_preload(mapper_crypto *crypto, const char *dir, char **why);
+/* Verify as of @unix_seconds instead of each signature's signing time. */
+void mapper_crypto_set_verify_at(mapper_crypto *crypto, int64_t unix_seconds);
+/* Compose settings: digest ("sha256"), content cipher ("aes-128-cbc"), and
+ * whether to encrypt before signing (the DRS order). */
+mapper_status mapper_crypto_set_digest(mapper_crypto *crypto, const char *name, char **why);
+mapper_status mapper_crypto_set_cipher(mapper_crypto *crypto, const char *name, char **why);
+void mapper_crypto_set_encrypt_first(mapper_crypto *crypto, bool encrypt_first);
+
+/* The addresses in the certificate map, sorted; free with mapper_names_free(). */
+char **mapper_crypto_map_addresses(mapper_crypto *crypto, size_t *count);
+/* The PEM certificate for @address (lower-case); valid until the map
+ * changes.  false if there is none. */
+bool mapper_crypto_map_get(mapper_crypto *crypto, const char *address,
+                           const void **pem, size_t *len);
+/* A number that changes whenever the map changes. */
+unsigned mapper_crypto_map_generation(const mapper_crypto *crypto);
+
+/* Attach @crypto to @message (and its embedded messages): its smime/
+ * directory then verifies, decrypts and learns with it.  Without a context
+ * signatures are still checked, against no trust anchors. */
+void mapper_message_set_crypto(mapper_message *message, mapper_crypto *crypto);
+/* Work out smime/ now (it is otherwise done on first access), so that the
+ * certificate map learns from this message.  Harmless on other messages. */
+void mapper_message_smime_evaluate(mapper_message *message);
+
 /* ---- property names and value codecs ---------------------------------- */
 
 /*

@@ -32,10 +32,12 @@ const char *mapper_status_to_string(mapper_status status)
 void mapper_init(void)
 {
 	g_mime_init();
+	smime_global_init();
 }
 
 void mapper_shutdown(void)
 {
+	smime_global_shutdown();
 	g_mime_shutdown();
 }
 
@@ -297,6 +299,8 @@ void mapper_message_free(mapper_message *m)
 	if (m->raw)
 		g_bytes_unref(m->raw);
 	g_free(m->warning);
+	smime_node_free(m->smime_dir);
+	g_free(m->smime_sender);
 	g_free(m);
 }
 
@@ -332,7 +336,7 @@ const char *mapper_message_class(const mapper_message *m)
 static const char *const body_names[] = {
 	"PidTagBody", "PidTagHtml", "PidTagRtfCompressed", "PidTagNativeBody",
 	"PidTagInternetCodepage", "PidTagMessageFlags", "PidTagHasAttachments",
-	"attachments",
+	"attachments", "smime",
 };
 
 bool mapper_name_needs_body(const char *name)
@@ -354,6 +358,8 @@ typedef enum {
 	R_ROW,         /* recipients/N or attachments/N: bag (+ att) */
 	R_PROP,        /* a property file: prop */
 	R_RAW,         /* message.eml of an embedded message: msg */
+	R_VDIR,        /* a directory under smime/: v */
+	R_VFILE,       /* a file under smime/: v */
 } rkind;
 
 typedef struct {
@@ -363,6 +369,7 @@ typedef struct {
 	mapper_attachment *att;
 	const mapper_propset *set;
 	mapper_prop *prop;
+	smime_node *v;
 } resolved;
 
 static const uint32_t TAG_ATTACH_DATA_OBJECT = PROP_TAG(0x3701, PT_OBJECT);
@@ -450,6 +457,15 @@ static mapper_status step(resolved *r, const char *name)
 			r->kind = R_RAW;
 			return MAPPER_OK;
 		}
+		if (strcmp(name, "smime") == 0 && r->msg->smime != SMIME_NONE) {
+			if (r->msg->level != MAPPER_LOAD_FULL)
+				return MAPPER_INCOMPLETE;
+			r->v = smime_dir(r->msg);
+			if (!r->v)
+				return MAPPER_NOT_FOUND;
+			r->kind = R_VDIR;
+			return MAPPER_OK;
+		}
 		r->bag = &r->msg->props;
 		{
 			mapper_status st = step_bag(r, name);
@@ -499,8 +515,23 @@ static mapper_status step(resolved *r, const char *name)
 			}
 		}
 		return MAPPER_NOT_FOUND;
+	case R_VDIR: {
+		smime_node *c = smime_node_child(r->v, name);
+		if (!c)
+			return MAPPER_NOT_FOUND;
+		if (c->msg) {
+			r->kind = R_MESSAGE;
+			r->msg = c->msg;
+			r->v = NULL;
+		} else {
+			r->kind = c->children ? R_VDIR : R_VFILE;
+			r->v = c;
+		}
+		return MAPPER_OK;
+	}
 	case R_PROP:
 	case R_RAW:
+	case R_VFILE:
 		return MAPPER_NOT_A_DIRECTORY;
 	}
 	return MAPPER_NOT_FOUND;
@@ -547,6 +578,10 @@ mapper_status mapper_message_stat(mapper_message *m, const char *path, mapper_no
 	case R_RAW:
 		node->kind = MAPPER_NODE_FILE;
 		node->size = g_bytes_get_size(r.msg->raw);
+		break;
+	case R_VFILE:
+		node->kind = MAPPER_NODE_FILE;
+		node->size = g_bytes_get_size(r.v->data);
 		break;
 	case R_MESSAGE:
 		node->kind = MAPPER_NODE_DIR;
@@ -605,6 +640,12 @@ mapper_status mapper_message_list(mapper_message *m, const char *path,
 		g_ptr_array_add(out, g_strdup("attachments"));
 		if (r.msg->raw)
 			g_ptr_array_add(out, g_strdup("message.eml"));
+		if (smime_dir(r.msg))
+			g_ptr_array_add(out, g_strdup("smime"));
+		break;
+	case R_VDIR:
+		for (guint i = 0; i < r.v->children->len; i++)
+			g_ptr_array_add(out, g_strdup(((smime_node *)r.v->children->pdata[i])->name));
 		break;
 	case R_ROW:
 		add_bag_names(out, r.bag);
@@ -628,6 +669,7 @@ mapper_status mapper_message_list(mapper_message *m, const char *path,
 		break;
 	case R_PROP:
 	case R_RAW:
+	case R_VFILE:
 		g_ptr_array_unref(out);
 		return MAPPER_NOT_A_DIRECTORY;
 	}
@@ -655,6 +697,8 @@ mapper_status mapper_message_read(mapper_message *m, const char *path,
 		b = value_render(r.prop);
 	else if (r.kind == R_RAW)
 		b = r.msg->raw;
+	else if (r.kind == R_VFILE)
+		b = r.v->data;
 	else
 		return MAPPER_IS_A_DIRECTORY;
 	gsize n;

@@ -1,0 +1,1645 @@
+/*
+ * smime.c - the certificate services of design.md section 5, with OpenSSL's
+ * CMS API on the original bytes: signature verification, decryption, the
+ * address -> certificate map (SMTP-ADDR-DC-CERT-MAP), and sealing messages
+ * composed through the filesystem.
+ *
+ * Receive side (seed 001, "Cryptographic Processing"): every signed layer is
+ * verified, MD5 and SHA-256 as the seed requires and the SHA family besides;
+ * an enveloped layer is decrypted with the local identity (RC4 or AES-128 as
+ * the seed requires, and 3DES, RC2, AES-192/256, AES-GCM).  The seed drops
+ * data whose sender certificate is invalid; a browsing tool shows it instead,
+ * with a status that says so, and only "good" signatures enter the map.
+ * Send side (seed 000): sign with the local certificate included in the
+ * PKCS #7 certificate set, encrypt to the recipient's certificate from the
+ * map, in either order.
+ *
+ * GMime's own S/MIME goes through GpgME, so GMime is used here for MIME only.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <gmime/gmime.h>
+#include <openssl/pem.h>  /* before cms.h, for PEM_read_bio_CMS */
+#include <openssl/cms.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pkcs12.h>
+#include <openssl/provider.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "mapper-private.h"
+#include "tags.h"
+
+/* ---- the context -------------------------------------------------------- */
+
+/* OSSL_STACK_OF_X509_free() is OpenSSL 3.2; Debian 12 has 3.0. */
+static void certs_free(STACK_OF(X509) *sk)
+{
+	sk_X509_pop_free(sk, X509_free);
+}
+
+typedef struct identity {
+	EVP_PKEY *key;
+	X509 *cert;
+	STACK_OF(X509) *chain;       /* extra certificates (PKCS #12), or NULL */
+} identity;
+
+typedef struct map_entry {
+	X509 *cert;
+	int64_t when;                /* signing time; INT64_MIN when preloaded */
+	GBytes *pem;
+} map_entry;
+
+struct mapper_crypto {
+	GPtrArray *ids;              /* of identity*, the first one signs */
+	X509_STORE *store;           /* trust anchors (--ca); empty = none */
+	bool have_verify_at;
+	int64_t verify_at;
+	const EVP_MD *md;
+	const EVP_CIPHER *cipher;
+	bool encrypt_first;
+	GHashTable *map;             /* lower-case address -> map_entry* */
+	unsigned generation;
+};
+
+static void identity_free(gpointer p)
+{
+	identity *id = p;
+	EVP_PKEY_free(id->key);
+	X509_free(id->cert);
+	certs_free(id->chain);
+	g_free(id);
+}
+
+static void map_entry_free(gpointer p)
+{
+	map_entry *e = p;
+	X509_free(e->cert);
+	g_bytes_unref(e->pem);
+	g_free(e);
+}
+
+mapper_crypto *mapper_crypto_new(void)
+{
+	mapper_crypto *c = g_new0(mapper_crypto, 1);
+	c->ids = g_ptr_array_new_with_free_func(identity_free);
+	c->store = X509_STORE_new();
+	c->md = EVP_sha256();
+	c->cipher = EVP_aes_128_cbc();
+	c->map = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, map_entry_free);
+	return c;
+}
+
+void mapper_crypto_free(mapper_crypto *c)
+{
+	if (!c)
+		return;
+	g_ptr_array_unref(c->ids);
+	X509_STORE_free(c->store);
+	g_hash_table_unref(c->map);
+	g_free(c);
+}
+
+/* OpenSSL's reason for the last failure, and the error queue emptied. */
+static const char *ossl_reason(void)
+{
+	unsigned long e = ERR_peek_last_error();
+	const char *r = e ? ERR_reason_error_string(e) : NULL;
+	ERR_clear_error();
+	return r ? r : "unknown OpenSSL error";
+}
+
+static mapper_status failf(char **why, mapper_status st, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+static mapper_status failf(char **why, mapper_status st, const char *fmt, ...)
+{
+	if (why) {
+		va_list ap;
+		va_start(ap, fmt);
+		char *s = g_strdup_vprintf(fmt, ap);
+		va_end(ap);
+		*why = strdup(s);
+		g_free(s);
+	}
+	return st;
+}
+
+/* Never ask for a pass phrase on the terminal: a daemon has none. */
+static int no_password(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf, (void)size, (void)rwflag, (void)u;
+	return -1;
+}
+
+static GBytes *read_file(const char *file, char **why)
+{
+	gchar *data = NULL;
+	gsize len = 0;
+	GError *err = NULL;
+	if (!g_file_get_contents(file, &data, &len, &err)) {
+		if (why)
+			*why = strdup(err->message);
+		g_error_free(err);
+		return NULL;
+	}
+	return g_bytes_new_take(data, len);
+}
+
+/* All certificates in PEM or DER bytes (a PEM file may hold several). */
+static STACK_OF(X509) *parse_certs(GBytes *b)
+{
+	gsize n;
+	const unsigned char *d = g_bytes_get_data(b, &n);
+	STACK_OF(X509) *out = sk_X509_new_null();
+	BIO *bio = BIO_new_mem_buf(d, (int)n);
+	X509 *x;
+	while ((x = PEM_read_bio_X509(bio, NULL, no_password, NULL)))
+		sk_X509_push(out, x);
+	BIO_free(bio);
+	if (sk_X509_num(out) == 0) {
+		const unsigned char *p = d;
+		x = d2i_X509(NULL, &p, (long)n);
+		if (x)
+			sk_X509_push(out, x);
+	}
+	ERR_clear_error();
+	return out;
+}
+
+static X509 *read_cert(const char *file, char **why)
+{
+	GBytes *b = read_file(file, why);
+	if (!b)
+		return NULL;
+	STACK_OF(X509) *all = parse_certs(b);
+	g_bytes_unref(b);
+	X509 *x = sk_X509_num(all) ? sk_X509_shift(all) : NULL;
+	certs_free(all);
+	if (!x && why)
+		*why = strdup("no certificate in it (PEM or DER expected)");
+	return x;
+}
+
+static EVP_PKEY *read_key(const char *file, char **why)
+{
+	GBytes *b = read_file(file, why);
+	if (!b)
+		return NULL;
+	gsize n;
+	const unsigned char *d = g_bytes_get_data(b, &n);
+	BIO *bio = BIO_new_mem_buf(d, (int)n);
+	EVP_PKEY *k = PEM_read_bio_PrivateKey(bio, NULL, no_password, NULL);
+	BIO_free(bio);
+	if (!k) {
+		const unsigned char *p = d;
+		k = d2i_AutoPrivateKey(NULL, &p, (long)n);
+	}
+	ERR_clear_error();
+	g_bytes_unref(b);
+	if (!k && why)
+		*why = strdup("no unencrypted private key in it (PEM or DER expected)");
+	return k;
+}
+
+static mapper_status add_identity(mapper_crypto *c, EVP_PKEY *key, X509 *cert,
+                                  STACK_OF(X509) *chain, const char *what, char **why)
+{
+	if (X509_check_private_key(cert, key) != 1) {
+		ERR_clear_error();
+		EVP_PKEY_free(key);
+		X509_free(cert);
+		certs_free(chain);
+		return failf(why, MAPPER_INVALID, "%s: the private key does not belong to the certificate", what);
+	}
+	identity *id = g_new0(identity, 1);
+	id->key = key;
+	id->cert = cert;
+	id->chain = chain;
+	g_ptr_array_add(c->ids, id);
+	return MAPPER_OK;
+}
+
+mapper_status mapper_crypto_add_identity(mapper_crypto *c, const char *key_file,
+                                         const char *cert_file, char **why)
+{
+	char *reason = NULL;
+	EVP_PKEY *key = read_key(key_file, &reason);
+	if (!key) {
+		mapper_status st = failf(why, MAPPER_INVALID, "%s: %s", key_file, reason);
+		free(reason);
+		return st;
+	}
+	X509 *cert = read_cert(cert_file, &reason);
+	if (!cert) {
+		EVP_PKEY_free(key);
+		mapper_status st = failf(why, MAPPER_INVALID, "%s: %s", cert_file, reason);
+		free(reason);
+		return st;
+	}
+	return add_identity(c, key, cert, NULL, cert_file, why);
+}
+
+mapper_status mapper_crypto_add_pkcs12(mapper_crypto *c, const char *file,
+                                       const char *password, char **why)
+{
+	char *reason = NULL;
+	GBytes *b = read_file(file, &reason);
+	if (!b) {
+		mapper_status st = failf(why, MAPPER_INVALID, "%s: %s", file, reason);
+		free(reason);
+		return st;
+	}
+	gsize n;
+	const unsigned char *p = g_bytes_get_data(b, &n);
+	PKCS12 *p12 = d2i_PKCS12(NULL, &p, (long)n);
+	g_bytes_unref(b);
+	if (!p12)
+		return failf(why, MAPPER_INVALID, "%s: not a PKCS #12 file (%s)", file, ossl_reason());
+	EVP_PKEY *key = NULL;
+	X509 *cert = NULL;
+	STACK_OF(X509) *chain = NULL;
+	/* RC2-40 certificate bags need the legacy provider (mapper_init) */
+	int ok = PKCS12_parse(p12, password ? password : "", &key, &cert, &chain);
+	PKCS12_free(p12);
+	if (!ok || !key || !cert) {
+		const char *r = ok ? "it holds no key and certificate pair" : ossl_reason();
+		EVP_PKEY_free(key);
+		X509_free(cert);
+		certs_free(chain);
+		return failf(why, MAPPER_INVALID, "%s: cannot read it: %s (wrong password?)", file, r);
+	}
+	return add_identity(c, key, cert, chain, file, why);
+}
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+	return a >= b && g_ascii_strcasecmp(s + a - b, suffix) == 0;
+}
+
+/* Every regular file of @dir with a certificate suffix, sorted. */
+static GPtrArray *cert_files(const char *dir)
+{
+	GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+	GDir *d = g_dir_open(dir, 0, NULL);
+	if (!d)
+		return out;
+	const char *name;
+	while ((name = g_dir_read_name(d)))
+		if (has_suffix(name, ".pem") || has_suffix(name, ".crt") || has_suffix(name, ".der") ||
+		    has_suffix(name, ".cer"))
+			g_ptr_array_add(out, g_build_filename(dir, name, NULL));
+	g_dir_close(d);
+	g_ptr_array_sort(out, (GCompareFunc)g_strcmp0);
+	return out;
+}
+
+static mapper_status add_trust_file(mapper_crypto *c, const char *file, char **why)
+{
+	char *reason = NULL;
+	GBytes *b = read_file(file, &reason);
+	if (!b) {
+		mapper_status st = failf(why, MAPPER_INVALID, "%s: %s", file, reason);
+		free(reason);
+		return st;
+	}
+	STACK_OF(X509) *all = parse_certs(b);
+	g_bytes_unref(b);
+	int n = sk_X509_num(all);
+	for (int i = 0; i < n; i++)
+		X509_STORE_add_cert(c->store, sk_X509_value(all, i));
+	certs_free(all);
+	ERR_clear_error();
+	if (!n)
+		return failf(why, MAPPER_INVALID, "%s: no certificate in it", file);
+	return MAPPER_OK;
+}
+
+mapper_status mapper_crypto_add_trust(mapper_crypto *c, const char *where, char **why)
+{
+	if (strcmp(where, "system") == 0) {
+		/* only when asked: design.md 5, "no system store unless asked" */
+		if (X509_STORE_set_default_paths(c->store) != 1)
+			return failf(why, MAPPER_INVALID, "the system trust store: %s", ossl_reason());
+		return MAPPER_OK;
+	}
+	if (g_file_test(where, G_FILE_TEST_IS_DIR)) {
+		GPtrArray *files = cert_files(where);
+		mapper_status st = files->len ? MAPPER_OK
+		                              : failf(why, MAPPER_INVALID, "%s: no certificate files in it", where);
+		for (guint i = 0; i < files->len && st == MAPPER_OK; i++)
+			st = add_trust_file(c, files->pdata[i], why);
+		g_ptr_array_unref(files);
+		return st;
+	}
+	return add_trust_file(c, where, why);
+}
+
+void mapper_crypto_set_verify_at(mapper_crypto *c, int64_t t)
+{
+	c->have_verify_at = true;
+	c->verify_at = t;
+}
+
+mapper_status mapper_crypto_set_digest(mapper_crypto *c, const char *name, char **why)
+{
+	const EVP_MD *md = EVP_get_digestbyname(name);
+	if (!md)
+		return failf(why, MAPPER_INVALID, "unknown digest %s", name);
+	c->md = md;
+	return MAPPER_OK;
+}
+
+mapper_status mapper_crypto_set_cipher(mapper_crypto *c, const char *name, char **why)
+{
+	const EVP_CIPHER *ciph = EVP_get_cipherbyname(name);
+	if (!ciph)
+		return failf(why, MAPPER_INVALID, "unknown cipher %s", name);
+	c->cipher = ciph;
+	return MAPPER_OK;
+}
+
+void mapper_crypto_set_encrypt_first(mapper_crypto *c, bool encrypt_first)
+{
+	c->encrypt_first = encrypt_first;
+}
+
+/* ---- the certificate map ------------------------------------------------ */
+
+static GBytes *cert_pem(X509 *x)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	PEM_write_bio_X509(b, x);
+	char *d;
+	long n = BIO_get_mem_data(b, &d);
+	GBytes *out = g_bytes_new(d, (gsize)n);
+	BIO_free(b);
+	return out;
+}
+
+/* The e-mail addresses of @x (subject emailAddress, SAN rfc822Name). */
+static GPtrArray *cert_emails(X509 *x)
+{
+	GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+	STACK_OF(OPENSSL_STRING) *em = X509_get1_email(x);
+	for (int i = 0; i < sk_OPENSSL_STRING_num(em); i++) {
+		const char *e = sk_OPENSSL_STRING_value(em, i);
+		bool dup = false;
+		for (guint j = 0; j < out->len; j++)
+			dup |= g_ascii_strcasecmp(out->pdata[j], e) == 0;
+		if (!dup)
+			g_ptr_array_add(out, g_strdup(e));
+	}
+	X509_email_free(em);
+	return out;
+}
+
+/* An address usable as a file name: one '@', no '/', no control bytes. */
+static char *map_key(const char *address)
+{
+	if (!address || !strchr(address, '@') || strchr(address, '/') || strlen(address) > 254 ||
+	    address[0] == '.')
+		return NULL;
+	for (const unsigned char *c = (const unsigned char *)address; *c; c++)
+		if (*c <= ' ' || *c == 0x7f)
+			return NULL;
+	return g_ascii_strdown(address, -1);
+}
+
+/* SMTP-ADDR-DC-CERT-MAP(address) := cert; "any value previously stored MUST
+ * be overwritten" (seed 001) by a later signature.  Later means a later
+ * signing time, so the map does not depend on the order mail is read in;
+ * equal times are settled by comparing the certificates. */
+static void map_put(mapper_crypto *c, const char *address, X509 *cert, int64_t when)
+{
+	char *key = map_key(address);
+	if (!key)
+		return;
+	map_entry *e = g_hash_table_lookup(c->map, key);
+	if (e && (when < e->when || (when == e->when && X509_cmp(cert, e->cert) <= 0))) {
+		g_free(key);
+		return;
+	}
+	map_entry *n = g_new0(map_entry, 1);
+	X509_up_ref(cert);
+	n->cert = cert;
+	n->when = when;
+	n->pem = cert_pem(cert);
+	g_hash_table_replace(c->map, key, n);
+	c->generation++;
+}
+
+static void learn(mapper_crypto *c, X509 *cert, const char *from, int64_t when)
+{
+	if (!c)
+		return;
+	if (from)
+		map_put(c, from, cert, when);
+	GPtrArray *em = cert_emails(cert);
+	for (guint i = 0; i < em->len; i++)
+		map_put(c, em->pdata[i], cert, when);
+	g_ptr_array_unref(em);
+}
+
+mapper_status mapper_crypto_preload(mapper_crypto *c, const char *dir, char **why)
+{
+	if (!g_file_test(dir, G_FILE_TEST_IS_DIR))
+		return failf(why, MAPPER_INVALID, "%s is not a directory", dir);
+	GPtrArray *files = cert_files(dir);
+	for (guint i = 0; i < files->len; i++) {
+		const char *f = files->pdata[i];
+		GBytes *b = read_file(f, NULL);
+		if (!b)
+			continue;
+		STACK_OF(X509) *all = parse_certs(b);
+		g_bytes_unref(b);
+		/* a file named "<address>.pem" is that address's certificate */
+		char *base = g_path_get_basename(f);
+		char *dot = strrchr(base, '.');
+		if (dot)
+			*dot = '\0';
+		for (int k = 0; k < sk_X509_num(all); k++) {
+			X509 *x = sk_X509_value(all, k);
+			learn(c, x, k == 0 ? base : NULL, INT64_MIN);
+		}
+		g_free(base);
+		certs_free(all);
+	}
+	g_ptr_array_unref(files);
+	return MAPPER_OK;
+}
+
+static int strp_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **mapper_crypto_map_addresses(mapper_crypto *c, size_t *count)
+{
+	guint n = 0;
+	char **keys = (char **)g_hash_table_get_keys_as_array(c->map, &n);
+	char **out = g_new0(char *, n + 1);
+	for (guint i = 0; i < n; i++)
+		out[i] = g_strdup_printf("%s.pem", keys[i]);
+	g_free(keys);
+	qsort(out, n, sizeof *out, strp_cmp);
+	if (count)
+		*count = n;
+	return out;
+}
+
+bool mapper_crypto_map_get(mapper_crypto *c, const char *address, const void **pem, size_t *len)
+{
+	map_entry *e = g_hash_table_lookup(c->map, address);
+	if (!e)
+		return false;
+	gsize n;
+	*pem = g_bytes_get_data(e->pem, &n);
+	*len = n;
+	return true;
+}
+
+unsigned mapper_crypto_map_generation(const mapper_crypto *c)
+{
+	return c->generation;
+}
+
+/* ---- the smime/ tree ---------------------------------------------------- */
+
+void smime_node_free(gpointer p)
+{
+	smime_node *n = p;
+	if (!n)
+		return;
+	g_free(n->name);
+	if (n->data)
+		g_bytes_unref(n->data);
+	if (n->children)
+		g_ptr_array_unref(n->children);
+	if (n->msg)
+		mapper_message_free(n->msg);
+	g_free(n);
+}
+
+smime_node *smime_node_child(const smime_node *dir, const char *name)
+{
+	if (!dir->children)
+		return NULL;
+	for (guint i = 0; i < dir->children->len; i++) {
+		smime_node *c = dir->children->pdata[i];
+		if (strcmp(c->name, name) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+static smime_node *vdir(smime_node *parent, const char *name)
+{
+	smime_node *n = g_new0(smime_node, 1);
+	n->name = g_strdup(name);
+	n->children = g_ptr_array_new_with_free_func(smime_node_free);
+	if (parent)
+		g_ptr_array_add(parent->children, n);
+	return n;
+}
+
+static void vfile_take(smime_node *dir, const char *name, GBytes *data)
+{
+	smime_node *old = smime_node_child(dir, name);
+	if (old)
+		g_ptr_array_remove(dir->children, old);
+	smime_node *n = g_new0(smime_node, 1);
+	n->name = g_strdup(name);
+	n->data = data;
+	g_ptr_array_add(dir->children, n);
+}
+
+/* A one-line file: the text, then "\n" (design.md 3). */
+static void vline(smime_node *dir, const char *name, const char *text)
+{
+	char *s = g_strdup_printf("%s\n", text);
+	vfile_take(dir, name, g_bytes_new_take(s, strlen(s)));
+}
+
+static void vlinef(smime_node *dir, const char *name, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+static void vlinef(smime_node *dir, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	vline(dir, name, s);
+	g_free(s);
+}
+
+static int node_cmp(gconstpointer a, gconstpointer b)
+{
+	const smime_node *x = *(smime_node *const *)a, *y = *(smime_node *const *)b;
+	return strcmp(x->name, y->name);
+}
+
+static void vsort(smime_node *dir)
+{
+	if (!dir->children)
+		return;
+	g_ptr_array_sort(dir->children, node_cmp);
+	for (guint i = 0; i < dir->children->len; i++)
+		vsort(dir->children->pdata[i]);
+}
+
+static char *bio_string(BIO *b)
+{
+	char *d;
+	long n = BIO_get_mem_data(b, &d);
+	char *s = g_strndup(d, (gsize)n);
+	BIO_free(b);
+	/* names may hold any bytes: keep the file valid UTF-8 on one line */
+	for (char *c = s; *c; c++)
+		if (*c == '\n' || *c == '\r')
+			*c = ' ';
+	if (!g_utf8_validate(s, -1, NULL)) {
+		char *v = g_utf8_make_valid(s, -1);
+		g_free(s);
+		s = v;
+	}
+	return s;
+}
+
+/* RFC 2253 form, as `openssl x509 -nameopt RFC2253` prints it. */
+static char *name_text(const X509_NAME *name)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253);
+	return bio_string(b);
+}
+
+/* Upper-case hex, as `openssl x509 -serial` prints it. */
+static char *serial_text(const ASN1_INTEGER *serial)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	i2a_ASN1_INTEGER(b, serial);
+	return bio_string(b);
+}
+
+static bool asn1_time_unix(const ASN1_TIME *t, int64_t *out)
+{
+	struct tm tm;
+	if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
+		return false;
+	*out = (int64_t)timegm(&tm);
+	return true;
+}
+
+static void vtime(smime_node *dir, const char *name, const ASN1_TIME *t)
+{
+	int64_t u;
+	if (asn1_time_unix(t, &u)) {
+		char buf[21];
+		mapper_format_time(u, buf);
+		vline(dir, name, buf);
+	}
+}
+
+/* The address mail from @m was sent from, for the certificate map. */
+static const char *sender_address(mapper_message *m)
+{
+	if (m->smime_sender)
+		return m->smime_sender;
+	const uint32_t tags[] = { sent_representing.smtp, sent_representing.email,
+	                          sender.smtp, sender.email };
+	for (size_t i = 0; i < G_N_ELEMENTS(tags); i++) {
+		mapper_prop *p = bag_get(&m->props, tags[i]);
+		if (p && p->str && strchr(p->str, '@'))
+			return p->str;
+	}
+	return NULL;
+}
+
+/* smime/content: the unwrapped entity as a nested message object, itself
+ * recognised (and unwrapped) again when it is S/MIME: nested layers in
+ * either order. */
+static void add_content(mapper_message *m, smime_node *dir, const void *data, size_t len)
+{
+	if (m->depth + 1 > MAPPER_MAX_DEPTH) {
+		message_warn(m, "S/MIME layers nested too deeply; the innermost are not unwrapped");
+		return;
+	}
+	static const mapper_source none;
+	mapper_message *in = message_new(m->depth + 1);
+	in->level = MAPPER_LOAD_FULL;
+	in->raw = g_bytes_new(data, len);
+	in->smime_sender = g_strdup(sender_address(m));
+	import_message(in, data, len, &none, MAPPER_LOAD_FULL);
+	mapper_message_set_crypto(in, m->crypto);
+	smime_node *n = g_new0(smime_node, 1);
+	n->name = g_strdup("content");
+	n->msg = in;
+	g_ptr_array_add(dir->children, n);
+}
+
+/* ---- verification --------------------------------------------------------- */
+
+/* Worst first wins when signers disagree. */
+typedef enum { SEV_GOOD, SEV_UNTRUSTED, SEV_EXPIRED, SEV_ERROR, SEV_BAD } severity;
+
+typedef struct chain_result {
+	bool untrusted, expired;
+	int other;                   /* first other X509_V_ERR_*, 0 if none */
+} chain_result;
+
+static int chain_cb(int ok, X509_STORE_CTX *ctx)
+{
+	if (ok)
+		return 1;
+	chain_result *r = X509_STORE_CTX_get_app_data(ctx);
+	int e = X509_STORE_CTX_get_error(ctx);
+	switch (e) {
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+	case X509_V_ERR_CERT_UNTRUSTED:
+		r->untrusted = true;
+		break;
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+		r->expired = true;
+		break;
+	default:
+		if (!r->other)
+			r->other = e;
+		break;
+	}
+	/* go on, to see every problem of the chain */
+	return 1;
+}
+
+/* Is @cert chained to a trust anchor at time @when?  The certificates the
+ * message carries serve as intermediates. */
+static severity check_chain(mapper_crypto *c, X509 *cert, STACK_OF(X509) *untrusted,
+                            int64_t when, char **reason)
+{
+	X509_STORE *empty = NULL;
+	X509_STORE *store = c ? c->store : (empty = X509_STORE_new());
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	chain_result r = { 0 };
+	severity sev = SEV_ERROR;
+	if (ctx && X509_STORE_CTX_init(ctx, store, cert, untrusted) == 1) {
+		X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SMIME_SIGN);
+		X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), (time_t)when);
+		X509_STORE_CTX_set_app_data(ctx, &r);
+		X509_STORE_CTX_set_verify_cb(ctx, chain_cb);
+		if (X509_verify_cert(ctx) < 0 && !r.other)
+			r.other = X509_V_ERR_UNSPECIFIED;
+		if (r.other) {
+			sev = SEV_ERROR;
+			*reason = g_strdup(X509_verify_cert_error_string(r.other));
+		} else if (r.untrusted) {
+			sev = SEV_UNTRUSTED;
+		} else if (r.expired) {
+			sev = SEV_EXPIRED;
+		} else {
+			sev = SEV_GOOD;
+		}
+	} else {
+		*reason = g_strdup(ossl_reason());
+	}
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(empty);
+	ERR_clear_error();
+	return sev;
+}
+
+static const char *severity_word(severity s)
+{
+	switch (s) {
+	case SEV_GOOD: return "good";
+	case SEV_UNTRUSTED: return "untrusted";
+	case SEV_EXPIRED: return "expired";
+	case SEV_ERROR: return "error";
+	case SEV_BAD: return "bad";
+	}
+	return "error";
+}
+
+static void vstatus(smime_node *dir, severity s, const char *reason)
+{
+	if (s == SEV_ERROR)
+		vlinef(dir, "status", "error: %s", reason ? reason : "unknown");
+	else
+		vline(dir, "status", severity_word(s));
+}
+
+/* Whether an OpenSSL verification failure means "the data do not match the
+ * signature" (bad) rather than "it could not be checked" (error). */
+static bool failure_is_bad(unsigned long e)
+{
+	if (ERR_GET_LIB(e) != ERR_LIB_CMS)
+		return false;
+	switch (ERR_GET_REASON(e)) {
+	case CMS_R_VERIFICATION_FAILURE:
+	case CMS_R_CONTENT_VERIFY_ERROR:
+	case CMS_R_SIGNER_CERTIFICATE_NOT_FOUND:
+	case CMS_R_NO_MATCHING_SIGNATURE:
+		return true;
+	}
+	return false;
+}
+
+/* @in with every line break made CRLF (@crlf) or LF. */
+static GBytes *line_breaks(GBytes *in, bool crlf)
+{
+	gsize n;
+	const char *d = g_bytes_get_data(in, &n);
+	GString *s = g_string_sized_new(n + n / 16);
+	for (gsize i = 0; i < n; i++) {
+		if (d[i] == '\r' && i + 1 < n && d[i + 1] == '\n')
+			continue;
+		if (d[i] == '\n' && crlf)
+			g_string_append_c(s, '\r');
+		g_string_append_c(s, d[i]);
+	}
+	return g_string_free_to_bytes(s);
+}
+
+static GBytes *bio_bytes(BIO *b)
+{
+	char *d;
+	long n = BIO_get_mem_data(b, &d);
+	return g_bytes_new(d, n > 0 ? (gsize)n : 0);
+}
+
+static bool signing_time(CMS_SignerInfo *si, int64_t *out)
+{
+	int idx = CMS_signed_get_attr_by_NID(si, NID_pkcs9_signingTime, -1);
+	if (idx < 0)
+		return false;
+	X509_ATTRIBUTE *a = CMS_signed_get_attr(si, idx);
+	ASN1_TYPE *t = a ? X509_ATTRIBUTE_get0_type(a, 0) : NULL;
+	if (!t || (t->type != V_ASN1_UTCTIME && t->type != V_ASN1_GENERALIZEDTIME))
+		return false;
+	return asn1_time_unix((const ASN1_TIME *)t->value.asn1_string, out);
+}
+
+/*
+ * A signedData layer.  @detached is the signed part of a multipart/signed
+ * entity as stored; NULL for opaque signed data.  The signature is checked
+ * over the stored bytes, then over their CRLF-canonical form (RFC 8551
+ * 3.1.1) and over an LF-only form, which some signers hashed (the corpus
+ * has NSS messages like that); the first that verifies counts.
+ */
+static void verify_signed(mapper_message *m, smime_node *dir, CMS_ContentInfo *cms, GBytes *detached)
+{
+	mapper_crypto *c = m->crypto;
+	STACK_OF(CMS_SignerInfo) *sis = CMS_get0_SignerInfos(cms);
+	GPtrArray *cands = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+	if (detached) {
+		g_ptr_array_add(cands, g_bytes_ref(detached));
+		g_ptr_array_add(cands, line_breaks(detached, true));
+		g_ptr_array_add(cands, line_breaks(detached, false));
+	}
+	bool ok = false;
+	GBytes *content = NULL;
+	unsigned long first_err = 0;
+	char *first_reason = NULL;
+	for (guint i = 0; i < (detached ? cands->len : 1) && !ok; i++) {
+		GBytes *cand = detached ? cands->pdata[i] : NULL;
+		if (i > 0 && g_bytes_equal(cand, cands->pdata[0]))
+			continue;
+		gsize n = 0;
+		const void *d = cand ? g_bytes_get_data(cand, &n) : NULL;
+		BIO *dc = cand ? BIO_new_mem_buf(d, (int)n) : NULL;
+		BIO *out = BIO_new(BIO_s_mem());
+		ERR_clear_error();
+		/* the maths only here; the chain is judged per signer below */
+		if (CMS_verify(cms, NULL, NULL, dc, out, CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY) == 1) {
+			ok = true;
+			content = cand ? g_bytes_ref(cand) : bio_bytes(out);
+		} else if (!first_err) {
+			first_err = ERR_peek_last_error();
+			first_reason = g_strdup(ossl_reason());
+		}
+		ERR_clear_error();
+		BIO_free(dc);
+		BIO_free(out);
+	}
+	g_ptr_array_unref(cands);
+	if (!content) {
+		if (detached) {
+			content = g_bytes_ref(detached);
+		} else {
+			ASN1_OCTET_STRING **pos = CMS_get0_content(cms);
+			if (pos && *pos)
+				content = g_bytes_new(ASN1_STRING_get0_data(*pos), (gsize)ASN1_STRING_length(*pos));
+		}
+	}
+
+	STACK_OF(X509) *certs = CMS_get1_certs(cms);
+	severity worst = SEV_GOOD;
+	char *worst_reason = NULL;
+	int nsi = sk_CMS_SignerInfo_num(sis);
+	smime_node *signers = nsi > 0 ? vdir(dir, "signers") : NULL;
+	for (int i = 0; i < nsi; i++) {
+		CMS_SignerInfo *si = sk_CMS_SignerInfo_value(sis, i);
+		char num[16];
+		g_snprintf(num, sizeof num, "%d", i);
+		smime_node *sd = vdir(signers, num);
+		X509 *cert = NULL;
+		for (int k = 0; k < sk_X509_num(certs) && !cert; k++)
+			if (CMS_SignerInfo_cert_cmp(si, sk_X509_value(certs, k)) == 0)
+				cert = sk_X509_value(certs, k);
+		X509_ALGOR *dig = NULL;
+		CMS_SignerInfo_get0_algs(si, NULL, NULL, &dig, NULL);
+		if (dig) {
+			char *lower = g_ascii_strdown(OBJ_nid2sn(OBJ_obj2nid(dig->algorithm)), -1);
+			vline(sd, "digest", lower);
+			g_free(lower);
+		}
+		int64_t stime = 0;
+		bool has_stime = signing_time(si, &stime);
+		if (has_stime) {
+			char buf[21];
+			mapper_format_time(stime, buf);
+			vline(sd, "signing-time", buf);
+		}
+		severity sev;
+		char *reason = NULL;
+		if (!ok) {
+			sev = failure_is_bad(first_err) ? SEV_BAD : SEV_ERROR;
+			reason = g_strdup(first_reason);
+		} else if (!cert) {
+			/* the seed drops data whose signer certificate is missing */
+			sev = SEV_BAD;
+		} else {
+			int64_t when = c && c->have_verify_at ? c->verify_at
+			             : has_stime ? stime : (int64_t)time(NULL);
+			sev = check_chain(c, cert, certs, when, &reason);
+			if (sev == SEV_GOOD)
+				learn(c, cert, sender_address(m), has_stime ? stime : INT64_MIN + 1);
+		}
+		if (cert) {
+			vfile_take(sd, "certificate.pem", cert_pem(cert));
+			GPtrArray *em = cert_emails(cert);
+			GString *s = g_string_new(NULL);
+			for (guint k = 0; k < em->len; k++)
+				g_string_append_printf(s, "%s\n", (char *)em->pdata[k]);
+			g_ptr_array_unref(em);
+			if (s->len)
+				vfile_take(sd, "email", g_string_free_to_bytes(s));
+			else
+				g_string_free(s, TRUE);
+			char *t = name_text(X509_get_subject_name(cert));
+			vline(sd, "subject", t);
+			g_free(t);
+			t = name_text(X509_get_issuer_name(cert));
+			vline(sd, "issuer", t);
+			g_free(t);
+			t = serial_text(X509_get0_serialNumber(cert));
+			vline(sd, "serial", t);
+			g_free(t);
+			vtime(sd, "not-before", X509_get0_notBefore(cert));
+			vtime(sd, "not-after", X509_get0_notAfter(cert));
+		}
+		vstatus(sd, sev, reason);
+		if (sev >= worst) {
+			worst = sev;
+			g_free(worst_reason);
+			worst_reason = reason;
+		} else {
+			g_free(reason);
+		}
+	}
+	if (nsi == 0)
+		vline(dir, "status", "error: the signed data has no signature");
+	else
+		vstatus(dir, worst, worst_reason);
+	g_free(worst_reason);
+	g_free(first_reason);
+	certs_free(certs);
+	if (content) {
+		gsize n;
+		const void *d = g_bytes_get_data(content, &n);
+		add_content(m, dir, d, n);
+		g_bytes_unref(content);
+	}
+}
+
+/* ---- decryption ----------------------------------------------------------- */
+
+/* Step into the next DER element at *@p (definite lengths only). */
+static bool der_next(const unsigned char **p, long *avail, const unsigned char **start,
+                     const unsigned char **content, long *clen, int *tag, int *cls)
+{
+	const unsigned char *q = *p;
+	long len;
+	int t, c;
+	if (*avail <= 0)
+		return false;
+	int r = ASN1_get_object(&q, &len, &t, &c, *avail);
+	if ((r & 0x80) || r == 0x21)
+		return false;
+	*start = *p;
+	*content = q;
+	*clen = len;
+	*tag = t;
+	*cls = c;
+	*avail -= (long)(q + len - *p);
+	*p = q + len;
+	return true;
+}
+
+/* The content-encryption algorithm of (auth)EnvelopedData (RFC 5652 6.1,
+ * RFC 5083 2.1): OpenSSL 3.0 has no getter, so OpenSSL's own DER reader
+ * walks ContentInfo -> [0] -> the first SEQUENCE after the recipient SET. */
+static char *content_cipher(CMS_ContentInfo *cms)
+{
+	unsigned char *der = NULL;
+	int n = i2d_CMS_ContentInfo(cms, &der);
+	char *name = NULL;
+	const unsigned char *p = der, *start, *ct;
+	long avail = n, clen;
+	int tag, cls;
+	if (n <= 0)
+		goto out;
+	/* ContentInfo ::= SEQUENCE { contentType, [0] EXPLICIT content } */
+	if (!der_next(&p, &avail, &start, &ct, &clen, &tag, &cls))
+		goto out;
+	p = ct;
+	avail = clen;
+	if (!der_next(&p, &avail, &start, &ct, &clen, &tag, &cls) ||          /* OID */
+	    !der_next(&p, &avail, &start, &ct, &clen, &tag, &cls) ||          /* [0] */
+	    cls != V_ASN1_CONTEXT_SPECIFIC)
+		goto out;
+	p = ct;
+	avail = clen;
+	if (!der_next(&p, &avail, &start, &ct, &clen, &tag, &cls))          /* EnvelopedData */
+		goto out;
+	p = ct;
+	avail = clen;
+	bool seen_set = false;
+	while (der_next(&p, &avail, &start, &ct, &clen, &tag, &cls)) {
+		if (cls == V_ASN1_UNIVERSAL && tag == V_ASN1_SET)
+			seen_set = true;
+		if (seen_set && cls == V_ASN1_UNIVERSAL && tag == V_ASN1_SEQUENCE) {
+			/* EncryptedContentInfo ::= SEQUENCE { contentType, algorithm, ... } */
+			const unsigned char *q = ct;
+			long qa = clen;
+			if (!der_next(&q, &qa, &start, &ct, &clen, &tag, &cls))
+				break;
+			const unsigned char *alg = q;
+			X509_ALGOR *a = d2i_X509_ALGOR(NULL, &alg, qa);
+			if (a) {
+				int nid = OBJ_obj2nid(a->algorithm);
+				const char *ln = nid != NID_undef ? OBJ_nid2ln(nid) : NULL;
+				if (ln) {
+					name = g_ascii_strdown(ln, -1);
+				} else {
+					char oid[80];
+					OBJ_obj2txt(oid, sizeof oid, a->algorithm, 1);
+					name = g_strdup(oid);
+				}
+				X509_ALGOR_free(a);
+			}
+			break;
+		}
+	}
+out:
+	OPENSSL_free(der);
+	ERR_clear_error();
+	return name;
+}
+
+static void recipient_line(GString *s, X509_NAME *issuer, ASN1_INTEGER *serial,
+                           ASN1_OCTET_STRING *keyid)
+{
+	if (issuer && serial) {
+		char *i = name_text(issuer), *n = serial_text(serial);
+		g_string_append_printf(s, "issuer=%s; serial=%s\n", i, n);
+		g_free(i);
+		g_free(n);
+	} else if (keyid) {
+		g_string_append(s, "subjectKeyIdentifier=");
+		for (int k = 0; k < ASN1_STRING_length(keyid); k++)
+			g_string_append_printf(s, "%02x", ASN1_STRING_get0_data(keyid)[k]);
+		g_string_append_c(s, '\n');
+	} else {
+		g_string_append(s, "unknown\n");
+	}
+}
+
+static GBytes *recipients_text(CMS_ContentInfo *cms)
+{
+	GString *s = g_string_new(NULL);
+	STACK_OF(CMS_RecipientInfo) *ris = CMS_get0_RecipientInfos(cms);
+	for (int i = 0; i < sk_CMS_RecipientInfo_num(ris); i++) {
+		CMS_RecipientInfo *ri = sk_CMS_RecipientInfo_value(ris, i);
+		ASN1_OCTET_STRING *keyid = NULL;
+		X509_NAME *issuer = NULL;
+		ASN1_INTEGER *serial = NULL;
+		switch (CMS_RecipientInfo_type(ri)) {
+		case CMS_RECIPINFO_TRANS:
+			CMS_RecipientInfo_ktri_get0_signer_id(ri, &keyid, &issuer, &serial);
+			recipient_line(s, issuer, serial, keyid);
+			break;
+		case CMS_RECIPINFO_AGREE: {
+			STACK_OF(CMS_RecipientEncryptedKey) *reks = CMS_RecipientInfo_kari_get0_reks(ri);
+			for (int k = 0; k < sk_CMS_RecipientEncryptedKey_num(reks); k++) {
+				CMS_RecipientEncryptedKey *rek = sk_CMS_RecipientEncryptedKey_value(reks, k);
+				ASN1_GENERALIZEDTIME *tm = NULL;
+				CMS_OtherKeyAttribute *other = NULL;
+				keyid = NULL;
+				issuer = NULL;
+				serial = NULL;
+				CMS_RecipientEncryptedKey_get0_id(rek, &keyid, &tm, &other, &issuer, &serial);
+				recipient_line(s, issuer, serial, keyid);
+			}
+			break;
+		}
+		case CMS_RECIPINFO_KEK:
+			g_string_append(s, "kekri\n");
+			break;
+		case CMS_RECIPINFO_PASS:
+			g_string_append(s, "pwri\n");
+			break;
+		default:
+			g_string_append(s, "other\n");
+			break;
+		}
+	}
+	ERR_clear_error();
+	return g_string_free_to_bytes(s);
+}
+
+/* Does a RecipientInfo of @cms name @cert (issuer and serial, or key id)? */
+static bool recipient_matches(CMS_ContentInfo *cms, X509 *cert)
+{
+	STACK_OF(CMS_RecipientInfo) *ris = CMS_get0_RecipientInfos(cms);
+	bool found = false;
+	for (int i = 0; i < sk_CMS_RecipientInfo_num(ris) && !found; i++) {
+		CMS_RecipientInfo *ri = sk_CMS_RecipientInfo_value(ris, i);
+		if (CMS_RecipientInfo_type(ri) == CMS_RECIPINFO_TRANS) {
+			found = CMS_RecipientInfo_ktri_cert_cmp(ri, cert) == 0;
+		} else if (CMS_RecipientInfo_type(ri) == CMS_RECIPINFO_AGREE) {
+			STACK_OF(CMS_RecipientEncryptedKey) *reks = CMS_RecipientInfo_kari_get0_reks(ri);
+			for (int k = 0; k < sk_CMS_RecipientEncryptedKey_num(reks) && !found; k++)
+				found = CMS_RecipientEncryptedKey_cert_cmp(sk_CMS_RecipientEncryptedKey_value(reks, k),
+				                                           cert) == 0;
+		}
+	}
+	ERR_clear_error();
+	return found;
+}
+
+/* A decrypted S/MIME content is a MIME entity: it starts with a header field
+ * or with the empty line of an entity without one.  Used to reject the
+ * random output a wrong key can give when recipients are tried by trial. */
+static bool plausible_entity(GBytes *b)
+{
+	gsize n;
+	const char *d = g_bytes_get_data(b, &n);
+	if (n == 0)
+		return false;
+	if (d[0] == '\n' || (n > 1 && d[0] == '\r' && d[1] == '\n'))
+		return true;
+	gsize i = 0;
+	while (i < n && i < 200 && d[i] > ' ' && d[i] < 0x7f && d[i] != ':')
+		i++;
+	return i > 0 && i < n && d[i] == ':';
+}
+
+static CMS_ContentInfo *cms_from_der(GBytes *der)
+{
+	gsize n;
+	const unsigned char *p = g_bytes_get_data(der, &n);
+	CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &p, (long)n);
+	ERR_clear_error();
+	return cms;
+}
+
+/* One attempt on a fresh parse of @der (a failed attempt leaves state). */
+static GBytes *try_decrypt(GBytes *der, identity *id, bool by_id, char **reason)
+{
+	CMS_ContentInfo *cms = cms_from_der(der);
+	if (!cms)
+		return NULL;
+	BIO *out = BIO_new(BIO_s_mem());
+	GBytes *plain = NULL;
+	ERR_clear_error();
+	/* With the certificate OpenSSL decrypts only the matching recipient
+	 * and reports a failure as one.  Without it (trial, for recipients
+	 * named by an identifier that does not match, as Outlook 2010 does)
+	 * CMS_DEBUG_DECRYPT keeps the failure instead of the random key the
+	 * Bleichenbacher countermeasure substitutes: a wrong key must never
+	 * look like success. */
+	unsigned flags = CMS_BINARY | (by_id ? 0 : CMS_DEBUG_DECRYPT);
+	if (CMS_decrypt(cms, id->key, by_id ? id->cert : NULL, NULL, out, flags) == 1)
+		plain = bio_bytes(out);
+	else if (reason)
+		*reason = g_strdup(ossl_reason());
+	ERR_clear_error();
+	BIO_free(out);
+	CMS_ContentInfo_free(cms);
+	return plain;
+}
+
+static void decrypt_enveloped(mapper_message *m, smime_node *dir, CMS_ContentInfo *cms, GBytes *der)
+{
+	mapper_crypto *c = m->crypto;
+	char *cipher = content_cipher(cms);
+	if (cipher)
+		vline(dir, "cipher", cipher);
+	g_free(cipher);
+	vfile_take(dir, "recipients", recipients_text(cms));
+
+	GBytes *plain = NULL;
+	char *failure = NULL;
+	for (guint i = 0; c && i < c->ids->len && !plain; i++) {
+		identity *id = c->ids->pdata[i];
+		if (!recipient_matches(cms, id->cert))
+			continue;
+		char *reason = NULL;
+		plain = try_decrypt(der, id, true, &reason);
+		if (!plain && !failure) {
+			char *subj = name_text(X509_get_subject_name(id->cert));
+			failure = g_strdup_printf("cannot decrypt with the key of %s: %s", subj,
+			                          reason ? reason : "unknown error");
+			g_free(subj);
+		}
+		g_free(reason);
+	}
+	for (guint i = 0; c && i < c->ids->len && !plain; i++) {
+		plain = try_decrypt(der, c->ids->pdata[i], false, NULL);
+		if (plain && !plausible_entity(plain)) {
+			g_bytes_unref(plain);
+			plain = NULL;
+		}
+	}
+	if (plain) {
+		vline(dir, "status", "not-signed");
+		gsize n;
+		const void *d = g_bytes_get_data(plain, &n);
+		add_content(m, dir, d, n);
+		g_bytes_unref(plain);
+	} else if (failure) {
+		vlinef(dir, "status", "error: %s", failure);
+	} else {
+		vline(dir, "status", "no-key");
+	}
+	g_free(failure);
+}
+
+/* ---- layers ----------------------------------------------------------------- */
+
+/* MS-OXOSMIME 2.2.2: the attachment holds the transfer-decoded CMS bytes. */
+static void opaque_layer(mapper_message *m, smime_node *dir, GBytes *data)
+{
+	CMS_ContentInfo *cms = cms_from_der(data);
+	GBytes *der = data ? g_bytes_ref(data) : NULL;
+	if (!cms && data) {
+		/* some writers armour it as PEM */
+		gsize n;
+		const void *d = g_bytes_get_data(data, &n);
+		BIO *b = BIO_new_mem_buf(d, (int)n);
+		cms = PEM_read_bio_CMS(b, NULL, no_password, NULL);
+		BIO_free(b);
+		ERR_clear_error();
+		if (cms) {
+			unsigned char *out = NULL;
+			int len = i2d_CMS_ContentInfo(cms, &out);
+			g_bytes_unref(der);
+			der = g_bytes_new(out, len > 0 ? (gsize)len : 0);
+			OPENSSL_free(out);
+		}
+	}
+	if (!cms) {
+		vline(dir, "status", "error: the S/MIME attachment is not a CMS (PKCS #7) message");
+		if (der)
+			g_bytes_unref(der);
+		return;
+	}
+	int nid = OBJ_obj2nid(CMS_get0_type(cms));
+	switch (nid) {
+	case NID_pkcs7_signed:
+		verify_signed(m, dir, cms, NULL);
+		break;
+	case NID_pkcs7_enveloped:
+	case NID_id_smime_ct_authEnvelopedData:
+		decrypt_enveloped(m, dir, cms, der);
+		break;
+	default:
+		vlinef(dir, "status", "error: unsupported CMS content type %s",
+		       nid != NID_undef ? OBJ_nid2sn(nid) : "(unknown)");
+		break;
+	}
+	CMS_ContentInfo_free(cms);
+	g_bytes_unref(der);
+}
+
+/* MS-OXOSMIME 2.2.1: the attachment holds the multipart/signed entity,
+ * Content-Type field and body as they were; OpenSSL's S/MIME reader splits
+ * it into the signed part (its exact bytes) and the signature. */
+static void clear_signed_layer(mapper_message *m, smime_node *dir, GBytes *entity)
+{
+	gsize n;
+	const void *d = g_bytes_get_data(entity, &n);
+	BIO *in = BIO_new_mem_buf(d, (int)n);
+	BIO *bcont = NULL;
+	ERR_clear_error();
+	CMS_ContentInfo *cms = SMIME_read_CMS(in, &bcont);
+	BIO_free(in);
+	if (!cms) {
+		vlinef(dir, "status", "error: the signature cannot be read: %s", ossl_reason());
+		BIO_free(bcont);
+		return;
+	}
+	GBytes *signed_part = NULL;
+	if (bcont) {
+		GByteArray *a = g_byte_array_new();
+		unsigned char buf[8192];
+		int r;
+		while ((r = BIO_read(bcont, buf, sizeof buf)) > 0)
+			g_byte_array_append(a, buf, (guint)r);
+		signed_part = g_byte_array_free_to_bytes(a);
+		BIO_free(bcont);
+	}
+	if (OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed || !signed_part)
+		vline(dir, "status", "error: the signature part holds no signed data");
+	else
+		verify_signed(m, dir, cms, signed_part);
+	if (signed_part)
+		g_bytes_unref(signed_part);
+	CMS_ContentInfo_free(cms);
+}
+
+static smime_node *evaluate(mapper_message *m)
+{
+	smime_node *dir = vdir(NULL, "smime");
+	mapper_attachment *a = m->attachments->len ? m->attachments->pdata[0] : NULL;
+	mapper_prop *p = a ? bag_get(&a->props, TAG_ATTACH_DATA_BINARY) : NULL;
+	if (!p || !p->bin)
+		vline(dir, "status", "error: the message has no S/MIME entity");
+	else if (m->smime == SMIME_CLEAR_SIGNED)
+		clear_signed_layer(m, dir, p->bin);
+	else
+		opaque_layer(m, dir, p->bin);
+	ERR_clear_error();
+	vsort(dir);
+	return dir;
+}
+
+smime_node *smime_dir(mapper_message *m)
+{
+	if (m->smime == SMIME_NONE || m->level != MAPPER_LOAD_FULL)
+		return NULL;
+	if (!m->smime_done) {
+		m->smime_done = true;
+		m->smime_dir = evaluate(m);
+	}
+	return m->smime_dir;
+}
+
+void mapper_message_set_crypto(mapper_message *m, mapper_crypto *c)
+{
+	if (!m)
+		return;
+	m->crypto = c;
+	for (guint i = 0; i < m->attachments->len; i++) {
+		mapper_attachment *a = m->attachments->pdata[i];
+		if (a->embedded)
+			mapper_message_set_crypto(a->embedded, c);
+	}
+}
+
+static void evaluate_all(mapper_message *m)
+{
+	smime_node *dir = smime_dir(m);
+	if (dir) {
+		smime_node *content = smime_node_child(dir, "content");
+		if (content && content->msg)
+			evaluate_all(content->msg);
+	}
+	if (m->level != MAPPER_LOAD_FULL)
+		return;
+	for (guint i = 0; i < m->attachments->len; i++) {
+		mapper_attachment *a = m->attachments->pdata[i];
+		if (a->embedded)
+			evaluate_all(a->embedded);
+	}
+}
+
+void mapper_message_smime_evaluate(mapper_message *m)
+{
+	if (m)
+		evaluate_all(m);
+}
+
+/* ---- sealing (seed 000; design.md 5 "Composing") ------------------------ */
+
+static const char *recipient_address(mapper_bag *row)
+{
+	mapper_prop *p = bag_get(row, TAG_SMTP_ADDRESS);
+	if (!p || !p->str || !strchr(p->str, '@'))
+		p = bag_get(row, TAG_EMAIL_ADDRESS);
+	return p && p->str && strchr(p->str, '@') ? p->str : NULL;
+}
+
+/* The certificates to encrypt to: every To/Cc/Bcc recipient's from the map,
+ * plus the local one, so that the sender can read it too. */
+static STACK_OF(X509) *seal_recipients(mapper_message *m, char **why)
+{
+	mapper_crypto *c = m->crypto;
+	STACK_OF(X509) *out = sk_X509_new_null();
+	for (guint i = 0; i < m->recipients->len; i++) {
+		mapper_bag *row = m->recipients->pdata[i];
+		const char *addr = recipient_address(row);
+		if (!addr)
+			continue;
+		char *key = map_key(addr);
+		map_entry *e = key ? g_hash_table_lookup(c->map, key) : NULL;
+		X509 *cert = e ? e->cert : NULL;
+		/* mail to oneself: the local identities are known without the map */
+		for (guint k = 0; !cert && key && k < c->ids->len; k++) {
+			identity *id = c->ids->pdata[k];
+			GPtrArray *em = cert_emails(id->cert);
+			for (guint j = 0; j < em->len && !cert; j++)
+				if (g_ascii_strcasecmp(em->pdata[j], key) == 0)
+					cert = id->cert;
+			g_ptr_array_unref(em);
+		}
+		g_free(key);
+		if (!cert) {
+			failf(why, MAPPER_INVALID,
+			      "no certificate for %s in certificates/: cannot encrypt to it", addr);
+			certs_free(out);
+			return NULL;
+		}
+		bool dup = false;
+		for (int k = 0; k < sk_X509_num(out); k++)
+			dup |= X509_cmp(sk_X509_value(out, k), cert) == 0;
+		if (!dup) {
+			X509_up_ref(cert);
+			sk_X509_push(out, cert);
+		}
+	}
+	identity *me = c->ids->pdata[0];
+	bool dup = false;
+	for (int k = 0; k < sk_X509_num(out); k++)
+		dup |= X509_cmp(sk_X509_value(out, k), me->cert) == 0;
+	if (!dup) {
+		X509_up_ref(me->cert);
+		sk_X509_push(out, me->cert);
+	}
+	return out;
+}
+
+mapper_status smime_seal_request(mapper_message *m, int64_t flags, char **why)
+{
+	if (m->depth > 0)
+		return failf(why, MAPPER_READ_ONLY, "only a top-level message can be sealed");
+	if (flags < 0 || flags > 3)
+		return failf(why, MAPPER_INVALID,
+		             "PR_SECURITY_FLAGS takes 1 (encrypt), 2 (sign) or 3 (both), not %lld",
+		             (long long)flags);
+	if (flags && m->smime != SMIME_NONE)
+		return failf(why, MAPPER_READ_ONLY, "the message is already S/MIME");
+	if (flags && (!m->crypto || !m->crypto->ids->len))
+		return failf(why, MAPPER_INVALID,
+		             "no local identity to %s with (give --key and --cert, or --pkcs12 and --pass-file)",
+		             flags & 2 ? "sign" : "encrypt");
+	if (flags & 1) {
+		STACK_OF(X509) *r = seal_recipients(m, why);
+		if (!r)
+			return MAPPER_INVALID;
+		certs_free(r);
+	}
+	m->seal = (int)flags;
+	return MAPPER_OK;
+}
+
+static GBytes *serialize(GMimeObject *obj)
+{
+	GMimeFormatOptions *fo = g_mime_format_options_new();
+	/* S/MIME content is canonical with CRLF line breaks (RFC 8551 3.1.1) */
+	g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_DOS);
+	GMimeStream *s = g_mime_stream_mem_new();
+	g_mime_object_write_to_stream(obj, fo, s);
+	GByteArray *a = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(s));
+	GBytes *out = g_bytes_new(a->data, a->len);
+	g_object_unref(s);
+	g_mime_format_options_free(fo);
+	return out;
+}
+
+static GBytes *cms_der(CMS_ContentInfo *cms)
+{
+	unsigned char *der = NULL;
+	int n = i2d_CMS_ContentInfo(cms, &der);
+	GBytes *out = n > 0 ? g_bytes_new(der, (gsize)n) : NULL;
+	OPENSSL_free(der);
+	return out;
+}
+
+/* PKCS #7 signedData over @entity, encapsulated (opaque), with the local
+ * certificate (and its chain) in the certificate set: seed 000. */
+static GBytes *seal_sign(mapper_crypto *c, GBytes *entity, char **why)
+{
+	identity *me = c->ids->pdata[0];
+	gsize n;
+	const void *d = g_bytes_get_data(entity, &n);
+	BIO *in = BIO_new_mem_buf(d, (int)n);
+	GBytes *out = NULL;
+	CMS_ContentInfo *cms = CMS_sign(NULL, NULL, NULL, NULL, CMS_PARTIAL | CMS_BINARY);
+	if (cms && CMS_add1_signer(cms, me->cert, me->key, c->md, CMS_BINARY)) {
+		for (int i = 0; i < sk_X509_num(me->chain); i++)
+			CMS_add1_cert(cms, sk_X509_value(me->chain, i));
+		if (CMS_final(cms, in, NULL, CMS_BINARY) == 1)
+			out = cms_der(cms);
+	}
+	if (!out)
+		failf(why, MAPPER_INVALID, "signing failed: %s", ossl_reason());
+	CMS_ContentInfo_free(cms);
+	BIO_free(in);
+	ERR_clear_error();
+	return out;
+}
+
+static GBytes *seal_encrypt(mapper_message *m, GBytes *entity, char **why)
+{
+	STACK_OF(X509) *recips = seal_recipients(m, why);
+	if (!recips)
+		return NULL;
+	gsize n;
+	const void *d = g_bytes_get_data(entity, &n);
+	BIO *in = BIO_new_mem_buf(d, (int)n);
+	GBytes *out = NULL;
+	CMS_ContentInfo *cms = CMS_encrypt(recips, in, m->crypto->cipher, CMS_BINARY);
+	if (cms)
+		out = cms_der(cms);
+	else
+		failf(why, MAPPER_INVALID, "encryption failed: %s", ossl_reason());
+	CMS_ContentInfo_free(cms);
+	BIO_free(in);
+	certs_free(recips);
+	ERR_clear_error();
+	return out;
+}
+
+/* The application/pkcs7-mime entity of MS-OXOSMIME 3.1.5.2.4 / RFC 8551
+ * 3.2: smime-type, name and filename smime.p7m, base64. */
+static GMimeObject *p7m_part(GBytes *der, const char *smime_type)
+{
+	GMimePart *part = g_mime_part_new_with_type("application", "pkcs7-mime");
+	GMimeObject *obj = GMIME_OBJECT(part);
+	g_mime_object_set_content_type_parameter(obj, "smime-type", smime_type);
+	g_mime_object_set_content_type_parameter(obj, "name", "smime.p7m");
+	g_mime_object_set_disposition(obj, "attachment");
+	g_mime_part_set_filename(part, "smime.p7m");
+	g_mime_part_set_content_encoding(part, GMIME_CONTENT_ENCODING_BASE64);
+	gsize n;
+	const guint8 *d = g_bytes_get_data(der, &n);
+	GByteArray *copy = g_byte_array_new();
+	g_byte_array_append(copy, d, (guint)n);
+	GMimeStream *s = g_mime_stream_mem_new_with_byte_array(copy);
+	GMimeDataWrapper *w = g_mime_data_wrapper_new_with_stream(s, GMIME_CONTENT_ENCODING_DEFAULT);
+	g_mime_part_set_content(part, w);
+	g_object_unref(w);
+	g_object_unref(s);
+	return obj;
+}
+
+mapper_status smime_seal(mapper_message *m, const char *in, size_t in_len,
+                         char **out, size_t *out_len, char **why)
+{
+	mapper_crypto *c = m->crypto;
+	*out = NULL;
+	*out_len = 0;
+	if (!c || !c->ids->len)
+		return failf(why, MAPPER_INVALID, "no local identity to seal with");
+	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(in, in_len);
+	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+	GMimeMessage *msg = g_mime_parser_construct_message(parser, NULL);
+	g_object_unref(parser);
+	g_object_unref(stream);
+	GMimeObject *body = msg ? g_mime_message_get_mime_part(msg) : NULL;
+	if (!body) {
+		if (msg)
+			g_object_unref(msg);
+		return failf(why, MAPPER_INVALID, "the message to seal has no body to protect");
+	}
+	/* the protected entity: the message's MIME part, headers and body;
+	 * the RFC 5322 fields stay outside (RFC 8551 3.1) */
+	GBytes *entity = serialize(body);
+	GMimeObject *last = NULL;
+	mapper_status st = MAPPER_OK;
+	bool encrypt_first = c->encrypt_first;
+	for (int step = 0; step < 2 && st == MAPPER_OK; step++) {
+		bool do_encrypt = (step == 0) == encrypt_first;
+		if (!(m->seal & (do_encrypt ? 1 : 2)))
+			continue;
+		GBytes *der = do_encrypt ? seal_encrypt(m, entity, why) : seal_sign(c, entity, why);
+		if (!der) {
+			st = MAPPER_INVALID;
+			break;
+		}
+		const char *type = "signed-data";
+		if (do_encrypt)
+			type = EVP_CIPHER_get_mode(c->cipher) == EVP_CIPH_GCM_MODE ? "authEnveloped-data"
+			                                                          : "enveloped-data";
+		if (last)
+			g_object_unref(last);
+		last = p7m_part(der, type);
+		g_bytes_unref(der);
+		g_bytes_unref(entity);
+		entity = serialize(last);
+	}
+	if (st == MAPPER_OK && last) {
+		g_mime_message_set_mime_part(msg, last);
+		GBytes *all = serialize(GMIME_OBJECT(msg));
+		gsize n;
+		const void *d = g_bytes_get_data(all, &n);
+		*out = malloc(n ? n : 1);
+		if (*out) {
+			memcpy(*out, d, n);
+			*out_len = n;
+		} else {
+			st = MAPPER_NO_MEMORY;
+		}
+		g_bytes_unref(all);
+	}
+	if (last)
+		g_object_unref(last);
+	g_bytes_unref(entity);
+	g_object_unref(msg);
+	return st;
+}
+
+/* ---- library life-cycle ------------------------------------------------- */
+
+static OSSL_PROVIDER *prov_default, *prov_legacy;
+
+void smime_global_init(void)
+{
+	/* RC4 and RC2 (and the RC2-40 bags of old PKCS #12 files) live in the
+	 * legacy provider; loading one provider explicitly stops the default
+	 * one from loading by itself, so both are loaded. */
+	prov_default = OSSL_PROVIDER_load(NULL, "default");
+	prov_legacy = OSSL_PROVIDER_load(NULL, "legacy");
+	ERR_clear_error();
+}
+
+void smime_global_shutdown(void)
+{
+	if (prov_legacy)
+		OSSL_PROVIDER_unload(prov_legacy);
+	if (prov_default)
+		OSSL_PROVIDER_unload(prov_default);
+	prov_legacy = prov_default = NULL;
+}
