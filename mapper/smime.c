@@ -782,6 +782,8 @@ static void vstatus(smime_node *dir, severity s, const char *reason)
  * signature" (bad) rather than "it could not be checked" (error). */
 static bool failure_is_bad(unsigned long e)
 {
+	if (e == 0)
+		return true;   /* refused without a reason: e.g. an empty digest set */
 	if (ERR_GET_LIB(e) != ERR_LIB_CMS)
 		return false;
 	switch (ERR_GET_REASON(e)) {
@@ -863,7 +865,7 @@ static void verify_signed(mapper_message *m, smime_node *dir, CMS_ContentInfo *c
 		if (CMS_verify(cms, NULL, NULL, dc, out, CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY) == 1) {
 			ok = true;
 			content = cand ? g_bytes_ref(cand) : bio_bytes(out);
-		} else if (!first_err) {
+		} else if (!first_reason) {
 			first_err = ERR_peek_last_error();
 			first_reason = g_strdup(ossl_reason());
 		}
