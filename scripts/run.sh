@@ -16,6 +16,8 @@ if [ $# -eq 0 ]; then
   fi
   src="$sample/Maildir"
   mnt="$root/mnt"
+  # the sample's own test CA and Bob's key: signatures verify, mail to Bob decrypts
+  set -- --ca "$sample/pki/ca.pem" --key "$sample/pki/bob.key" --cert "$sample/pki/bob.pem"
 else
   [ $# -ge 2 ] || { echo "usage: $0 [MAILDIR MOUNTPOINT [mapifs options]]" >&2; exit 2; }
   src=$1 mnt=$2
@@ -30,7 +32,7 @@ fi
 for _ in $(seq 50); do mountpoint -q "$mnt" && break; sleep 0.1; done
 
 echo "mapifs: $src is mounted at $mnt (unmount with: fusermount3 -u $mnt)"
-if [ $# -eq 0 ] && [ "$src" = "${sample:-}/Maildir" ]; then
+if [ "$src" = "${sample:-}/Maildir" ]; then
   m="$mnt/INBOX/1700000004.M4P1.signed"
   ( cd "$mnt" && ls -d */ */* )
   echo
@@ -39,6 +41,15 @@ if [ $# -eq 0 ] && [ "$src" = "${sample:-}/Maildir" ]; then
   printf 'PidTagMessageClass: %s' "$(cat "$m/PidTagMessageClass")"; echo
   printf 'PidTagSubject:      %s' "$(cat "$m/PidTagSubject")"; echo
   echo "attachments/0/PidTagAttachLongFilename: $(cat "$m/attachments/0/PidTagAttachLongFilename")"
+  echo "smime/status:       $(cat "$m/smime/status")  (signer: $(cat "$m/smime/signers/0/email"))"
+  e="$mnt/INBOX/1700000006.M6P1.encrypted"
+  echo
+  echo "== an encrypted message, decrypted with the sample's key for Bob: $e"
+  echo "smime/cipher: $(cat "$e/smime/cipher")   smime/status: $(cat "$e/smime/status")"
+  echo "smime/content/PidTagBody:"
+  sed 's/^/  /' "$e/smime/content/PidTagBody"
+  echo
+  echo "certificates/: $(ls "$mnt/certificates")"
 else
   ls "$mnt"
 fi
