@@ -662,6 +662,8 @@ static const char *sender_address(mapper_message *m)
 	return NULL;
 }
 
+static bool plausible_entity(GBytes *b);
+
 /* smime/content: the unwrapped entity as a nested message object, itself
  * recognised (and unwrapped) again when it is S/MIME: nested layers in
  * either order. */
@@ -676,7 +678,17 @@ static void add_content(mapper_message *m, smime_node *dir, const void *data, si
 	in->level = MAPPER_LOAD_FULL;
 	in->raw = g_bytes_new(data, len);
 	in->smime_sender = g_strdup(sender_address(m));
-	import_message(in, data, len, &none, MAPPER_LOAD_FULL);
+	GBytes *raw = in->raw;
+	if (!plausible_entity(raw)) {
+		/* content with no header at all is a text/plain body (RFC 2045
+		 * 5.2 defaults): read it after an empty header block */
+		GString *s = g_string_new("\r\n");
+		g_string_append_len(s, data, (gssize)len);
+		import_message(in, s->str, s->len, &none, MAPPER_LOAD_FULL);
+		g_string_free(s, TRUE);
+	} else {
+		import_message(in, data, len, &none, MAPPER_LOAD_FULL);
+	}
 	mapper_message_set_crypto(in, m->crypto);
 	smime_node *n = g_new0(smime_node, 1);
 	n->name = g_strdup("content");
@@ -864,7 +876,8 @@ static void verify_signed(mapper_message *m, smime_node *dir, CMS_ContentInfo *c
 		/* the maths only here; the chain is judged per signer below */
 		if (CMS_verify(cms, NULL, NULL, dc, out, CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY) == 1) {
 			ok = true;
-			content = cand ? g_bytes_ref(cand) : bio_bytes(out);
+			/* content/ shows the part as stored, whichever form verified */
+			content = detached ? g_bytes_ref(detached) : bio_bytes(out);
 		} else if (!first_reason) {
 			first_err = ERR_peek_last_error();
 			first_reason = g_strdup(ossl_reason());
@@ -1285,40 +1298,103 @@ static void opaque_layer(mapper_message *m, smime_node *dir, GBytes *data)
 	g_bytes_unref(der);
 }
 
+/* RFC 1847 2.1 / RFC 2046 5.1.1: the signed body part is exactly the bytes
+ * between the first delimiter line and the line break that precedes the
+ * next one.  GMime re-serialises parts (and OpenSSL's S/MIME reader turns
+ * every line break into CRLF), so the stored bytes are cut out here, by
+ * the boundary GMime read from the header.  NULL if there is no such part. */
+static GBytes *first_part_bytes(const char *d, size_t n, const char *boundary)
+{
+	size_t bl = strlen(boundary);
+	const char *start = NULL;
+	for (size_t pos = 0; pos < n;) {
+		const char *nl = memchr(d + pos, '\n', n - pos);
+		size_t end = nl ? (size_t)(nl - d) + 1 : n;
+		if (end - pos >= 2 + bl && d[pos] == '-' && d[pos + 1] == '-' &&
+		    memcmp(d + pos + 2, boundary, bl) == 0) {
+			if (!start) {
+				start = d + end;
+			} else {
+				/* the line break before the delimiter belongs to it */
+				size_t stop = pos;
+				if (stop > 0 && d[stop - 1] == '\n')
+					stop--;
+				if (stop > 0 && d[stop - 1] == '\r')
+					stop--;
+				if (d + stop < start)
+					stop = (size_t)(start - d);
+				return g_bytes_new(start, (size_t)(d + stop - start));
+			}
+		}
+		pos = end;
+	}
+	return NULL;
+}
+
+/* The transfer-decoded content of a leaf part. */
+static GBytes *part_content(GMimeObject *obj)
+{
+	if (!GMIME_IS_PART(obj))
+		return NULL;
+	GMimeDataWrapper *w = g_mime_part_get_content(GMIME_PART(obj));
+	if (!w)
+		return NULL;
+	GMimeStream *s = g_mime_stream_mem_new();
+	g_mime_data_wrapper_write_to_stream(w, s);
+	GByteArray *a = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(s));
+	GBytes *out = g_bytes_new(a->data, a->len);
+	g_object_unref(s);
+	return out;
+}
+
 /* MS-OXOSMIME 2.2.1: the attachment holds the multipart/signed entity,
- * Content-Type field and body as they were; OpenSSL's S/MIME reader splits
- * it into the signed part (its exact bytes) and the signature. */
+ * Content-Type field and body as they were.  GMime reads its structure and
+ * decodes the signature part; OpenSSL reads the CMS in it. */
 static void clear_signed_layer(mapper_message *m, smime_node *dir, GBytes *entity)
 {
 	gsize n;
-	const void *d = g_bytes_get_data(entity, &n);
-	BIO *in = BIO_new_mem_buf(d, (int)n);
-	BIO *bcont = NULL;
-	ERR_clear_error();
-	CMS_ContentInfo *cms = SMIME_read_CMS(in, &bcont);
-	BIO_free(in);
-	if (!cms) {
-		vlinef(dir, "status", "error: the signature cannot be read: %s", ossl_reason());
-		BIO_free(bcont);
-		return;
+	const char *d = g_bytes_get_data(entity, &n);
+	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(d, n);
+	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+	GMimeObject *obj = g_mime_parser_construct_part(parser, NULL);
+	g_object_unref(parser);
+	g_object_unref(stream);
+	GMimeObject *sigpart = NULL;
+	const char *boundary = NULL;
+	if (obj && GMIME_IS_MULTIPART(obj) && g_mime_multipart_get_count(GMIME_MULTIPART(obj)) >= 2) {
+		boundary = g_mime_multipart_get_boundary(GMIME_MULTIPART(obj));
+		sigpart = g_mime_multipart_get_part(GMIME_MULTIPART(obj), 1);
 	}
-	GBytes *signed_part = NULL;
-	if (bcont) {
-		GByteArray *a = g_byte_array_new();
-		unsigned char buf[8192];
-		int r;
-		while ((r = BIO_read(bcont, buf, sizeof buf)) > 0)
-			g_byte_array_append(a, buf, (guint)r);
-		signed_part = g_byte_array_free_to_bytes(a);
-		BIO_free(bcont);
+	const char *protocol = obj ? g_mime_object_get_content_type_parameter(obj, "protocol") : NULL;
+	GBytes *sig = sigpart ? part_content(sigpart) : NULL;
+	GBytes *signed_part = boundary ? first_part_bytes(d, n, boundary) : NULL;
+	CMS_ContentInfo *cms = sig ? cms_from_der(sig) : NULL;
+	if (!cms && sig) {
+		gsize sn;
+		const void *sd = g_bytes_get_data(sig, &sn);
+		BIO *b = BIO_new_mem_buf(sd, (int)sn);
+		cms = PEM_read_bio_CMS(b, NULL, no_password, NULL);
+		BIO_free(b);
+		ERR_clear_error();
 	}
-	if (OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed || !signed_part)
+	if (protocol && !strstr(protocol, "pkcs7-signature"))
+		vlinef(dir, "status", "error: not an S/MIME signature (protocol %s)", protocol);
+	else if (!signed_part || !sig)
+		vline(dir, "status", "error: the multipart/signed entity has no signed part and signature");
+	else if (!cms)
+		vline(dir, "status", "error: the signature part is not a CMS (PKCS #7) message");
+	else if (OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed)
 		vline(dir, "status", "error: the signature part holds no signed data");
 	else
 		verify_signed(m, dir, cms, signed_part);
+	CMS_ContentInfo_free(cms);
+	if (sig)
+		g_bytes_unref(sig);
 	if (signed_part)
 		g_bytes_unref(signed_part);
-	CMS_ContentInfo_free(cms);
+	if (obj)
+		g_object_unref(obj);
 }
 
 static smime_node *evaluate(mapper_message *m)
