@@ -63,23 +63,11 @@ enum {
 	KEY_CERTS, KEY_VERIFY_AT, KEY_DIGEST, KEY_CIPHER, KEY_SEAL_ORDER,
 };
 
-/* "--name VALUE" and "--name=VALUE" for each crypto option */
-#define VALUE_OPT(name, key) FUSE_OPT_KEY(name " ", key), FUSE_OPT_KEY(name "=", key)
 
 static const struct fuse_opt option_spec[] = {
 	{ "ro", offsetof(struct options, readonly), 1 },
 	FUSE_OPT_KEY("ro", FUSE_OPT_KEY_KEEP),
 	{ "--forensic", offsetof(struct options, forensic), 1 },
-	VALUE_OPT("--key", KEY_KEY),
-	VALUE_OPT("--cert", KEY_CERT),
-	VALUE_OPT("--pkcs12", KEY_PKCS12),
-	VALUE_OPT("--pass-file", KEY_PASS_FILE),
-	VALUE_OPT("--ca", KEY_CA),
-	VALUE_OPT("--certs", KEY_CERTS),
-	VALUE_OPT("--verify-at", KEY_VERIFY_AT),
-	VALUE_OPT("--digest", KEY_DIGEST),
-	VALUE_OPT("--cipher", KEY_CIPHER),
-	VALUE_OPT("--seal-order", KEY_SEAL_ORDER),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -87,45 +75,80 @@ static const struct fuse_opt option_spec[] = {
 	FUSE_OPT_END
 };
 
-/* The value of "--name VALUE" (fuse_opt passes "--nameVALUE") or "--name=VALUE". */
-static const char *opt_value(const char *arg)
-{
-	const char *v = strchr(arg + 2, '=');
-	size_t plain = strcspn(arg + 2, "=");
-	static const char *const names[] = { "key", "cert", "pkcs12", "pass-file", "ca", "certs",
-	                                     "verify-at", "digest", "cipher", "seal-order" };
-	/* the longest option name that prefixes @arg wins ("--certs" over "--cert") */
-	size_t best = 0;
-	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
-		size_t n = strlen(names[i]);
-		if (n > best && strncmp(arg + 2, names[i], n) == 0)
-			best = n;
-	}
-	if (v && plain == best)
-		return v + 1;
-	return arg + 2 + best;
-}
-
 static void set_once(char **slot, const char *value)
 {
 	free(*slot);
 	*slot = strdup(value);
 }
 
+/* The S/MIME options take a value, "--name VALUE" or "--name=VALUE", and
+ * some repeat.  They are taken out of argv before fuse_opt sees it, because
+ * fuse_opt runs every matching template and "--cert " matches "--certs". */
+static const struct value_opt {
+	const char *name;
+	int key;
+} value_opts[] = {
+	{ "--key", KEY_KEY }, { "--cert", KEY_CERT }, { "--pkcs12", KEY_PKCS12 },
+	{ "--pass-file", KEY_PASS_FILE }, { "--ca", KEY_CA }, { "--certs", KEY_CERTS },
+	{ "--verify-at", KEY_VERIFY_AT }, { "--digest", KEY_DIGEST }, { "--cipher", KEY_CIPHER },
+	{ "--seal-order", KEY_SEAL_ORDER },
+};
+
+static void take_value(struct options *o, int key, const char *v)
+{
+	switch (key) {
+	case KEY_KEY: g_ptr_array_add(o->keys, g_strdup(v)); break;
+	case KEY_CERT: g_ptr_array_add(o->certs, g_strdup(v)); break;
+	case KEY_PKCS12: g_ptr_array_add(o->p12s, g_strdup(v)); break;
+	case KEY_PASS_FILE: g_ptr_array_add(o->pass_files, g_strdup(v)); break;
+	case KEY_CA: g_ptr_array_add(o->cas, g_strdup(v)); break;
+	case KEY_CERTS: set_once(&o->certs_dir, v); break;
+	case KEY_VERIFY_AT: set_once(&o->verify_at, v); break;
+	case KEY_DIGEST: set_once(&o->digest, v); break;
+	case KEY_CIPHER: set_once(&o->cipher, v); break;
+	case KEY_SEAL_ORDER: set_once(&o->seal_order, v); break;
+	}
+}
+
+/* Move the value options of @argv into @o; the rest stays, in order, in
+ * *@out (argc returned).  -1 (and a message) when a value is missing. */
+static int split_args(int argc, char **argv, struct options *o, char ***out)
+{
+	char **rest = g_new0(char *, argc + 1);
+	int n = 0;
+	for (int i = 0; i < argc; i++) {
+		const struct value_opt *hit = NULL;
+		const char *value = NULL;
+		for (size_t k = 0; i > 0 && k < G_N_ELEMENTS(value_opts) && !hit; k++) {
+			size_t len = strlen(value_opts[k].name);
+			if (strncmp(argv[i], value_opts[k].name, len) != 0)
+				continue;
+			if (argv[i][len] == '=') {
+				hit = &value_opts[k];
+				value = argv[i] + len + 1;
+			} else if (argv[i][len] == '\0') {
+				hit = &value_opts[k];
+				if (i + 1 >= argc) {
+					fprintf(stderr, "mapifs: %s needs a value\n", argv[i]);
+					g_free(rest);
+					return -1;
+				}
+				value = argv[++i];
+			}
+		}
+		if (hit)
+			take_value(o, hit->key, value);
+		else
+			rest[n++] = argv[i];
+	}
+	*out = rest;
+	return n;
+}
+
 static int option_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 {
 	struct options *o = data;
 	switch (key) {
-	case KEY_KEY: g_ptr_array_add(o->keys, g_strdup(opt_value(arg))); return 0;
-	case KEY_CERT: g_ptr_array_add(o->certs, g_strdup(opt_value(arg))); return 0;
-	case KEY_PKCS12: g_ptr_array_add(o->p12s, g_strdup(opt_value(arg))); return 0;
-	case KEY_PASS_FILE: g_ptr_array_add(o->pass_files, g_strdup(opt_value(arg))); return 0;
-	case KEY_CA: g_ptr_array_add(o->cas, g_strdup(opt_value(arg))); return 0;
-	case KEY_CERTS: set_once(&o->certs_dir, opt_value(arg)); return 0;
-	case KEY_VERIFY_AT: set_once(&o->verify_at, opt_value(arg)); return 0;
-	case KEY_DIGEST: set_once(&o->digest, opt_value(arg)); return 0;
-	case KEY_CIPHER: set_once(&o->cipher, opt_value(arg)); return 0;
-	case KEY_SEAL_ORDER: set_once(&o->seal_order, opt_value(arg)); return 0;
 	case FUSE_OPT_KEY_NONOPT:
 		/* the first plain argument is SOURCE, the next the mount point */
 		if (!o->source) {
@@ -292,13 +315,19 @@ static void options_free(struct options *o)
 
 int main(int argc, char *argv[])
 {
-	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct options opts = { 0 };
 	opts.keys = g_ptr_array_new_with_free_func(g_free);
 	opts.certs = g_ptr_array_new_with_free_func(g_free);
 	opts.p12s = g_ptr_array_new_with_free_func(g_free);
 	opts.pass_files = g_ptr_array_new_with_free_func(g_free);
 	opts.cas = g_ptr_array_new_with_free_func(g_free);
+	char **fargv = NULL;
+	int fargc = split_args(argc, argv, &opts, &fargv);
+	if (fargc < 0) {
+		options_free(&opts);
+		return 2;
+	}
+	struct fuse_args args = FUSE_ARGS_INIT(fargc, fargv);
 	struct fuse_cmdline_opts cmd = { 0 };
 	mount mnt = { 0 };
 	int ret = 1;
@@ -403,6 +432,7 @@ out2:
 	pthread_mutex_destroy(&mnt.lock);
 out1:
 	options_free(&opts);
+	g_free(fargv);
 	free(cmd.mountpoint);
 	fuse_opt_free_args(&args);
 	return ret;
