@@ -6,7 +6,8 @@
  * and presents that object as a small tree of directories and files, the
  * layout of design.md section 2.  It knows nothing of FUSE, Maildir, config
  * files or the process: it never exits, never logs, and keeps no global state
- * besides GMime's one-time initialisation.
+ * besides GMime's one-time initialisation and the OpenSSL providers (default
+ * and legacy) that mapper_init() loads.
  *
  * Invariants:
  *  - A mapper_message is owned by exactly one caller and is not thread-safe;
@@ -48,7 +49,8 @@ const char *mapper_status_to_string(mapper_status status);
 
 /* ---- library life-cycle ---------------------------------------------- */
 
-/* Initialise GMime once; call before anything else, from one thread. */
+/* Initialise GMime and load OpenSSL's default and legacy providers (RC2,
+ * RC4, old PKCS #12 bags) once; call before anything else, from one thread. */
 void mapper_init(void);
 /* Release GMime's global state; nothing may be used afterwards. */
 void mapper_shutdown(void);
