@@ -138,7 +138,10 @@ int main(int argc, char **argv)
 
 	mapper_source src = { 0 };
 	mapper_load_level level = MAPPER_LOAD_FULL;
-	const char *ca = NULL, *key = NULL, *cert = NULL, *p12 = NULL, *pass_file = NULL, *at = NULL;
+	/* repeatable, paired in order as mapifs pairs them */
+	GPtrArray *cas = g_ptr_array_new(), *keys = g_ptr_array_new(), *certs = g_ptr_array_new();
+	GPtrArray *p12s = g_ptr_array_new(), *pass_files = g_ptr_array_new();
+	const char *at = NULL;
 	int i = 2;
 	for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
 		bool has_arg = i + 1 < argc;
@@ -147,21 +150,21 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--flags") && has_arg)
 			src.maildir_flags = argv[++i];
 		else if (!strcmp(argv[i], "--ca") && has_arg)
-			ca = argv[++i];
+			g_ptr_array_add(cas, argv[++i]);
 		else if (!strcmp(argv[i], "--key") && has_arg)
-			key = argv[++i];
+			g_ptr_array_add(keys, argv[++i]);
 		else if (!strcmp(argv[i], "--cert") && has_arg)
-			cert = argv[++i];
+			g_ptr_array_add(certs, argv[++i]);
 		else if (!strcmp(argv[i], "--pkcs12") && has_arg)
-			p12 = argv[++i];
+			g_ptr_array_add(p12s, argv[++i]);
 		else if (!strcmp(argv[i], "--pass-file") && has_arg)
-			pass_file = argv[++i];
+			g_ptr_array_add(pass_files, argv[++i]);
 		else if (!strcmp(argv[i], "--verify-at") && has_arg)
 			at = argv[++i];
 		else
 			return usage(stderr);
 	}
-	if ((key != NULL) != (cert != NULL))
+	if (keys->len != certs->len)
 		return usage(stderr);
 	if (i >= argc)
 		return usage(stderr);
@@ -183,19 +186,24 @@ int main(int argc, char **argv)
 	mapper_crypto *crypto = mapper_crypto_new();
 	char *why = NULL;
 	mapper_status cst = MAPPER_OK;
-	if (ca)
-		cst = mapper_crypto_add_trust(crypto, ca, &why);
-	if (cst == MAPPER_OK && key)
-		cst = mapper_crypto_add_identity(crypto, key, cert, &why);
-	if (cst == MAPPER_OK && p12) {
+	for (guint k = 0; cst == MAPPER_OK && k < cas->len; k++)
+		cst = mapper_crypto_add_trust(crypto, cas->pdata[k], &why);
+	for (guint k = 0; cst == MAPPER_OK && k < keys->len; k++)
+		cst = mapper_crypto_add_identity(crypto, keys->pdata[k], certs->pdata[k], &why);
+	for (guint k = 0; cst == MAPPER_OK && k < p12s->len; k++) {
 		gchar *pw = NULL;
-		if (pass_file && !g_file_get_contents(pass_file, &pw, NULL, NULL))
+		if (k < pass_files->len && !g_file_get_contents(pass_files->pdata[k], &pw, NULL, NULL))
 			pw = NULL;
 		if (pw)
 			pw[strcspn(pw, "\r\n")] = '\0';
-		cst = mapper_crypto_add_pkcs12(crypto, p12, pw ? pw : "", &why);
+		cst = mapper_crypto_add_pkcs12(crypto, p12s->pdata[k], pw ? pw : "", &why);
 		g_free(pw);
 	}
+	g_ptr_array_unref(cas);
+	g_ptr_array_unref(keys);
+	g_ptr_array_unref(certs);
+	g_ptr_array_unref(p12s);
+	g_ptr_array_unref(pass_files);
 	if (cst == MAPPER_OK && at) {
 		int64_t t;
 		if (mapper_parse_time(at, &t) == MAPPER_OK)
