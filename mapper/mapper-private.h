@@ -132,6 +132,7 @@ struct mapper_message {
 	smime_node *smime_dir;       /* smime/, computed on first access */
 	bool smime_done;
 	char *smime_sender;          /* unwrapped content: the outer message's sender */
+	bool unwrapped;              /* smime/content of another message, not an attachment */
 	int seal;                    /* PR_SECURITY_FLAGS to apply on export (0 = none) */
 	int64_t pending_flags;       /* PidTagMessageFlags before mfHasAttach */
 	GPtrArray *recipients;       /* of mapper_bag*, owned */

@@ -586,7 +586,7 @@ mapper_status mapper_message_stat(mapper_message *m, const char *path, mapper_no
 	case R_MESSAGE:
 		node->kind = MAPPER_NODE_DIR;
 		node->is_message = true;
-		if (r.msg->depth > 0) {
+		if (r.msg->depth > 0 && !r.msg->unwrapped) {
 			node->tag = TAG_ATTACH_DATA_OBJECT;
 			node->type_name = mapper_type_name(TAG_ATTACH_DATA_OBJECT);
 		}

@@ -676,6 +676,7 @@ static void add_content(mapper_message *m, smime_node *dir, const void *data, si
 	static const mapper_source none;
 	mapper_message *in = message_new(m->depth + 1);
 	in->level = MAPPER_LOAD_FULL;
+	in->unwrapped = true;
 	in->raw = g_bytes_new(data, len);
 	in->smime_sender = g_strdup(sender_address(m));
 	GBytes *raw = in->raw;
