@@ -187,7 +187,6 @@ static int do_getattr(mount *mnt, node *n, struct stat *st)
 	case NODE_CERT: {
 		const void *pem;
 		size_t len;
-		certificates_learn(mnt);
 		if (!cert_of(mnt, strrchr(n->path, '/') + 1, &pem, &len))
 			return ENOENT;
 		fill_file(mnt, st, n->ino, (off_t)len);
@@ -279,6 +278,8 @@ static int do_lookup(mount *mnt, node *parent, const char *name, struct fuse_ent
 	    strcmp(name, CERTIFICATES_DIR) == 0) {
 		kind = NODE_CERTS;
 	} else if (parent->kind == NODE_CERTS) {
+		/* the map must know all signed mail before a name is ruled out */
+		certificates_learn(mnt);
 		kind = NODE_CERT;
 	} else if (parent->kind == NODE_FOLDER) {
 		folder_refresh(mnt, parent->folder, NULL);

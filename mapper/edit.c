@@ -101,19 +101,6 @@ bool mapper_path_is_flag_property(const char *path)
 	return path && in_list(flag_props, path);
 }
 
-static mapper_status fail(char **why, mapper_status st, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
-static mapper_status fail(char **why, mapper_status st, const char *fmt, ...)
-{
-	if (why) {
-		va_list ap;
-		va_start(ap, fmt);
-		char *s = g_strdup_vprintf(fmt, ap);
-		va_end(ap);
-		*why = strdup(s);
-		g_free(s);
-	}
-	return st;
-}
 
 /* ---- paths ------------------------------------------------------------- */
 
@@ -147,13 +134,13 @@ static mapper_status locate(mapper_message *m, char *path, target *t, char **why
 {
 	memset(t, 0, sizeof *t);
 	if (strcmp(path, "smime") == 0 || strncmp(path, "smime/", 6) == 0)
-		return fail(why, MAPPER_READ_ONLY,
+		return mapper_fail(why, MAPPER_READ_ONLY,
 		            "smime/ is computed from the protected content and is read-only");
 	char *parts[4] = { 0 };
 	int n = 0;
 	for (char *p = path, *save = NULL, *tok; (tok = strtok_r(p, "/", &save)); p = NULL) {
 		if (n == 3)
-			return fail(why, MAPPER_READ_ONLY, "%s: embedded messages are read-only", path);
+			return mapper_fail(why, MAPPER_READ_ONLY, "%s: embedded messages are read-only", path);
 		parts[n++] = tok;
 	}
 	if (n == 1) {
@@ -165,7 +152,7 @@ static mapper_status locate(mapper_message *m, char *path, target *t, char **why
 	if (n == 2) {
 		t->set = mapper_propset_by_name(parts[0]);
 		if (!t->set)
-			return fail(why, MAPPER_NOT_FOUND, "no property set %s", parts[0]);
+			return mapper_fail(why, MAPPER_NOT_FOUND, "no property set %s", parts[0]);
 		t->kind = W_SET;
 		t->bag = &m->props;
 		t->name = parts[1];
@@ -175,7 +162,7 @@ static mapper_status locate(mapper_message *m, char *path, target *t, char **why
 		bool rcpt = parts[0][0] == 'r';
 		GPtrArray *rows = rcpt ? m->recipients : m->attachments;
 		if (!parse_row(parts[1], &t->row) || t->row >= rows->len)
-			return fail(why, MAPPER_NOT_FOUND, "no row %s/%s", parts[0], parts[1]);
+			return mapper_fail(why, MAPPER_NOT_FOUND, "no row %s/%s", parts[0], parts[1]);
 		t->kind = rcpt ? W_RECIPIENT : W_ATTACHMENT;
 		if (rcpt) {
 			t->bag = rows->pdata[t->row];
@@ -186,7 +173,7 @@ static mapper_status locate(mapper_message *m, char *path, target *t, char **why
 		t->name = parts[2];
 		return MAPPER_OK;
 	}
-	return fail(why, MAPPER_NOT_FOUND, "no such property file");
+	return mapper_fail(why, MAPPER_NOT_FOUND, "no such property file");
 }
 
 /* A header field name: printable ASCII without ':' (RFC 5322 2.2). */
@@ -209,18 +196,18 @@ static mapper_status check(mapper_message *m, const target *t, uint32_t *tag, ch
 	const char *name = t->name;
 	*tag = 0;
 	if (m->level != MAPPER_LOAD_FULL)
-		return fail(why, MAPPER_INCOMPLETE, "the message was not loaded completely");
+		return mapper_fail(why, MAPPER_INCOMPLETE, "the message was not loaded completely");
 
 	if (t->kind == W_SET) {
 		if (t->set == &mapper_ps_internet_headers) {
 			if (!valid_field_name(name))
-				return fail(why, MAPPER_INVALID, "%s is not a header field name", name);
+				return mapper_fail(why, MAPPER_INVALID, "%s is not a header field name", name);
 			if (g_ascii_strncasecmp(name, "Content-", 8) == 0)
 				/* the MIME structure writes these; on opaque S/MIME the
 				 * Content-Type describes the protected content (MS-OXOSMIME 2.2.2) */
-				return fail(why, MAPPER_READ_ONLY, "%s describes the MIME structure", name);
+				return mapper_fail(why, MAPPER_READ_ONLY, "%s describes the MIME structure", name);
 			if (in_list_ci(mapped_headers, name))
-				return fail(why, MAPPER_INVALID,
+				return mapper_fail(why, MAPPER_INVALID,
 				            "%s is written from another property (MS-OXCMAIL 2.1.3.2.4)", name);
 			*tag = PROP_TAG(0, PT_UNICODE);
 			return MAPPER_OK;
@@ -233,12 +220,12 @@ static mapper_status check(mapper_message *m, const target *t, uint32_t *tag, ch
 			*tag = PROP_TAG(0, PT_UNICODE);       /* PidLidFlagRequest -> X-Message-Flag */
 			return MAPPER_OK;
 		}
-		return fail(why, MAPPER_READ_ONLY, "%s/%s is read-only", t->set->name, name);
+		return mapper_fail(why, MAPPER_READ_ONLY, "%s/%s is read-only", t->set->name, name);
 	}
 
 	uint32_t tg = mapper_tag_from_name(name);
 	if (!tg || !mapper_type_name(tg))
-		return fail(why, MAPPER_INVALID, "%s is not a known property name", name);
+		return mapper_fail(why, MAPPER_INVALID, "%s is not a known property name", name);
 	const char *canon = mapper_tag_name(tg);
 	/* design.md 5, composing: writing PR_SECURITY_FLAGS seals the message */
 	if (t->kind == W_MESSAGE && tg == TAG_SECURITY_FLAGS) {
@@ -246,7 +233,7 @@ static mapper_status check(mapper_message *m, const target *t, uint32_t *tag, ch
 		return MAPPER_OK;
 	}
 	if (!canon)
-		return fail(why, MAPPER_READ_ONLY, "%s is read-only", name);
+		return mapper_fail(why, MAPPER_READ_ONLY, "%s is read-only", name);
 	*tag = tg;
 
 	switch (t->kind) {
@@ -257,32 +244,32 @@ static mapper_status check(mapper_message *m, const target *t, uint32_t *tag, ch
 			if (m->smime != SMIME_NONE)
 				/* MS-OXOSMIME 2.2.1: the body of a clear-signed message is
 				 * promoted from signed content; opaque ones have none */
-				return fail(why, MAPPER_READ_ONLY,
+				return mapper_fail(why, MAPPER_READ_ONLY,
 				            "%s comes from signed or encrypted content", canon);
 			return MAPPER_OK;
 		}
-		return fail(why, MAPPER_READ_ONLY, "%s is derived and read-only", canon);
+		return mapper_fail(why, MAPPER_READ_ONLY, "%s is derived and read-only", canon);
 	case W_RECIPIENT:
 		if (in_list(recipient_props, canon))
 			return MAPPER_OK;
-		return fail(why, MAPPER_READ_ONLY, "recipient %s is derived and read-only", canon);
+		return mapper_fail(why, MAPPER_READ_ONLY, "recipient %s is derived and read-only", canon);
 	case W_ATTACHMENT:
 		if (m->smime != SMIME_NONE) {
 			/* design.md 4: only the whole protected entity may be replaced */
 			if (strcmp(canon, "PidTagAttachDataBinary") == 0)
 				return MAPPER_OK;
-			return fail(why, MAPPER_READ_ONLY,
+			return mapper_fail(why, MAPPER_READ_ONLY,
 			            "%s of the S/MIME attachment is read-only (MS-OXOSMIME 2.2)", canon);
 		}
 		if (t->att->embedded)
-			return fail(why, MAPPER_READ_ONLY, "embedded messages are read-only");
+			return mapper_fail(why, MAPPER_READ_ONLY, "embedded messages are read-only");
 		if (in_list(attachment_props, canon))
 			return MAPPER_OK;
-		return fail(why, MAPPER_READ_ONLY, "attachment %s is derived and read-only", canon);
+		return mapper_fail(why, MAPPER_READ_ONLY, "attachment %s is derived and read-only", canon);
 	case W_SET:
 		break;
 	}
-	return fail(why, MAPPER_READ_ONLY, "%s is read-only", name);
+	return mapper_fail(why, MAPPER_READ_ONLY, "%s is read-only", name);
 }
 
 mapper_status mapper_message_can_set(mapper_message *m, const char *path, char **why)
@@ -307,11 +294,11 @@ static mapper_status single_line(const char *d, size_t len, char **out, char **w
 	if (len && d[len - 1] == '\r')
 		len--;
 	if (memchr(d, '\0', len))
-		return fail(why, MAPPER_INVALID, "a NUL byte in a text value");
+		return mapper_fail(why, MAPPER_INVALID, "a NUL byte in a text value");
 	if (memchr(d, '\n', len) || memchr(d, '\r', len))
-		return fail(why, MAPPER_INVALID, "a line break inside a single-line value");
+		return mapper_fail(why, MAPPER_INVALID, "a line break inside a single-line value");
 	if (!g_utf8_validate(d, (gssize)len, NULL))
-		return fail(why, MAPPER_INVALID, "the text is not UTF-8");
+		return mapper_fail(why, MAPPER_INVALID, "the text is not UTF-8");
 	*out = g_strndup(d, len);
 	return MAPPER_OK;
 }
@@ -336,7 +323,7 @@ static mapper_status parse_integer(const char *d, size_t len, bool wide, int64_t
 		v = i;
 	}
 	if (!ok) {
-		mapper_status st = fail(why, MAPPER_INVALID, "\"%s\" is not a%s integer", s,
+		mapper_status st = mapper_fail(why, MAPPER_INVALID, "\"%s\" is not a%s integer", s,
 		                        wide ? " 64-bit" : " 32-bit");
 		g_free(s);
 		return st;
@@ -355,7 +342,7 @@ static mapper_status parse_bool(const char *d, size_t len, gboolean *out, char *
 	else if (strcmp(s, "false") == 0 || strcmp(s, "0") == 0)
 		*out = FALSE;
 	else
-		st = fail(why, MAPPER_INVALID, "\"%s\" is not true, false, 1 or 0", s);
+		st = mapper_fail(why, MAPPER_INVALID, "\"%s\" is not true, false, 1 or 0", s);
 	g_free(s);
 	return st;
 }
@@ -377,7 +364,7 @@ static mapper_status parse_guid(const char *d, size_t len, guint8 g[16], char **
 			ok = false;
 	g_free(s);
 	if (!ok)
-		return fail(why, MAPPER_INVALID, "not a GUID in {xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx} form");
+		return mapper_fail(why, MAPPER_INVALID, "not a GUID in {xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx} form");
 	for (int i = 0; i < 16; i++)
 		g[i] = (guint8)v[i];
 	return MAPPER_OK;
@@ -416,9 +403,9 @@ static mapper_status parse_value(mapper_prop *p, uint32_t tag, const char *d, si
 	case PT_UNICODE:
 		if (def && (def->flags & PROPDEF_MULTILINE)) {
 			if (memchr(d, '\0', len))
-				return fail(why, MAPPER_INVALID, "a NUL byte in a text value");
+				return mapper_fail(why, MAPPER_INVALID, "a NUL byte in a text value");
 			if (!g_utf8_validate(d, (gssize)len, NULL))
-				return fail(why, MAPPER_INVALID, "the text is not UTF-8");
+				return mapper_fail(why, MAPPER_INVALID, "the text is not UTF-8");
 			p->str = g_strndup(d, len);
 			return MAPPER_OK;
 		}
@@ -434,7 +421,7 @@ static mapper_status parse_value(mapper_prop *p, uint32_t tag, const char *d, si
 		char *s = g_strndup(d, len);
 		mapper_status st = mapper_parse_time(s, &p->v.t);
 		if (st != MAPPER_OK)
-			fail(why, st, "\"%s\" is not an ISO 8601 date with offset or an RFC 5322 date",
+			mapper_fail(why, st, "\"%s\" is not an ISO 8601 date with offset or an RFC 5322 date",
 			     g_strstrip(s));
 		g_free(s);
 		return st;
@@ -453,7 +440,7 @@ static mapper_status parse_value(mapper_prop *p, uint32_t tag, const char *d, si
 		char *all = g_strndup(d, len);
 		if (strlen(all) != len || !g_utf8_validate(all, -1, NULL)) {
 			g_free(all);
-			return fail(why, MAPPER_INVALID, "the text is not UTF-8");
+			return mapper_fail(why, MAPPER_INVALID, "the text is not UTF-8");
 		}
 		char **lines = g_strsplit(all, "\n", -1);
 		g_free(all);
@@ -471,7 +458,7 @@ static mapper_status parse_value(mapper_prop *p, uint32_t tag, const char *d, si
 		return MAPPER_OK;
 	}
 	default:
-		return fail(why, MAPPER_READ_ONLY, "values of this type cannot be written");
+		return mapper_fail(why, MAPPER_READ_ONLY, "values of this type cannot be written");
 	}
 }
 
@@ -484,25 +471,25 @@ static mapper_status check_value(mapper_message *m, const target *t, const char 
 	if (!canon)
 		return MAPPER_OK;
 	if (strcmp(canon, "PidTagImportance") == 0 && (p->v.i < 0 || p->v.i > 2))
-		return fail(why, MAPPER_INVALID, "PidTagImportance is 0 (low), 1 (normal) or 2 (high)");
+		return mapper_fail(why, MAPPER_INVALID, "PidTagImportance is 0 (low), 1 (normal) or 2 (high)");
 	if (strcmp(canon, "PidTagSensitivity") == 0 && (p->v.i < 0 || p->v.i > 3))
-		return fail(why, MAPPER_INVALID, "PidTagSensitivity is 0 to 3");
+		return mapper_fail(why, MAPPER_INVALID, "PidTagSensitivity is 0 to 3");
 	if (strcmp(canon, "PidTagPriority") == 0 && (p->v.i < -1 || p->v.i > 1))
-		return fail(why, MAPPER_INVALID, "PidTagPriority is -1, 0 or 1");
+		return mapper_fail(why, MAPPER_INVALID, "PidTagPriority is -1, 0 or 1");
 	if (strcmp(canon, "PidTagRecipientType") == 0 && (p->v.i < 1 || p->v.i > 3))
 		/* MS-OXCMAIL 2.1.3.1.1: only To, Cc and Bcc reach the header */
-		return fail(why, MAPPER_INVALID, "PidTagRecipientType is 1 (To), 2 (Cc) or 3 (Bcc)");
+		return mapper_fail(why, MAPPER_INVALID, "PidTagRecipientType is 1 (To), 2 (Cc) or 3 (Bcc)");
 	if (strcmp(canon, "PidTagAddressType") == 0 && g_ascii_strcasecmp(p->str, "SMTP") != 0)
-		return fail(why, MAPPER_INVALID, "only SMTP addresses can be written to a message");
+		return mapper_fail(why, MAPPER_INVALID, "only SMTP addresses can be written to a message");
 	if (g_str_has_suffix(canon, "EmailAddress") || g_str_has_suffix(canon, "SmtpAddress"))
 		if (!plausible_address(p->str))
-			return fail(why, MAPPER_INVALID, "\"%s\" is not an e-mail address", p->str);
+			return mapper_fail(why, MAPPER_INVALID, "\"%s\" is not an e-mail address", p->str);
 	if (strcmp(canon, "PidTagAttachMimeTag") == 0 && !valid_media_type(p->str))
-		return fail(why, MAPPER_INVALID, "\"%s\" is not a media type", p->str);
+		return mapper_fail(why, MAPPER_INVALID, "\"%s\" is not a media type", p->str);
 	if (strcmp(canon, "PidTagInternetMessageId") == 0 || strcmp(canon, "PidTagInReplyToId") == 0) {
 		size_t n = strlen(p->str);
 		if (n < 3 || p->str[0] != '<' || p->str[n - 1] != '>' || !strchr(p->str, '@'))
-			return fail(why, MAPPER_INVALID, "a message id looks like <left@right>");
+			return mapper_fail(why, MAPPER_INVALID, "a message id looks like <left@right>");
 	}
 	if (t->kind == W_ATTACHMENT && m->smime != SMIME_NONE)
 		return smime_entity_check(m, p->bin, why);
@@ -628,7 +615,7 @@ mapper_status mapper_message_set(mapper_message *m, const char *path,
 	if (len == 0) {
 		if (t.kind == W_ATTACHMENT && m->smime != SMIME_NONE) {
 			g_free(copy);
-			return fail(why, MAPPER_INVALID, "the S/MIME attachment cannot be empty");
+			return mapper_fail(why, MAPPER_INVALID, "the S/MIME attachment cannot be empty");
 		}
 		if (t.kind == W_SET) {
 			mapper_prop *old = find_named(t.bag, t.set, t.name);
@@ -700,26 +687,26 @@ static mapper_status row_path(mapper_message *m, const char *path, bool adding,
                               GPtrArray **rows, bool *rcpt, guint *row, char **why)
 {
 	if (m->level != MAPPER_LOAD_FULL)
-		return fail(why, MAPPER_INCOMPLETE, "the message was not loaded completely");
+		return mapper_fail(why, MAPPER_INCOMPLETE, "the message was not loaded completely");
 	char **parts = g_strsplit(path ? path : "", "/", -1);
 	mapper_status st = MAPPER_OK;
 	if (g_strv_length(parts) != 2 ||
 	    (strcmp(parts[0], "recipients") != 0 && strcmp(parts[0], "attachments") != 0)) {
-		st = fail(why, MAPPER_READ_ONLY, "only recipients/N and attachments/N are rows");
+		st = mapper_fail(why, MAPPER_READ_ONLY, "only recipients/N and attachments/N are rows");
 	} else {
 		*rcpt = parts[0][0] == 'r';
 		*rows = *rcpt ? m->recipients : m->attachments;
 		if (!*rcpt && m->smime != SMIME_NONE)
 			/* MS-OXOSMIME 2.2.1/2.2.2: exactly one attachment */
-			st = fail(why, MAPPER_READ_ONLY, "an S/MIME message has exactly one attachment");
+			st = mapper_fail(why, MAPPER_READ_ONLY, "an S/MIME message has exactly one attachment");
 		else if (!parse_row(parts[1], row))
-			st = fail(why, MAPPER_INVALID, "%s is not a row number", parts[1]);
+			st = mapper_fail(why, MAPPER_INVALID, "%s is not a row number", parts[1]);
 		else if (adding && *row < (*rows)->len)
-			st = fail(why, MAPPER_EXISTS, "%s already exists", path);
+			st = mapper_fail(why, MAPPER_EXISTS, "%s already exists", path);
 		else if (adding && *row != (*rows)->len)
-			st = fail(why, MAPPER_INVALID, "the next %s row is %u", parts[0], (*rows)->len);
+			st = mapper_fail(why, MAPPER_INVALID, "the next %s row is %u", parts[0], (*rows)->len);
 		else if (!adding && *row >= (*rows)->len)
-			st = fail(why, MAPPER_NOT_FOUND, "no row %s", path);
+			st = mapper_fail(why, MAPPER_NOT_FOUND, "no row %s", path);
 	}
 	g_strfreev(parts);
 	return st;
@@ -815,7 +802,7 @@ mapper_status smime_entity_check(mapper_message *m, GBytes *data, char **why)
 {
 	if (m->smime == SMIME_CLEAR_SIGNED) {
 		if (!is_signed_entity(data))
-			return fail(why, MAPPER_INVALID,
+			return mapper_fail(why, MAPPER_INVALID,
 			            "not a multipart/signed entity with two parts (RFC 1847)");
 		return MAPPER_OK;
 	}
@@ -824,9 +811,9 @@ mapper_status smime_entity_check(mapper_message *m, GBytes *data, char **why)
 	int want = old ? cms_type(old->bin) : NID_undef;
 	int got = cms_type(data);
 	if (got == NID_undef)
-		return fail(why, MAPPER_INVALID, "not a DER-encoded CMS message (RFC 5652)");
+		return mapper_fail(why, MAPPER_INVALID, "not a DER-encoded CMS message (RFC 5652)");
 	if (want != NID_undef && got != want)
-		return fail(why, MAPPER_INVALID, "CMS %s cannot replace CMS %s",
+		return mapper_fail(why, MAPPER_INVALID, "CMS %s cannot replace CMS %s",
 		            OBJ_nid2sn(got), OBJ_nid2sn(want));
 	return MAPPER_OK;
 }

@@ -146,6 +146,9 @@ struct mapper_message {
 mapper_message *message_new(int depth);
 /* An attachment with an empty property bag. */
 mapper_attachment *attachment_new(void);
+/* Return @st, setting *@why (when not NULL) to the formatted reason, which
+ * callers of the public API free with free(). */
+mapper_status mapper_fail(char **why, mapper_status st, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 /* Record the first warning only; later ones are dropped. printf-style. */
 void message_warn(mapper_message *m, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 

@@ -279,6 +279,19 @@ mapper_message *message_new(int depth)
 	return m;
 }
 
+mapper_status mapper_fail(char **why, mapper_status st, const char *fmt, ...)
+{
+	if (why) {
+		va_list ap;
+		va_start(ap, fmt);
+		char *s = g_strdup_vprintf(fmt, ap);
+		va_end(ap);
+		*why = strdup(s);   /* callers free it with free() (mapper.h) */
+		g_free(s);
+	}
+	return st;
+}
+
 void message_warn(mapper_message *m, const char *fmt, ...)
 {
 	if (m->warning)

@@ -117,17 +117,11 @@ static const char *ossl_reason(void)
 	return r ? r : "unknown OpenSSL error";
 }
 
-static mapper_status failf(char **why, mapper_status st, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
-static mapper_status failf(char **why, mapper_status st, const char *fmt, ...)
+/* "FILE: REASON" for a file that could not be used; frees @reason. */
+static mapper_status file_fail(char **why, const char *file, char *reason)
 {
-	if (why) {
-		va_list ap;
-		va_start(ap, fmt);
-		char *s = g_strdup_vprintf(fmt, ap);
-		va_end(ap);
-		*why = strdup(s);
-		g_free(s);
-	}
+	mapper_status st = mapper_fail(why, MAPPER_INVALID, "%s: %s", file, reason ? reason : "unusable");
+	free(reason);
 	return st;
 }
 
@@ -216,7 +210,7 @@ static mapper_status add_identity(mapper_crypto *c, EVP_PKEY *key, X509 *cert,
 		EVP_PKEY_free(key);
 		X509_free(cert);
 		certs_free(chain);
-		return failf(why, MAPPER_INVALID, "%s: the private key does not belong to the certificate", what);
+		return mapper_fail(why, MAPPER_INVALID, "%s: the private key does not belong to the certificate", what);
 	}
 	identity *id = g_new0(identity, 1);
 	id->key = key;
@@ -231,17 +225,12 @@ mapper_status mapper_crypto_add_identity(mapper_crypto *c, const char *key_file,
 {
 	char *reason = NULL;
 	EVP_PKEY *key = read_key(key_file, &reason);
-	if (!key) {
-		mapper_status st = failf(why, MAPPER_INVALID, "%s: %s", key_file, reason);
-		free(reason);
-		return st;
-	}
+	if (!key)
+		return file_fail(why, key_file, reason);
 	X509 *cert = read_cert(cert_file, &reason);
 	if (!cert) {
 		EVP_PKEY_free(key);
-		mapper_status st = failf(why, MAPPER_INVALID, "%s: %s", cert_file, reason);
-		free(reason);
-		return st;
+		return file_fail(why, cert_file, reason);
 	}
 	return add_identity(c, key, cert, NULL, cert_file, why);
 }
@@ -251,17 +240,14 @@ mapper_status mapper_crypto_add_pkcs12(mapper_crypto *c, const char *file,
 {
 	char *reason = NULL;
 	GBytes *b = read_file(file, &reason);
-	if (!b) {
-		mapper_status st = failf(why, MAPPER_INVALID, "%s: %s", file, reason);
-		free(reason);
-		return st;
-	}
+	if (!b)
+		return file_fail(why, file, reason);
 	gsize n;
 	const unsigned char *p = g_bytes_get_data(b, &n);
 	PKCS12 *p12 = d2i_PKCS12(NULL, &p, (long)n);
 	g_bytes_unref(b);
 	if (!p12)
-		return failf(why, MAPPER_INVALID, "%s: not a PKCS #12 file (%s)", file, ossl_reason());
+		return mapper_fail(why, MAPPER_INVALID, "%s: not a PKCS #12 file (%s)", file, ossl_reason());
 	EVP_PKEY *key = NULL;
 	X509 *cert = NULL;
 	STACK_OF(X509) *chain = NULL;
@@ -273,7 +259,7 @@ mapper_status mapper_crypto_add_pkcs12(mapper_crypto *c, const char *file,
 		EVP_PKEY_free(key);
 		X509_free(cert);
 		certs_free(chain);
-		return failf(why, MAPPER_INVALID, "%s: cannot read it: %s (wrong password?)", file, r);
+		return mapper_fail(why, MAPPER_INVALID, "%s: cannot read it: %s (wrong password?)", file, r);
 	}
 	return add_identity(c, key, cert, chain, file, why);
 }
@@ -305,11 +291,8 @@ static mapper_status add_trust_file(mapper_crypto *c, const char *file, char **w
 {
 	char *reason = NULL;
 	GBytes *b = read_file(file, &reason);
-	if (!b) {
-		mapper_status st = failf(why, MAPPER_INVALID, "%s: %s", file, reason);
-		free(reason);
-		return st;
-	}
+	if (!b)
+		return file_fail(why, file, reason);
 	STACK_OF(X509) *all = parse_certs(b);
 	g_bytes_unref(b);
 	int n = sk_X509_num(all);
@@ -318,7 +301,7 @@ static mapper_status add_trust_file(mapper_crypto *c, const char *file, char **w
 	certs_free(all);
 	ERR_clear_error();
 	if (!n)
-		return failf(why, MAPPER_INVALID, "%s: no certificate in it", file);
+		return mapper_fail(why, MAPPER_INVALID, "%s: no certificate in it", file);
 	return MAPPER_OK;
 }
 
@@ -327,13 +310,13 @@ mapper_status mapper_crypto_add_trust(mapper_crypto *c, const char *where, char 
 	if (strcmp(where, "system") == 0) {
 		/* only when asked: design.md 5, "no system store unless asked" */
 		if (X509_STORE_set_default_paths(c->store) != 1)
-			return failf(why, MAPPER_INVALID, "the system trust store: %s", ossl_reason());
+			return mapper_fail(why, MAPPER_INVALID, "the system trust store: %s", ossl_reason());
 		return MAPPER_OK;
 	}
 	if (g_file_test(where, G_FILE_TEST_IS_DIR)) {
 		GPtrArray *files = cert_files(where);
 		mapper_status st = files->len ? MAPPER_OK
-		                              : failf(why, MAPPER_INVALID, "%s: no certificate files in it", where);
+		                              : mapper_fail(why, MAPPER_INVALID, "%s: no certificate files in it", where);
 		for (guint i = 0; i < files->len && st == MAPPER_OK; i++)
 			st = add_trust_file(c, files->pdata[i], why);
 		g_ptr_array_unref(files);
@@ -352,7 +335,7 @@ mapper_status mapper_crypto_set_digest(mapper_crypto *c, const char *name, char 
 {
 	const EVP_MD *md = EVP_get_digestbyname(name);
 	if (!md)
-		return failf(why, MAPPER_INVALID, "unknown digest %s", name);
+		return mapper_fail(why, MAPPER_INVALID, "unknown digest %s", name);
 	c->md = md;
 	return MAPPER_OK;
 }
@@ -361,7 +344,7 @@ mapper_status mapper_crypto_set_cipher(mapper_crypto *c, const char *name, char 
 {
 	const EVP_CIPHER *ciph = EVP_get_cipherbyname(name);
 	if (!ciph)
-		return failf(why, MAPPER_INVALID, "unknown cipher %s", name);
+		return mapper_fail(why, MAPPER_INVALID, "unknown cipher %s", name);
 	c->cipher = ciph;
 	return MAPPER_OK;
 }
@@ -451,7 +434,7 @@ static void learn(mapper_crypto *c, X509 *cert, const char *from, int64_t when)
 mapper_status mapper_crypto_preload(mapper_crypto *c, const char *dir, char **why)
 {
 	if (!g_file_test(dir, G_FILE_TEST_IS_DIR))
-		return failf(why, MAPPER_INVALID, "%s is not a directory", dir);
+		return mapper_fail(why, MAPPER_INVALID, "%s is not a directory", dir);
 	GPtrArray *files = cert_files(dir);
 	for (guint i = 0; i < files->len; i++) {
 		const char *f = files->pdata[i];
@@ -1495,7 +1478,7 @@ static STACK_OF(X509) *seal_recipients(mapper_message *m, char **why)
 		}
 		g_free(key);
 		if (!cert) {
-			failf(why, MAPPER_INVALID,
+			mapper_fail(why, MAPPER_INVALID,
 			      "no certificate for %s in certificates/: cannot encrypt to it", addr);
 			certs_free(out);
 			return NULL;
@@ -1522,15 +1505,15 @@ static STACK_OF(X509) *seal_recipients(mapper_message *m, char **why)
 mapper_status smime_seal_request(mapper_message *m, int64_t flags, char **why)
 {
 	if (m->depth > 0)
-		return failf(why, MAPPER_READ_ONLY, "only a top-level message can be sealed");
+		return mapper_fail(why, MAPPER_READ_ONLY, "only a top-level message can be sealed");
 	if (flags < 0 || flags > 3)
-		return failf(why, MAPPER_INVALID,
+		return mapper_fail(why, MAPPER_INVALID,
 		             "PR_SECURITY_FLAGS takes 1 (encrypt), 2 (sign) or 3 (both), not %lld",
 		             (long long)flags);
 	if (flags && m->smime != SMIME_NONE)
-		return failf(why, MAPPER_READ_ONLY, "the message is already S/MIME");
+		return mapper_fail(why, MAPPER_READ_ONLY, "the message is already S/MIME");
 	if (flags && (!m->crypto || !m->crypto->ids->len))
-		return failf(why, MAPPER_INVALID,
+		return mapper_fail(why, MAPPER_INVALID,
 		             "no local identity to %s with (give --key and --cert, or --pkcs12 and --pass-file)",
 		             flags & 2 ? "sign" : "encrypt");
 	if (flags & 1) {
@@ -1583,7 +1566,7 @@ static GBytes *seal_sign(mapper_crypto *c, GBytes *entity, char **why)
 			out = cms_der(cms);
 	}
 	if (!out)
-		failf(why, MAPPER_INVALID, "signing failed: %s", ossl_reason());
+		mapper_fail(why, MAPPER_INVALID, "signing failed: %s", ossl_reason());
 	CMS_ContentInfo_free(cms);
 	BIO_free(in);
 	ERR_clear_error();
@@ -1603,7 +1586,7 @@ static GBytes *seal_encrypt(mapper_message *m, GBytes *entity, char **why)
 	if (cms)
 		out = cms_der(cms);
 	else
-		failf(why, MAPPER_INVALID, "encryption failed: %s", ossl_reason());
+		mapper_fail(why, MAPPER_INVALID, "encryption failed: %s", ossl_reason());
 	CMS_ContentInfo_free(cms);
 	BIO_free(in);
 	certs_free(recips);
@@ -1641,7 +1624,7 @@ mapper_status smime_seal(mapper_message *m, const char *in, size_t in_len,
 	*out = NULL;
 	*out_len = 0;
 	if (!c || !c->ids->len)
-		return failf(why, MAPPER_INVALID, "no local identity to seal with");
+		return mapper_fail(why, MAPPER_INVALID, "no local identity to seal with");
 	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(in, in_len);
 	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
 	GMimeMessage *msg = g_mime_parser_construct_message(parser, NULL);
@@ -1651,7 +1634,7 @@ mapper_status smime_seal(mapper_message *m, const char *in, size_t in_len,
 	if (!body) {
 		if (msg)
 			g_object_unref(msg);
-		return failf(why, MAPPER_INVALID, "the message to seal has no body to protect");
+		return mapper_fail(why, MAPPER_INVALID, "the message to seal has no body to protect");
 	}
 	/* the protected entity: the message's MIME part, headers and body;
 	 * the RFC 5322 fields stay outside (RFC 8551 3.1) */
