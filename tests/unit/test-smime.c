@@ -3,8 +3,14 @@
  * recognition by the last Content-Type header (3.1.5.1.1, 3.1.5.2.1),
  * clear-signed messages (2.2.1, 3.1.5.1.2) and opaque-signed or encrypted
  * messages (2.2.2).  No real signatures: the mapper does no crypto here, so
- * the CMS blobs are fake bytes.
+ * the CMS blobs are fake bytes -- except in test_malformed_digest_set(),
+ * which signs with OpenSSL in memory to reach the verifier's error paths
+ * (and, under AddressSanitizer, to check that they leak nothing).
  */
+#include <openssl/cms.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
 #include "mapper-test.h"
 
 /* ---- expected bytes built from the input ----------------------------------- */
@@ -517,6 +523,202 @@ static void test_opaque(void)
 	mapper_message_free(m);
 }
 
+/* ---- verification error paths (real CMS) ----------------------------------- */
+
+/* The length of the DER element at @p (definite lengths, short or long
+ * form), its header length in *@hdr. */
+static size_t der_len(const unsigned char *p, size_t *hdr)
+{
+	size_t len = p[1];
+	*hdr = 2;
+	if (len & 0x80) {
+		int k = len & 0x7f;
+		len = 0;
+		for (int i = 0; i < k; i++)
+			len = len << 8 | p[2 + i];
+		*hdr += (size_t)k;
+	}
+	return len;
+}
+
+/* Append the DER element TAG { @n bytes at @content } to @b. */
+static void der_put(buf *b, unsigned char tag, const void *content, size_t n)
+{
+	unsigned char h[6] = { tag };
+	size_t hl = 2;
+	if (n < 0x80) {
+		h[1] = (unsigned char)n;
+	} else if (n < 0x100) {
+		h[1] = 0x81, h[2] = (unsigned char)n, hl = 3;
+	} else if (n < 0x10000) {
+		h[1] = 0x82, h[2] = (unsigned char)(n >> 8), h[3] = (unsigned char)n, hl = 4;
+	} else {
+		h[1] = 0x83, h[2] = (unsigned char)(n >> 16), h[3] = (unsigned char)(n >> 8);
+		h[4] = (unsigned char)n, hl = 5;
+	}
+	buf_add_len(b, h, hl);
+	buf_add_len(b, content, n);
+}
+
+/*
+ * ContentInfo { signedData, SignedData { version, digestAlgorithms, rest } }
+ * with the digestAlgorithms SET emptied, as openssl's
+ * test/smime-eml/pkcs7-empty-digest-set.eml has it.  Caller frees.
+ */
+static unsigned char *empty_digest_set(const unsigned char *der, size_t *len)
+{
+	size_t h, ci = der_len(der, &h);
+	const unsigned char *oid = der + h, *end = der + h + ci;
+	size_t oh, ol = der_len(oid, &oh);
+	const unsigned char *a0 = oid + oh + ol;
+	size_t ah;
+	der_len(a0, &ah);
+	const unsigned char *sd = a0 + ah;
+	size_t sh;
+	der_len(sd, &sh);
+	const unsigned char *ver = sd + sh;
+	size_t vh, vl = der_len(ver, &vh);
+	const unsigned char *set = ver + vh + vl;
+	size_t th, tl = der_len(set, &th);
+	const unsigned char *rest = set + th + tl;
+
+	buf inner = { 0 }, sdb = { 0 }, a0b = { 0 }, cib = { 0 }, out = { 0 };
+	buf_add_len(&inner, ver, vh + vl);
+	buf_add_len(&inner, "\x31\x00", 2);
+	buf_add_len(&inner, rest, (size_t)(end - rest));
+	der_put(&sdb, 0x30, inner.data, inner.len);
+	der_put(&a0b, 0xA0, sdb.data, sdb.len);
+	buf_add_len(&cib, oid, oh + ol);
+	buf_add_len(&cib, a0b.data, a0b.len);
+	der_put(&out, 0x30, cib.data, cib.len);
+	free(inner.data);
+	free(sdb.data);
+	free(a0b.data);
+	free(cib.data);
+	*len = out.len;
+	return (unsigned char *)out.data;
+}
+
+/* A self-signed P-256 certificate for "CN=Digest Set Test" and its key. */
+static X509 *test_signer(EVP_PKEY **key)
+{
+	*key = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	if (!*key || !x)
+		abort();
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 42);
+	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600L * 24 * 365);
+	X509_NAME *name = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"Digest Set Test", -1, -1, 0);
+	X509_set_issuer_name(x, name);
+	X509_set_pubkey(x, *key);
+	if (!X509_sign(x, *key, EVP_sha256()))
+		abort();
+	return x;
+}
+
+/* multipart/signed over @content with the detached signature @sig. */
+static char *clear_signed_message(const char *content, const unsigned char *sig, size_t sig_len)
+{
+	char *b64 = base64_lines(sig, sig_len, 64, "\r\n");
+	buf b = { 0 };
+	buf_printf(&b,
+	           "From: signer@example.com\r\n"
+	           "Subject: digest set\r\n"
+	           "MIME-Version: 1.0\r\n"
+	           "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\";\r\n"
+	           " micalg=sha-256; boundary=\"sig-boundary\"\r\n"
+	           "\r\n"
+	           "--sig-boundary\r\n"
+	           "%s"
+	           "\r\n--sig-boundary\r\n"
+	           "Content-Type: application/pkcs7-signature; name=smime.p7s\r\n"
+	           "Content-Transfer-Encoding: base64\r\n"
+	           "\r\n"
+	           "%s"
+	           "--sig-boundary--\r\n", content, b64);
+	free(b64);
+	return b.data;
+}
+
+/*
+ * The shape of openssl's pkcs7-empty-digest-set.eml, built here: a correct
+ * signature (signed attributes and all) whose SignedData.digestAlgorithms
+ * SET is empty (bad), or names a digest OpenSSL does not know (error).
+ * Both end in CMS_verify() failing inside CMS_dataInit(), the path where
+ * OpenSSL 3.0 leaked its copy of a memory BIO content on every evaluation
+ * (smime.c content_bio()); run under AddressSanitizer, leak checking covers
+ * it.  The unchanged signature is untrusted (no anchors), which shows that
+ * the signature itself is sound.
+ */
+static void test_malformed_digest_set(void)
+{
+	static const char content[] = "Content-Type: text/plain\r\n\r\nThis is the content to be signed.\r\n";
+	EVP_PKEY *key;
+	X509 *cert = test_signer(&key);
+	BIO *in = BIO_new_mem_buf(content, (int)strlen(content));
+	CMS_ContentInfo *signed_data = CMS_sign(cert, key, NULL, in, CMS_DETACHED | CMS_BINARY);
+	if (!ok(signed_data != NULL, "digest set: CMS_sign works"))
+		return;
+	unsigned char *der = NULL;
+	int n = i2d_CMS_ContentInfo(signed_data, &der);
+	ok(n > 0, "digest set: signature encoded (%d bytes)", n);
+
+	char *msg = clear_signed_message(content, der, (size_t)n);
+	mapper_message *m = load(msg);
+	is_file(m, "smime/status", "untrusted\n", "digest set: as signed");
+	mapper_message_free(m);
+	free(msg);
+
+	size_t elen;
+	unsigned char *empty = empty_digest_set(der, &elen);
+	CMS_ContentInfo *check = NULL;
+	{
+		const unsigned char *p = empty;
+		check = d2i_CMS_ContentInfo(NULL, &p, (long)elen);
+		ok(check != NULL && p == empty + elen, "digest set: the emptied SignedData still parses");
+		CMS_ContentInfo_free(check);
+	}
+	msg = clear_signed_message(content, empty, elen);
+	for (int round = 0; round < 3; round++) {
+		m = load(msg);
+		is_file(m, "smime/status", "bad\n", "empty digest set");
+		is_file(m, "smime/signers/0/status", "bad\n", "empty digest set");
+		is_file(m, "smime/signers/0/digest", "sha256\n", "empty digest set");
+		is_file(m, "smime/content/PidTagBody", "This is the content to be signed.\r\n", "empty digest set");
+		mapper_message_free(m);
+	}
+	free(msg);
+	free(empty);
+
+	/* sha256 (2.16.840.1.101.3.4.2.1) -> 2.16.840.1.101.3.4.2.127 in the
+	 * digest set only: its first occurrence, before the signer infos */
+	static const unsigned char sha256_oid[] = { 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01 };
+	unsigned char *unknown = malloc((size_t)n);
+	memcpy(unknown, der, (size_t)n);
+	unsigned char *at = memmem(unknown, (size_t)n, sha256_oid, sizeof sha256_oid);
+	ok(at != NULL, "digest set: sha256 found in the signature");
+	if (at)
+		at[sizeof sha256_oid - 1] = 0x7f;
+	msg = clear_signed_message(content, unknown, (size_t)n);
+	m = load(msg);
+	char *status = read_copy(m, "smime/status", NULL);
+	ok(status && strncmp(status, "error: ", 7) == 0, "unknown digest in the digest set: status %s",
+	   status ? status : "(none)");
+	free(status);
+	mapper_message_free(m);
+	free(msg);
+	free(unknown);
+
+	OPENSSL_free(der);
+	CMS_ContentInfo_free(signed_data);
+	BIO_free(in);
+	X509_free(cert);
+	EVP_PKEY_free(key);
+}
+
 int main(void)
 {
 	mapper_init();
@@ -524,6 +726,7 @@ int main(void)
 	test_clear_signed_mbox();
 	test_embedded_signed();
 	test_opaque();
+	test_malformed_digest_set();
 	mapper_shutdown();
 	return done_testing();
 }
