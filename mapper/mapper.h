@@ -11,8 +11,10 @@
  *
  * Invariants:
  *  - A mapper_message is owned by exactly one caller and is not thread-safe;
- *    use it from one thread at a time.  GMime objects never escape the
- *    loader: they are released before mapper_message_load() returns.
+ *    use it from one thread at a time.  Distinct messages may be used in
+ *    different threads at once, also when they share one mapper_crypto
+ *    (see there).  GMime objects never escape the loader: they are
+ *    released before mapper_message_load() returns.
  *  - Paths are relative to the message object's root, components separated
  *    by '/', no leading or trailing '/'; "" is the root itself.
  *  - Everything a getter returns stays valid until the message is freed,
@@ -211,9 +213,18 @@ void mapper_message_maildir_flags(const mapper_message *message, char buf[static
  * anchors, the verification time, the compose settings and the address ->
  * certificate map (SMTP-ADDR-DC-CERT-MAP of the DRS seeds).  It is owned by
  * the caller, who attaches it to messages with mapper_message_set_crypto();
- * it must outlive them.  Not thread-safe, like the messages.  Everything is
- * done with OpenSSL's CMS API on the original bytes; plaintext only ever
- * lives in memory.
+ * it must outlive them.  Everything is done with OpenSSL's CMS API on the
+ * original bytes; plaintext only ever lives in memory.
+ *
+ * Threads: set the context up first, from one thread -- mapper_crypto_new,
+ * add_identity, add_pkcs12, add_trust, preload and the set_* calls, before
+ * any message uses it.  After that it is thread-safe: messages evaluated in
+ * different threads may share it (their verification, decryption and
+ * sealing only read the identities, trust anchors and settings), and the
+ * certificate map -- learnt from good signatures in any thread -- may be
+ * read with the map_* calls from any thread at the same time.  An internal
+ * mutex guards the map; it is never held during a verification or
+ * decryption.  Messages themselves are still one thread at a time each.
  */
 typedef struct mapper_crypto mapper_crypto;
 
@@ -241,10 +252,17 @@ void mapper_crypto_set_encrypt_first(mapper_crypto *crypto, bool encrypt_first);
 
 /* The addresses in the certificate map, sorted; free with mapper_names_free(). */
 char **mapper_crypto_map_addresses(mapper_crypto *crypto, size_t *count);
-/* The PEM certificate for @address (lower-case); valid until the map
- * changes.  false if there is none. */
+/* The PEM certificate for @address (lower-case); false if there is none.
+ * The bytes stay valid until the context is freed (a replaced certificate's
+ * PEM is kept until then), but may be outdated by the time they are read:
+ * prefer mapper_crypto_map_copy(). */
 bool mapper_crypto_map_get(mapper_crypto *crypto, const char *address,
                            const void **pem, size_t *len);
+/* A copy of the PEM certificate for @address (lower-case), taken under the
+ * map's lock: *@pem (NUL-terminated; caller frees with free()) and its
+ * length *@len without the NUL.  false if there is none (or no memory). */
+bool mapper_crypto_map_copy(mapper_crypto *crypto, const char *address,
+                            char **pem, size_t *len);
 /* A number that changes whenever the map changes. */
 unsigned mapper_crypto_map_generation(const mapper_crypto *crypto);
 

@@ -58,6 +58,15 @@ typedef struct map_entry {
 	GBytes *pem;
 } map_entry;
 
+/*
+ * Threads (mapper.h): everything above @lock is set up before the first
+ * message uses the context and only read afterwards -- the identities'
+ * keys and certificates, the X509_STORE (OpenSSL 3 locks its own lookups;
+ * every verification makes its own X509_STORE_CTX), the settings.  The
+ * certificate map is written while messages are evaluated, from any
+ * thread, so @lock guards it: taken only around the map operations, never
+ * across a CMS verification, decryption or PEM encoding.
+ */
 struct mapper_crypto {
 	GPtrArray *ids;              /* of identity*, the first one signs */
 	X509_STORE *store;           /* trust anchors (--ca); empty = none */
@@ -66,8 +75,13 @@ struct mapper_crypto {
 	const EVP_MD *md;
 	const EVP_CIPHER *cipher;
 	bool encrypt_first;
+
+	GMutex lock;                 /* guards the fields below */
 	GHashTable *map;             /* lower-case address -> map_entry* */
 	unsigned generation;
+	/* the PEM of every replaced entry, so that what mapper_crypto_map_get()
+	 * returned stays valid until the context is freed */
+	GPtrArray *retired;          /* of GBytes* */
 };
 
 static void identity_free(gpointer p)
@@ -94,7 +108,9 @@ mapper_crypto *mapper_crypto_new(void)
 	c->store = X509_STORE_new();
 	c->md = EVP_sha256();
 	c->cipher = EVP_aes_128_cbc();
+	g_mutex_init(&c->lock);
 	c->map = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, map_entry_free);
+	c->retired = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
 	return c;
 }
 
@@ -105,6 +121,8 @@ void mapper_crypto_free(mapper_crypto *c)
 	g_ptr_array_unref(c->ids);
 	X509_STORE_free(c->store);
 	g_hash_table_unref(c->map);
+	g_ptr_array_unref(c->retired);
+	g_mutex_clear(&c->lock);
 	g_free(c);
 }
 
@@ -399,36 +417,48 @@ static char *map_key(const char *address)
 /* SMTP-ADDR-DC-CERT-MAP(address) := cert; "any value previously stored MUST
  * be overwritten" (seed 001) by a later signature.  Later means a later
  * signing time, so the map does not depend on the order mail is read in;
- * equal times are settled by comparing the certificates. */
-static void map_put(mapper_crypto *c, const char *address, X509 *cert, int64_t when)
+ * equal times are settled by comparing the certificates.  @pem is @cert's
+ * PEM text.  Takes c->lock. */
+static void map_put(mapper_crypto *c, const char *address, X509 *cert, GBytes *pem, int64_t when)
 {
 	char *key = map_key(address);
 	if (!key)
 		return;
+	g_mutex_lock(&c->lock);
 	map_entry *e = g_hash_table_lookup(c->map, key);
 	if (e && (when < e->when || (when == e->when && X509_cmp(cert, e->cert) <= 0))) {
 		g_free(key);
-		return;
+	} else if (e && X509_cmp(cert, e->cert) == 0) {
+		/* the same certificate, signed later: what the map shows is
+		 * unchanged, only the time later signatures must beat */
+		e->when = when;
+		g_free(key);
+	} else {
+		map_entry *n = g_new0(map_entry, 1);
+		X509_up_ref(cert);
+		n->cert = cert;
+		n->when = when;
+		n->pem = g_bytes_ref(pem);
+		if (e)
+			g_ptr_array_add(c->retired, g_bytes_ref(e->pem));
+		g_hash_table_replace(c->map, key, n);
+		c->generation++;
 	}
-	map_entry *n = g_new0(map_entry, 1);
-	X509_up_ref(cert);
-	n->cert = cert;
-	n->when = when;
-	n->pem = cert_pem(cert);
-	g_hash_table_replace(c->map, key, n);
-	c->generation++;
+	g_mutex_unlock(&c->lock);
 }
 
 static void learn(mapper_crypto *c, X509 *cert, const char *from, int64_t when)
 {
 	if (!c)
 		return;
+	GBytes *pem = cert_pem(cert);
 	if (from)
-		map_put(c, from, cert, when);
+		map_put(c, from, cert, pem, when);
 	GPtrArray *em = cert_emails(cert);
 	for (guint i = 0; i < em->len; i++)
-		map_put(c, em->pdata[i], cert, when);
+		map_put(c, em->pdata[i], cert, pem, when);
 	g_ptr_array_unref(em);
+	g_bytes_unref(pem);
 }
 
 mapper_status mapper_crypto_preload(mapper_crypto *c, const char *dir, char **why)
@@ -467,10 +497,12 @@ static int strp_cmp(const void *a, const void *b)
 char **mapper_crypto_map_addresses(mapper_crypto *c, size_t *count)
 {
 	guint n = 0;
+	g_mutex_lock(&c->lock);
 	char **keys = (char **)g_hash_table_get_keys_as_array(c->map, &n);
 	char **out = g_new0(char *, n + 1);
 	for (guint i = 0; i < n; i++)
 		out[i] = g_strdup_printf("%s.pem", keys[i]);
+	g_mutex_unlock(&c->lock);
 	g_free(keys);
 	qsort(out, n, sizeof *out, strp_cmp);
 	if (count)
@@ -480,18 +512,48 @@ char **mapper_crypto_map_addresses(mapper_crypto *c, size_t *count)
 
 bool mapper_crypto_map_get(mapper_crypto *c, const char *address, const void **pem, size_t *len)
 {
+	g_mutex_lock(&c->lock);
 	map_entry *e = g_hash_table_lookup(c->map, address);
+	gsize n = 0;
+	/* a replaced entry's PEM is retired, not freed: the pointer stays valid */
+	const void *d = e ? g_bytes_get_data(e->pem, &n) : NULL;
+	g_mutex_unlock(&c->lock);
 	if (!e)
 		return false;
-	gsize n;
-	*pem = g_bytes_get_data(e->pem, &n);
+	*pem = d;
 	*len = n;
 	return true;
 }
 
+bool mapper_crypto_map_copy(mapper_crypto *c, const char *address, char **pem, size_t *len)
+{
+	g_mutex_lock(&c->lock);
+	map_entry *e = g_hash_table_lookup(c->map, address);
+	GBytes *b = e ? g_bytes_ref(e->pem) : NULL;
+	g_mutex_unlock(&c->lock);
+	if (!b)
+		return false;
+	gsize n;
+	const void *d = g_bytes_get_data(b, &n);
+	char *copy = malloc(n + 1);
+	if (copy) {
+		memcpy(copy, d, n);
+		copy[n] = '\0';
+		*pem = copy;
+		*len = n;
+	}
+	g_bytes_unref(b);
+	return copy != NULL;
+}
+
 unsigned mapper_crypto_map_generation(const mapper_crypto *c)
 {
-	return c->generation;
+	/* the lock is the context's own mutable state, not its value */
+	GMutex *lock = (GMutex *)&c->lock;
+	g_mutex_lock(lock);
+	unsigned g = c->generation;
+	g_mutex_unlock(lock);
+	return g;
 }
 
 /* ---- the smime/ tree ---------------------------------------------------- */
@@ -1494,15 +1556,26 @@ static STACK_OF(X509) *seal_recipients(mapper_message *m, char **why)
 		if (!addr)
 			continue;
 		char *key = map_key(addr);
-		map_entry *e = key ? g_hash_table_lookup(c->map, key) : NULL;
-		X509 *cert = e ? e->cert : NULL;
+		X509 *cert = NULL;      /* a reference of our own */
+		if (key) {
+			/* another thread may replace the entry: hold the certificate */
+			g_mutex_lock(&c->lock);
+			map_entry *e = g_hash_table_lookup(c->map, key);
+			if (e) {
+				cert = e->cert;
+				X509_up_ref(cert);
+			}
+			g_mutex_unlock(&c->lock);
+		}
 		/* mail to oneself: the local identities are known without the map */
 		for (guint k = 0; !cert && key && k < c->ids->len; k++) {
 			identity *id = c->ids->pdata[k];
 			GPtrArray *em = cert_emails(id->cert);
 			for (guint j = 0; j < em->len && !cert; j++)
-				if (g_ascii_strcasecmp(em->pdata[j], key) == 0)
+				if (g_ascii_strcasecmp(em->pdata[j], key) == 0) {
 					cert = id->cert;
+					X509_up_ref(cert);
+				}
 			g_ptr_array_unref(em);
 		}
 		g_free(key);
@@ -1515,10 +1588,10 @@ static STACK_OF(X509) *seal_recipients(mapper_message *m, char **why)
 		bool dup = false;
 		for (int k = 0; k < sk_X509_num(out); k++)
 			dup |= X509_cmp(sk_X509_value(out, k), cert) == 0;
-		if (!dup) {
-			X509_up_ref(cert);
+		if (dup)
+			X509_free(cert);
+		else
 			sk_X509_push(out, cert);
-		}
 	}
 	identity *me = c->ids->pdata[0];
 	bool dup = false;

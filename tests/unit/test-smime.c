@@ -7,8 +7,13 @@
  * which signs with OpenSSL in memory to reach the verifier's error paths
  * (and, under AddressSanitizer, to check that they leak nothing).
  */
+#include <time.h>
+#include <unistd.h>
+
+#include <glib.h>
 #include <openssl/cms.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include "mapper-test.h"
@@ -599,8 +604,9 @@ static unsigned char *empty_digest_set(const unsigned char *der, size_t *len)
 	return (unsigned char *)out.data;
 }
 
-/* A self-signed P-256 certificate for "CN=Digest Set Test" and its key. */
-static X509 *test_signer(EVP_PKEY **key)
+/* A self-signed P-256 certificate for "CN=@cn" with @email (when not NULL)
+ * as its subject emailAddress, and its key. */
+static X509 *test_signer(EVP_PKEY **key, const char *cn, const char *email)
 {
 	*key = EVP_EC_gen("P-256");
 	X509 *x = X509_new();
@@ -611,7 +617,10 @@ static X509 *test_signer(EVP_PKEY **key)
 	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
 	X509_gmtime_adj(X509_getm_notAfter(x), 3600L * 24 * 365);
 	X509_NAME *name = X509_get_subject_name(x);
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"Digest Set Test", -1, -1, 0);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+	if (email)
+		X509_NAME_add_entry_by_txt(name, "emailAddress", MBSTRING_ASC, (const unsigned char *)email,
+		                           -1, -1, 0);
 	X509_set_issuer_name(x, name);
 	X509_set_pubkey(x, *key);
 	if (!X509_sign(x, *key, EVP_sha256()))
@@ -619,14 +628,15 @@ static X509 *test_signer(EVP_PKEY **key)
 	return x;
 }
 
-/* multipart/signed over @content with the detached signature @sig. */
-static char *clear_signed_message(const char *content, const unsigned char *sig, size_t sig_len)
+/* multipart/signed from @from over @content with the detached signature @sig. */
+static char *clear_signed_message(const char *from, const char *content, const unsigned char *sig,
+                                  size_t sig_len)
 {
 	char *b64 = base64_lines(sig, sig_len, 64, "\r\n");
 	buf b = { 0 };
 	buf_printf(&b,
-	           "From: signer@example.com\r\n"
-	           "Subject: digest set\r\n"
+	           "From: %s\r\n"
+	           "Subject: signed\r\n"
 	           "MIME-Version: 1.0\r\n"
 	           "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\";\r\n"
 	           " micalg=sha-256; boundary=\"sig-boundary\"\r\n"
@@ -638,7 +648,7 @@ static char *clear_signed_message(const char *content, const unsigned char *sig,
 	           "Content-Transfer-Encoding: base64\r\n"
 	           "\r\n"
 	           "%s"
-	           "--sig-boundary--\r\n", content, b64);
+	           "--sig-boundary--\r\n", from, content, b64);
 	free(b64);
 	return b.data;
 }
@@ -657,7 +667,7 @@ static void test_malformed_digest_set(void)
 {
 	static const char content[] = "Content-Type: text/plain\r\n\r\nThis is the content to be signed.\r\n";
 	EVP_PKEY *key;
-	X509 *cert = test_signer(&key);
+	X509 *cert = test_signer(&key, "Digest Set Test", NULL);
 	BIO *in = BIO_new_mem_buf(content, (int)strlen(content));
 	CMS_ContentInfo *signed_data = CMS_sign(cert, key, NULL, in, CMS_DETACHED | CMS_BINARY);
 	if (!ok(signed_data != NULL, "digest set: CMS_sign works"))
@@ -666,7 +676,7 @@ static void test_malformed_digest_set(void)
 	int n = i2d_CMS_ContentInfo(signed_data, &der);
 	ok(n > 0, "digest set: signature encoded (%d bytes)", n);
 
-	char *msg = clear_signed_message(content, der, (size_t)n);
+	char *msg = clear_signed_message("signer@example.com", content, der, (size_t)n);
 	mapper_message *m = load(msg);
 	is_file(m, "smime/status", "untrusted\n", "digest set: as signed");
 	mapper_message_free(m);
@@ -681,7 +691,7 @@ static void test_malformed_digest_set(void)
 		ok(check != NULL && p == empty + elen, "digest set: the emptied SignedData still parses");
 		CMS_ContentInfo_free(check);
 	}
-	msg = clear_signed_message(content, empty, elen);
+	msg = clear_signed_message("signer@example.com", content, empty, elen);
 	for (int round = 0; round < 3; round++) {
 		m = load(msg);
 		is_file(m, "smime/status", "bad\n", "empty digest set");
@@ -702,7 +712,7 @@ static void test_malformed_digest_set(void)
 	ok(at != NULL, "digest set: sha256 found in the signature");
 	if (at)
 		at[sizeof sha256_oid - 1] = 0x7f;
-	msg = clear_signed_message(content, unknown, (size_t)n);
+	msg = clear_signed_message("signer@example.com", content, unknown, (size_t)n);
 	m = load(msg);
 	char *status = read_copy(m, "smime/status", NULL);
 	ok(status && strncmp(status, "error: ", 7) == 0, "unknown digest in the digest set: status %s",
@@ -719,6 +729,267 @@ static void test_malformed_digest_set(void)
 	EVP_PKEY_free(key);
 }
 
+/* ---- one crypto context, many threads (mapper.h "Threads") ----------------- */
+
+/* A detached signature by @cert over @content with signing time @when. */
+static unsigned char *sign_at(X509 *cert, EVP_PKEY *key, const char *content, time_t when, size_t *len)
+{
+	BIO *in = BIO_new_mem_buf(content, (int)strlen(content));
+	unsigned flags = CMS_DETACHED | CMS_BINARY | CMS_PARTIAL;
+	CMS_ContentInfo *sd = CMS_sign(NULL, NULL, NULL, NULL, flags);
+	CMS_SignerInfo *si = sd ? CMS_add1_signer(sd, cert, key, EVP_sha256(), flags) : NULL;
+	ASN1_TIME *t = ASN1_TIME_set(NULL, when);
+	if (!si || !t || !CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime, t->type, t, -1) ||
+	    CMS_final(sd, in, NULL, flags) != 1)
+		abort();
+	unsigned char *der = NULL;
+	int n = i2d_CMS_ContentInfo(sd, &der);
+	if (n <= 0)
+		abort();
+	*len = (size_t)n;
+	ASN1_TIME_free(t);
+	CMS_ContentInfo_free(sd);
+	BIO_free(in);
+	return der;
+}
+
+static char *pem_of(X509 *x)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	PEM_write_bio_X509(b, x);
+	char *d;
+	long n = BIO_get_mem_data(b, &d);
+	char *s = strndup(d, (size_t)n);
+	BIO_free(b);
+	return s;
+}
+
+enum { THREAD_SIGNERS = 4, THREAD_WORKERS = 4, THREAD_ROUNDS = 6 };
+
+typedef struct {
+	mapper_crypto *crypto;
+	char **msgs;                 /* NULL-terminated */
+	int first;                   /* where this worker starts in @msgs */
+	int good, other;
+} worker_job;
+
+static gpointer worker(gpointer p)
+{
+	worker_job *j = p;
+	size_t n = 0;
+	while (j->msgs[n])
+		n++;
+	for (int round = 0; round < THREAD_ROUNDS; round++)
+		for (size_t i = 0; i < n; i++) {
+			const char *msg = j->msgs[(j->first + i) % n];
+			mapper_message *m = mapper_message_load(msg, strlen(msg), NULL, MAPPER_LOAD_FULL);
+			mapper_message_set_crypto(m, j->crypto);
+			mapper_message_smime_evaluate(m);
+			const void *d;
+			size_t len;
+			if (mapper_message_read(m, "smime/status", &d, &len) == MAPPER_OK && len == 5 &&
+			    memcmp(d, "good\n", 5) == 0)
+				j->good++;
+			else
+				j->other++;
+			mapper_message_free(m);
+		}
+	return NULL;
+}
+
+typedef struct {
+	mapper_crypto *crypto;
+	volatile gint stop;
+	int reads, bad;
+	int sealed, refused;         /* sealer: exports done, seals refused */
+} reader_job;
+
+/* Seal a message to user1..3 (encrypt: recipient certificates come from
+ * the map): refused until the workers have learnt them, then sealed. */
+static bool seal_once(mapper_crypto *crypto)
+{
+	static const char plain[] =
+		"From: me@example.com\r\n"
+		"To: user1@example.com, user2@example.com\r\n"
+		"Cc: user3@example.com\r\n"
+		"Subject: sealed\r\n"
+		"\r\n"
+		"body\r\n";
+	mapper_message *m = mapper_message_load(plain, strlen(plain), NULL, MAPPER_LOAD_FULL);
+	mapper_message_set_crypto(m, crypto);
+	bool sealed = false;
+	if (mapper_message_set(m, "0x6E010003", "1\n", 2, NULL) == MAPPER_OK) {
+		char *out = NULL;
+		size_t len = 0;
+		sealed = mapper_message_export(m, plain, strlen(plain), &out, &len, NULL) == MAPPER_OK &&
+		         strstr(out, "application/pkcs7-mime") != NULL;
+		free(out);
+	}
+	mapper_message_free(m);
+	return sealed;
+}
+
+static gpointer sealer(gpointer p)
+{
+	reader_job *r = p;
+	while (!g_atomic_int_get(&r->stop)) {
+		if (seal_once(r->crypto))
+			r->sealed++;
+		else
+			r->refused++;
+	}
+	return NULL;
+}
+
+/* Read the map the ways the daemon does while the workers learn. */
+static gpointer reader(gpointer p)
+{
+	reader_job *r = p;
+	while (!g_atomic_int_get(&r->stop)) {
+		size_t count = 0;
+		char **names = mapper_crypto_map_addresses(r->crypto, &count);
+		for (size_t i = 0; i < count; i++) {
+			char *addr = g_strndup(names[i], strlen(names[i]) - 4);
+			char *pem = NULL;
+			size_t len = 0;
+			if (!mapper_crypto_map_copy(r->crypto, addr, &pem, &len) || len != strlen(pem) ||
+			    strncmp(pem, "-----BEGIN CERTIFICATE-----", 27) != 0)
+				r->bad++;
+			free(pem);
+			const void *d;
+			if (!mapper_crypto_map_get(r->crypto, addr, &d, &len) || len < 27 ||
+			    memcmp(d, "-----BEGIN CERTIFICATE-----", 27) != 0)
+				r->bad++;
+			g_free(addr);
+			r->reads++;
+		}
+		mapper_names_free(names);
+		(void)mapper_crypto_map_generation(r->crypto);
+	}
+	return NULL;
+}
+
+/*
+ * Distinct messages sharing one mapper_crypto, evaluated in parallel while
+ * another thread reads the map: every good signature is good, and the map
+ * ends as the signing times say, whatever the order.  Signer 0 has two
+ * certificates for one address; the later signature's wins.  Run under
+ * AddressSanitizer (scripts/test.sh) or ThreadSanitizer this also checks
+ * the locking.
+ */
+static void test_threads(void)
+{
+	EVP_PKEY *keys[THREAD_SIGNERS + 1];
+	X509 *certs[THREAD_SIGNERS + 1];
+	char tmpl[] = "/tmp/mapifs-test-smime-XXXXXX";
+	int fd = mkstemp(tmpl);
+	FILE *anchors = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!ok(anchors != NULL, "threads: trust anchor file"))
+		return;
+	for (int i = 0; i <= THREAD_SIGNERS; i++) {
+		char cn[32], email[64];
+		snprintf(cn, sizeof cn, "Thread Signer %d", i);
+		/* the extra one is signer 0's renewed certificate */
+		snprintf(email, sizeof email, "user%d@example.com", i % THREAD_SIGNERS);
+		certs[i] = test_signer(&keys[i], cn, email);
+		PEM_write_X509(anchors, certs[i]);
+	}
+	fclose(anchors);
+
+	/* a local identity, to seal with */
+	EVP_PKEY *my_key;
+	X509 *my_cert = test_signer(&my_key, "Me", "me@example.com");
+	char key_file[] = "/tmp/mapifs-test-smime-key-XXXXXX", cert_file[] = "/tmp/mapifs-test-smime-crt-XXXXXX";
+	int kfd = mkstemp(key_file), cfd = mkstemp(cert_file);
+	FILE *kf = kfd >= 0 ? fdopen(kfd, "w") : NULL, *cf = cfd >= 0 ? fdopen(cfd, "w") : NULL;
+	if (!kf || !cf)
+		abort();
+	PEM_write_PrivateKey(kf, my_key, NULL, NULL, 0, NULL, NULL);
+	PEM_write_X509(cf, my_cert);
+	fclose(kf);
+	fclose(cf);
+
+	mapper_crypto *crypto = mapper_crypto_new();
+	char *why = NULL;
+	ok(mapper_crypto_add_trust(crypto, tmpl, &why) == MAPPER_OK, "threads: anchors loaded (%s)",
+	   why ? why : "ok");
+	free(why);
+	why = NULL;
+	ok(mapper_crypto_add_identity(crypto, key_file, cert_file, &why) == MAPPER_OK,
+	   "threads: identity loaded (%s)", why ? why : "ok");
+	free(why);
+	unlink(tmpl);
+	unlink(key_file);
+	unlink(cert_file);
+
+	static const char content[] = "Content-Type: text/plain\r\n\r\nthreads\r\n";
+	char *msgs[THREAD_SIGNERS + 2] = { 0 };
+	/* inside the certificates' validity (from an hour ago) */
+	time_t base = time(NULL) - 1800;
+	for (int i = 0; i <= THREAD_SIGNERS; i++) {
+		char from[64];
+		snprintf(from, sizeof from, "user%d@example.com", i % THREAD_SIGNERS);
+		size_t len;
+		/* the renewed certificate signed last */
+		unsigned char *sig = sign_at(certs[i], keys[i], content, base + (i == THREAD_SIGNERS ? 1000 : i), &len);
+		msgs[i] = clear_signed_message(from, content, sig, len);
+		OPENSSL_free(sig);
+	}
+
+	worker_job jobs[THREAD_WORKERS];
+	GThread *threads[THREAD_WORKERS];
+	reader_job rj = { .crypto = crypto }, sj = { .crypto = crypto };
+	GThread *rt = g_thread_new("reader", reader, &rj);
+	GThread *st = g_thread_new("sealer", sealer, &sj);
+	for (int w = 0; w < THREAD_WORKERS; w++) {
+		/* each worker reads the messages in another order */
+		jobs[w] = (worker_job){ .crypto = crypto, .msgs = msgs, .first = THREAD_SIGNERS - w };
+		threads[w] = g_thread_new("worker", worker, &jobs[w]);
+	}
+	int good = 0, other = 0;
+	for (int w = 0; w < THREAD_WORKERS; w++) {
+		g_thread_join(threads[w]);
+		good += jobs[w].good;
+		other += jobs[w].other;
+	}
+	g_atomic_int_set(&rj.stop, 1);
+	g_atomic_int_set(&sj.stop, 1);
+	g_thread_join(rt);
+	g_thread_join(st);
+	ok(other == 0 && good == THREAD_WORKERS * THREAD_ROUNDS * (THREAD_SIGNERS + 1),
+	   "threads: %d evaluations good, %d not", good, other);
+	ok(rj.bad == 0, "threads: %d map reads during evaluation, %d bad", rj.reads, rj.bad);
+	ok(sj.sealed + sj.refused > 0, "threads: %d seals during evaluation (%d refused for want of "
+	   "certificates)", sj.sealed, sj.refused);
+	ok(seal_once(crypto), "threads: sealing to the learnt certificates works afterwards");
+
+	size_t count = 0;
+	char **names = mapper_crypto_map_addresses(crypto, &count);
+	ok(count == THREAD_SIGNERS, "threads: %zu addresses in the map", count);
+	mapper_names_free(names);
+	for (int i = 0; i < THREAD_SIGNERS; i++) {
+		char addr[64];
+		snprintf(addr, sizeof addr, "user%d@example.com", i);
+		char *pem = NULL, *want = pem_of(certs[i == 0 ? THREAD_SIGNERS : i]);
+		size_t len = 0;
+		ok(mapper_crypto_map_copy(crypto, addr, &pem, &len) && pem && strcmp(pem, want) == 0,
+		   "threads: %s maps to the certificate of its latest signature", addr);
+		free(pem);
+		free(want);
+	}
+	ok(!mapper_crypto_map_copy(crypto, "nobody@example.com", &(char *){ NULL }, &(size_t){ 0 }),
+	   "threads: map_copy of an unknown address is false");
+
+	for (int i = 0; i <= THREAD_SIGNERS; i++) {
+		free(msgs[i]);
+		X509_free(certs[i]);
+		EVP_PKEY_free(keys[i]);
+	}
+	X509_free(my_cert);
+	EVP_PKEY_free(my_key);
+	mapper_crypto_free(crypto);
+}
+
 int main(void)
 {
 	mapper_init();
@@ -727,6 +998,7 @@ int main(void)
 	test_embedded_signed();
 	test_opaque();
 	test_malformed_digest_set();
+	test_threads();
 	mapper_shutdown();
 	return done_testing();
 }
