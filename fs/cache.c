@@ -1,58 +1,103 @@
 /*
- * cache.c - a bounded LRU cache of parsed message objects.
+ * cache.c - a bounded LRU cache of parsed message objects, shared by the
+ * request threads.
  *
  * Each message may hold a header-only object (enough for every property a
  * header supplies) and a full one; the full one replaces the other.  Weight
  * is the number of source bytes parsed, so a few huge messages cannot push
  * memory past CACHE_MAX_BYTES; an evicted message is parsed again on demand
  * and gives the same tree.
+ *
+ * Threads (mapifs.h): the table is under mount->lock, but a load (reading
+ * the file, parsing it) runs with the lock released, so one big message
+ * never stalls readers of other messages.  While a message loads, its entry
+ * is a placeholder: other readers of the same message wait for it instead
+ * of parsing it a second time.  Entries are reference counted: an object
+ * evicted or dropped while a request still uses it lives until that request
+ * puts it back.  Each entry has its own lock for the mapper calls on it.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "mapifs.h"
 
-typedef struct cached {
+struct cached {
 	char *key;
-	mapper_message *msg;
+	mapper_message *msg;      /* NULL while loading */
 	mapper_load_level level;
 	size_t weight;
-	struct stat st;     /* of the backing file when parsed */
-	GList *link;        /* in mnt->lru */
-} cached;
+	struct stat st;           /* of the backing file when parsed */
+	GList *link;              /* in mnt->lru; NULL when not in the table */
+	int refs;                 /* under mount->lock; the table holds one */
+	bool loading;             /* a placeholder: one thread is loading it */
+	bool stale;               /* dropped while loading: do not keep the result */
+	GMutex use;               /* see mapifs.h */
+};
 
-static void cached_free(gpointer p)
+static cached *cached_new(char *key)
 {
-	cached *c = p;
+	cached *c = g_new0(cached, 1);
+	c->key = key;
+	c->refs = 1;
+	g_mutex_init(&c->use);
+	return c;
+}
+
+static void cached_free(cached *c)
+{
 	mapper_message_free(c->msg);
+	g_mutex_clear(&c->use);
 	g_free(c->key);
 	g_free(c);
 }
 
+/* Drop one reference; the last one frees.  Lock held. */
+static void unref_locked(cached *c)
+{
+	if (--c->refs == 0)
+		cached_free(c);
+}
+
 void cache_init(mount *mnt)
 {
-	mnt->cache = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, cached_free);
+	mnt->cache = g_hash_table_new(g_str_hash, g_str_equal);
 	g_queue_init(&mnt->lru);
 	mnt->cache_weight = 0;
+	pthread_cond_init(&mnt->cache_cond, NULL);
 }
 
 void cache_free(mount *mnt)
 {
+	if (!mnt->cache)
+		return;
+	/* the request threads have ended: only the table's references remain */
+	GHashTableIter it;
+	gpointer k, v;
+	g_hash_table_iter_init(&it, mnt->cache);
+	while (g_hash_table_iter_next(&it, &k, &v))
+		unref_locked(v);
 	g_queue_clear(&mnt->lru);
-	if (mnt->cache)
-		g_hash_table_unref(mnt->cache);
+	g_hash_table_unref(mnt->cache);
 	mnt->cache = NULL;
+	pthread_cond_destroy(&mnt->cache_cond);
 }
 
-static char *cache_key(folder *f, const char *name)
+static char *cache_key(const folder *f, const char *name)
 {
 	return g_strconcat(f->path, "\n", name, NULL);
 }
 
+/* Take @c out of the table (lock held). */
 static void evict(mount *mnt, cached *c)
 {
-	g_queue_delete_link(&mnt->lru, c->link);
-	mnt->cache_weight -= c->weight;
-	g_hash_table_remove(mnt->cache, c->key);
+	if (c->link) {
+		g_queue_delete_link(&mnt->lru, c->link);
+		c->link = NULL;
+		mnt->cache_weight -= c->weight;
+	}
+	if (g_hash_table_lookup(mnt->cache, c->key) == c)
+		g_hash_table_remove(mnt->cache, c->key);
+	unref_locked(c);
 }
 
 void cache_drop(mount *mnt, folder *f, const char *name)
@@ -60,44 +105,37 @@ void cache_drop(mount *mnt, folder *f, const char *name)
 	char *key = cache_key(f, name);
 	cached *c = g_hash_table_lookup(mnt->cache, key);
 	g_free(key);
-	if (c)
+	if (!c)
+		return;
+	if (c->loading)
+		c->stale = true;   /* its loader will not keep what it read */
+	else
 		evict(mnt, c);
 }
 
-mapper_message *cache_message(mount *mnt, folder *f, msgfile *mf,
-                              mapper_load_level level, struct stat *st, int *err)
+/* Read and parse @name of @f (lock NOT held). */
+static mapper_message *load(mount *mnt, folder *f, const char *name, mapper_load_level level,
+                            size_t *weight, struct stat *st, int *err)
 {
-	char *key = cache_key(f, mf->name);
-	cached *c = g_hash_table_lookup(mnt->cache, key);
-	if (c && (c->level == MAPPER_LOAD_FULL || level == MAPPER_LOAD_HEADERS)) {
-		g_free(key);
-		g_queue_unlink(&mnt->lru, c->link);
-		g_queue_push_head_link(&mnt->lru, c->link);
-		if (st)
-			*st = c->st;
-		return c->msg;
-	}
-	if (c)
-		evict(mnt, c);
-
 	char *data = NULL;
 	size_t len = 0;
-	struct stat fst;
-	*err = source_read(mnt, mf->relpath, level, &data, &len, &fst);
+	msgfile *mf = NULL;
+	*err = message_read(mnt, f, name, level, &data, &len, st, &mf);
 	if (*err) {
-		g_free(key);
-		mapifs_log("%s: cannot read: %s", mf->relpath, g_strerror(*err));
+		if (*err != ENOENT)
+			mapifs_error("%s/%s: cannot read the message file: %s", f->path, name,
+			             g_strerror(*err));
 		return NULL;
 	}
 	mapper_source src = {
 		.maildir_flags = mf->flags,
 		.maildir_new = mf->in_new,
-		.mtime = fst.st_mtim.tv_sec,
+		.mtime = st->st_mtim.tv_sec,
 	};
 	mapper_message *m = mapper_message_load(data, len, &src, level);
 	g_free(data);
 	if (!m) {
-		g_free(key);
+		msgfile_unref(mf);
 		*err = ENOMEM;
 		return NULL;
 	}
@@ -106,23 +144,100 @@ mapper_message *cache_message(mount *mnt, folder *f, msgfile *mf,
 	 * logged when the whole message is parsed (the header pass would repeat it) */
 	if (level == MAPPER_LOAD_FULL && mapper_message_warning(m))
 		mapifs_log("%s: %s", mf->relpath, mapper_message_warning(m));
+	msgfile_unref(mf);
+	*weight = len;
+	return m;
+}
 
-	c = g_new0(cached, 1);
-	c->key = key;
-	c->msg = m;
+cached *cache_get(mount *mnt, folder *f, const char *name, mapper_load_level level,
+                  struct stat *st, int *err)
+{
+	*err = 0;
+	char *key = cache_key(f, name);
+	pthread_mutex_lock(&mnt->lock);
+	cached *c;
+	for (;;) {
+		c = g_hash_table_lookup(mnt->cache, key);
+		if (!c || !c->loading)
+			break;
+		pthread_cond_wait(&mnt->cache_cond, &mnt->lock);
+	}
+	if (c && (c->level == MAPPER_LOAD_FULL || level == MAPPER_LOAD_HEADERS)) {
+		g_free(key);
+		c->refs++;
+		g_queue_unlink(&mnt->lru, c->link);
+		g_queue_push_head_link(&mnt->lru, c->link);
+		if (st)
+			*st = c->st;
+		pthread_mutex_unlock(&mnt->lock);
+		return c;
+	}
+	if (c)
+		evict(mnt, c);   /* a header-only object, to be replaced by a full one */
+
+	/* a placeholder that others wait on; refs: the table's and ours */
+	c = cached_new(key);
+	c->loading = true;
 	c->level = level;
-	c->weight = len;
-	c->st = fst;
+	c->refs = 2;
 	g_hash_table_insert(mnt->cache, c->key, c);
-	g_queue_push_head(&mnt->lru, c);
-	c->link = mnt->lru.head;
-	mnt->cache_weight += len;
+	pthread_mutex_unlock(&mnt->lock);
 
-	/* evict from the tail, but never the object just made */
-	while ((mnt->cache_weight > CACHE_MAX_BYTES || g_queue_get_length(&mnt->lru) > CACHE_MAX_ENTRIES) &&
-	       mnt->lru.tail && mnt->lru.tail->data != c)
-		evict(mnt, mnt->lru.tail->data);
+	struct stat fst;
+	size_t weight = 0;
+	mapper_message *m = load(mnt, f, name, level, &weight, &fst, err);
+
+	pthread_mutex_lock(&mnt->lock);
+	c->loading = false;
+	pthread_cond_broadcast(&mnt->cache_cond);
+	if (!m) {
+		evict(mnt, c);
+		unref_locked(c);
+		pthread_mutex_unlock(&mnt->lock);
+		return NULL;
+	}
+	c->msg = m;
+	c->weight = weight;
+	c->st = fst;
+	if (c->stale) {
+		/* the file changed while it was read: serve this request from
+		 * what was read, but let the next one read it again */
+		evict(mnt, c);
+	} else {
+		g_queue_push_head(&mnt->lru, c);
+		c->link = mnt->lru.head;
+		mnt->cache_weight += weight;
+		/* evict from the tail, but never the object just made */
+		while ((mnt->cache_weight > CACHE_MAX_BYTES ||
+		        g_queue_get_length(&mnt->lru) > CACHE_MAX_ENTRIES) &&
+		       mnt->lru.tail && mnt->lru.tail->data != c)
+			evict(mnt, mnt->lru.tail->data);
+	}
+	pthread_mutex_unlock(&mnt->lock);
 	if (st)
 		*st = fst;
-	return m;
+	return c;
+}
+
+void cache_put(mount *mnt, cached *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&mnt->lock);
+	bool last = --c->refs == 0;
+	pthread_mutex_unlock(&mnt->lock);
+	/* freeing a big object is not done under the table lock */
+	if (last)
+		cached_free(c);
+}
+
+mapper_message *cache_lock(cached *c)
+{
+	g_mutex_lock(&c->use);
+	return c->msg;
+}
+
+void cache_unlock(cached *c)
+{
+	g_mutex_unlock(&c->use);
 }

@@ -12,38 +12,51 @@
 
 #include "mapifs.h"
 
+/* Evaluate the S/MIME messages of @f not looked at yet (lock NOT held). */
 static void learn_folder(mount *mnt, folder *f, int depth)
 {
 	if (depth > 64)
 		return;
-	folder_refresh(mnt, f, NULL);
 	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+	GPtrArray *subs = g_ptr_array_new();
+	pthread_mutex_lock(&mnt->lock);
+	folder_refresh(mnt, f, NULL);
 	GHashTableIter it;
 	gpointer k, v;
 	g_hash_table_iter_init(&it, f->messages);
-	while (g_hash_table_iter_next(&it, &k, &v))
-		g_ptr_array_add(names, g_strdup(k));
-	for (guint i = 0; i < names->len; i++) {
+	while (g_hash_table_iter_next(&it, &k, &v)) {
 		/* a flag rename gives the file a new path: it is looked at again,
 		 * which costs a header read */
-		msgfile *mf = folder_message(mnt, f, names->pdata[i]);
-		if (!mf || g_hash_table_contains(mnt->learned, mf->relpath))
+		msgfile *mf = v;
+		if (g_hash_table_contains(mnt->learned, mf->relpath))
 			continue;
 		g_hash_table_add(mnt->learned, g_strdup(mf->relpath));
-		int err = 0;
-		mapper_message *m = cache_message(mnt, f, mf, MAPPER_LOAD_HEADERS, NULL, &err);
-		if (!m || !strstr(mapper_message_class(m), "SMIME"))
-			continue;
-		m = cache_message(mnt, f, mf, MAPPER_LOAD_FULL, NULL, &err);
-		if (m)
-			mapper_message_smime_evaluate(m);
+		g_ptr_array_add(names, g_strdup(k));
 	}
-	g_ptr_array_unref(names);
-
-	GPtrArray *subs = g_ptr_array_new();
 	g_hash_table_iter_init(&it, f->subfolders);
 	while (g_hash_table_iter_next(&it, &k, &v))
 		g_ptr_array_add(subs, v);
+	pthread_mutex_unlock(&mnt->lock);
+
+	for (guint i = 0; i < names->len; i++) {
+		int err = 0;
+		cached *c = cache_get(mnt, f, names->pdata[i], MAPPER_LOAD_HEADERS, NULL, &err);
+		if (!c)
+			continue;
+		bool smime = strstr(mapper_message_class(cache_lock(c)), "SMIME") != NULL;
+		cache_unlock(c);
+		cache_put(mnt, c);
+		if (!smime)
+			continue;
+		c = cache_get(mnt, f, names->pdata[i], MAPPER_LOAD_FULL, NULL, &err);
+		if (!c)
+			continue;
+		/* the verification holds this message's lock only */
+		mapper_message_smime_evaluate(cache_lock(c));
+		cache_unlock(c);
+		cache_put(mnt, c);
+	}
+	g_ptr_array_unref(names);
 	for (guint i = 0; i < subs->len; i++)
 		learn_folder(mnt, subs->pdata[i], depth + 1);
 	g_ptr_array_unref(subs);
@@ -53,5 +66,9 @@ void certificates_learn(mount *mnt)
 {
 	if (!mnt->crypto || !mnt->root)
 		return;
+	/* one walk at a time, so that a second caller waits for the first to
+	 * finish instead of seeing a map half learnt (mapifs.h) */
+	g_mutex_lock(&mnt->certs_lock);
 	learn_folder(mnt, mnt->root, 0);
+	g_mutex_unlock(&mnt->certs_lock);
 }

@@ -166,3 +166,21 @@ void inode_rename(mount *mnt, const char *from, const char *to, folder *f, const
 	}
 	g_ptr_array_unref(moved);
 }
+
+void node_ref_set(node_ref *r, const node *n)
+{
+	r->ino = n->ino;
+	r->kind = n->kind;
+	r->path = g_strdup(n->path);
+	r->folder = n->folder;
+	r->msgname = g_strdup(n->msgname);
+	r->inner = g_strdup(n->inner);
+}
+
+void node_ref_clear(node_ref *r)
+{
+	g_free(r->path);
+	g_free(r->msgname);
+	g_free(r->inner);
+	memset(r, 0, sizeof *r);
+}

@@ -9,36 +9,70 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
 
 #include "mapifs.h"
 
-/* ---- opening files without touching them ------------------------------- */
+/* ---- opening files without touching them or leaving the mailbox ------ */
+
+/*
+ * Every path below the source root is opened with openat2(2)'s
+ * RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS: a symlink in any component, or a
+ * ".." out of the root, fails with ELOOP / EXDEV instead of being followed
+ * (design.md 8: a message file or folder that is a symlink is not
+ * followed; `ln -s /etc/shadow cur/x` must not show /etc/shadow).  On a
+ * kernel without openat2 (before 5.6) the last component is still checked
+ * with O_NOFOLLOW.
+ */
+static int safe_openat(int dirfd, const char *rel, int flags, mode_t mode)
+{
+	const char *p = *rel ? rel : ".";
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC),
+		.mode = (flags & O_CREAT) ? mode : 0,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	long fd = syscall(SYS_openat2, dirfd, p, &how, sizeof how);
+	if (fd < 0 && errno == ENOSYS)
+		fd = openat(dirfd, p, flags | O_CLOEXEC | O_NOFOLLOW, mode);
+	return (int)fd;
+}
 
 static int open_noatime(int dirfd, const char *rel, int flags)
 {
-	int fd = openat(dirfd, *rel ? rel : ".", flags | O_RDONLY | O_CLOEXEC | O_NOATIME);
+	int fd = safe_openat(dirfd, rel, flags | O_RDONLY | O_NOATIME, 0);
 	/* O_NOATIME needs ownership or CAP_FOWNER; without it, open plainly */
 	if (fd < 0 && errno == EPERM)
-		fd = openat(dirfd, *rel ? rel : ".", flags | O_RDONLY | O_CLOEXEC);
+		fd = safe_openat(dirfd, rel, flags | O_RDONLY, 0);
 	return fd;
 }
 
-int source_open(mount *mnt, const char *relpath)
+int source_open(mount *mnt, const char *relpath, int *fd)
 {
-	int fd = open_noatime(mnt->srcfd, relpath, 0);
-	return fd < 0 ? -errno : fd;
+	*fd = open_noatime(mnt->srcfd, relpath, 0);
+	return *fd < 0 ? errno : 0;
+}
+
+int source_open_dir(mount *mnt, const char *reldir, int *fd)
+{
+	*fd = safe_openat(mnt->srcfd, reldir, O_RDONLY | O_DIRECTORY, 0);
+	return *fd < 0 ? errno : 0;
 }
 
 int source_stat(mount *mnt, const char *relpath, struct stat *st)
 {
-	if (fstatat(mnt->srcfd, *relpath ? relpath : ".", st, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0)
-		return -errno;
-	return 0;
+	int fd = safe_openat(mnt->srcfd, relpath, O_PATH, 0);
+	if (fd < 0)
+		return errno;
+	int err = fstat(fd, st) == 0 ? 0 : errno;
+	close(fd);
+	return err;
 }
 
 /* Where the header block ends: the offset just past the empty line, or 0. */
@@ -55,16 +89,12 @@ static size_t header_block_end(const char *d, size_t len)
 	return 0;
 }
 
-int source_read(mount *mnt, const char *relpath, mapper_load_level level,
-                char **data, size_t *len, struct stat *st)
+static int read_fd(int fd, mapper_load_level level, char **data, size_t *len, struct stat *st)
 {
-	int fd = source_open(mnt, relpath);
-	if (fd < 0)
-		return -fd;
-	if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
-		close(fd);
+	if (fstat(fd, st) != 0)
+		return errno;
+	if (!S_ISREG(st->st_mode))
 		return EIO;
-	}
 	/* headers only: read in chunks until the empty line (speed by design:
 	 * header properties never read the body) */
 	size_t cap = level == MAPPER_LOAD_FULL ? (size_t)st->st_size + 1 : 16384;
@@ -95,7 +125,6 @@ int source_read(mount *mnt, const char *relpath, mapper_load_level level,
 			}
 		}
 	}
-	close(fd);
 	if (err) {
 		g_free(buf);
 		return err;
@@ -105,16 +134,28 @@ int source_read(mount *mnt, const char *relpath, mapper_load_level level,
 	return 0;
 }
 
+int source_read(mount *mnt, const char *relpath, mapper_load_level level,
+                char **data, size_t *len, struct stat *st)
+{
+	int fd;
+	int err = source_open(mnt, relpath, &fd);
+	if (err)
+		return err;
+	err = read_fd(fd, level, data, len, st);
+	close(fd);
+	return err;
+}
+
 int source_sha256(mount *mnt, const char *relpath, char hex[65])
 {
-	int fd = source_open(mnt, relpath);
-	if (fd < 0)
-		return -fd;
+	int fd;
+	int err = source_open(mnt, relpath, &fd);
+	if (err)
+		return err;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
 	char buf[65536];
 	ssize_t r;
-	int err = 0;
 	while ((r = read(fd, buf, sizeof buf)) != 0) {
 		if (r < 0) {
 			if (errno == EINTR)
@@ -136,15 +177,105 @@ int source_sha256(mount *mnt, const char *relpath, char hex[65])
 	return 0;
 }
 
+/* How often a message is looked for again when its file vanished under us:
+ * a mail client renaming it for a flag change makes the old name fail once;
+ * a rename storm may make a rescan miss it (readdir during a rename). */
+#define REFIND_TRIES 4
+
+/* Whether a failure to open a listed file means "look again". */
+static bool refind_errno(int err)
+{
+	return err == ENOENT || err == ELOOP || err == ENOTDIR || err == EXDEV;
+}
+
+int message_open(mount *mnt, folder *f, const char *name, int *fd, msgfile **out)
+{
+	*out = NULL;
+	*fd = -1;
+	int err = ENOENT;
+	for (int i = 0; i < REFIND_TRIES; i++) {
+		pthread_mutex_lock(&mnt->lock);
+		if (i > 0)
+			folder_rescan(mnt, f);
+		msgfile *mf = folder_message_ref(mnt, f, name);
+		pthread_mutex_unlock(&mnt->lock);
+		if (!mf)
+			return ENOENT;
+		err = source_open(mnt, mf->relpath, fd);
+		if (!err) {
+			*out = mf;
+			return 0;
+		}
+		msgfile_unref(mf);
+		if (!refind_errno(err))
+			break;
+	}
+	return err == ELOOP || err == EXDEV ? ENOENT : err;
+}
+
+int message_stat(mount *mnt, folder *f, const char *name, struct stat *st)
+{
+	int fd;
+	msgfile *mf;
+	int err = message_open(mnt, f, name, &fd, &mf);
+	if (err)
+		return err;
+	err = fstat(fd, st) == 0 ? 0 : errno;
+	close(fd);
+	msgfile_unref(mf);
+	return err;
+}
+
+int message_read(mount *mnt, folder *f, const char *name, mapper_load_level level,
+                 char **data, size_t *len, struct stat *st, msgfile **mf)
+{
+	int fd;
+	int err = message_open(mnt, f, name, &fd, mf);
+	if (err)
+		return err;
+	err = read_fd(fd, level, data, len, st);
+	close(fd);
+	if (err) {
+		msgfile_unref(*mf);
+		*mf = NULL;
+	}
+	return err;
+}
+
 /* ---- folders ------------------------------------------------------------- */
 
-static void msgfile_free(gpointer p)
+static msgfile *msgfile_new(const char *name, const char *relpath, const char *flags, bool in_new)
+{
+	msgfile *mf = g_atomic_rc_box_new0(msgfile);
+	mf->name = g_strdup(name);
+	mf->relpath = g_strdup(relpath);
+	mf->flags = g_strdup(flags ? flags : "");
+	mf->in_new = in_new;
+	return mf;
+}
+
+static void msgfile_clear(gpointer p)
 {
 	msgfile *mf = p;
 	g_free(mf->name);
 	g_free(mf->relpath);
 	g_free(mf->flags);
-	g_free(mf);
+}
+
+msgfile *msgfile_ref(msgfile *mf)
+{
+	return g_atomic_rc_box_acquire(mf);
+}
+
+void msgfile_unref(msgfile *mf)
+{
+	if (mf)
+		g_atomic_rc_box_release_full(mf, msgfile_clear);
+}
+
+static void msgfile_unref_cb(gpointer p)
+{
+	msgfile_unref(p);
 }
 
 static folder *folder_new(mount *mnt, const char *path, const char *srcdir, folder_type type)
@@ -159,7 +290,8 @@ static folder *folder_new(mount *mnt, const char *path, const char *srcdir, fold
 	f->path = g_strdup(path);
 	f->srcdir = g_strdup(srcdir);
 	f->type = type;
-	f->messages = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, msgfile_free);
+	g_mutex_init(&f->wlock);
+	f->messages = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, msgfile_unref_cb);
 	f->subfolders = g_hash_table_new(g_str_hash, g_str_equal);
 	f->wd[0] = f->wd[1] = -1;
 	g_hash_table_insert(mnt->folders, f->path, f);
@@ -171,6 +303,7 @@ static void folder_free(gpointer p)
 	folder *f = p;
 	g_hash_table_unref(f->messages);
 	g_hash_table_unref(f->subfolders);
+	g_mutex_clear(&f->wlock);
 	g_free(f->path);
 	g_free(f->srcdir);
 	g_free(f);
@@ -197,12 +330,14 @@ int mount_open_source(mount *mnt, const char *source)
 	if (mnt->srcfd < 0)
 		return errno;
 
+	/* a Maildir has a cur/ or new/ directory (not a symlink to one) */
 	struct stat sub;
-	mnt->maildir = fstatat(mnt->srcfd, "cur", &sub, 0) == 0 && S_ISDIR(sub.st_mode);
+	mnt->maildir = fstatat(mnt->srcfd, "cur", &sub, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sub.st_mode);
 	if (!mnt->maildir)
-		mnt->maildir = fstatat(mnt->srcfd, "new", &sub, 0) == 0 && S_ISDIR(sub.st_mode);
+		mnt->maildir = fstatat(mnt->srcfd, "new", &sub, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sub.st_mode);
 
 	mnt->folders = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, folder_free);
+	mnt->skipped = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	mnt->root = folder_new(mnt, "", "", mnt->maildir ? FOLDER_MAILDIR_ROOT : FOLDER_EML);
 	return 0;
 }
@@ -212,6 +347,9 @@ void mount_folders_free(mount *mnt)
 	if (mnt->folders)
 		g_hash_table_unref(mnt->folders);
 	mnt->folders = NULL;
+	if (mnt->skipped)
+		g_hash_table_unref(mnt->skipped);
+	mnt->skipped = NULL;
 }
 
 folder *folder_get(mount *mnt, const char *path)
@@ -233,43 +371,58 @@ void folder_diff_release(folder_diff *d)
 	g_ptr_array_unref(d->changed);
 }
 
+/* What a scan found; built with mount->lock released, from the immutable
+ * fields of the folder only. */
+typedef struct {
+	mount *mnt;
+	const folder *f;
+	GHashTable *messages;    /* new listing: name -> msgfile* */
+	GPtrArray *subdirs;      /* names of subdirectories (eml) or Maildir++ folders */
+	GPtrArray *symlinks;     /* source paths skipped as symlinks */
+	const char *sub;         /* "cur" or "new" */
+	const char *dir;         /* source directory being read */
+	bool missing;            /* the folder's directory is gone */
+} scan_state;
+
 /* Call @fn for every entry of source directory @rel. */
-static int each_entry(mount *mnt, const char *rel, void (*fn)(void *, struct dirent *), void *arg)
+static int each_entry(mount *mnt, const char *rel, void (*fn)(scan_state *, struct dirent *),
+                      scan_state *s)
 {
 	int fd = open_noatime(mnt->srcfd, rel, O_DIRECTORY);
 	if (fd < 0)
 		return errno;
 	DIR *d = fdopendir(fd);
 	if (!d) {
+		int err = errno;
 		close(fd);
-		return errno;
+		return err;
 	}
+	s->dir = rel;
 	struct dirent *e;
 	while ((e = readdir(d)))
-		fn(arg, e);
+		fn(s, e);
 	closedir(d);
 	return 0;
 }
 
-typedef struct {
-	mount *mnt;
-	folder *f;
-	GHashTable *messages;    /* new listing */
-	GPtrArray *subdirs;      /* names of subdirectories (eml) or Maildir++ folders */
-	const char *sub;         /* "cur" or "new" */
-} scan_state;
-
-static bool is_dir_entry(mount *mnt, const char *rel, struct dirent *e)
+/* The entry's file type, without following a symlink. */
+static unsigned char entry_type(scan_state *s, struct dirent *e)
 {
-	if (e->d_type == DT_DIR)
-		return true;
 	if (e->d_type != DT_UNKNOWN)
-		return false;
+		return e->d_type;
 	struct stat st;
-	char *p = join(rel, e->d_name);
-	bool dir = fstatat(mnt->srcfd, p, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+	char *p = join(s->dir, e->d_name);
+	unsigned char t = DT_UNKNOWN;
+	if (fstatat(s->mnt->srcfd, p, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		t = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG
+		  : S_ISLNK(st.st_mode) ? DT_LNK : DT_UNKNOWN;
 	g_free(p);
-	return dir;
+	return t;
+}
+
+static void skip_symlink(scan_state *s, struct dirent *e)
+{
+	g_ptr_array_add(s->symlinks, join(s->dir, e->d_name));
 }
 
 static void add_message(scan_state *s, const char *name, const char *relpath,
@@ -279,21 +432,21 @@ static void add_message(scan_state *s, const char *name, const char *relpath,
 	/* the same unique name in cur/ and new/ should not happen; cur/ wins */
 	if (old && !old->in_new)
 		return;
-	msgfile *mf = g_new0(msgfile, 1);
-	mf->name = g_strdup(name);
-	mf->relpath = g_strdup(relpath);
-	mf->flags = g_strdup(flags ? flags : "");
-	mf->in_new = in_new;
+	msgfile *mf = msgfile_new(name, relpath, flags, in_new);
 	g_hash_table_replace(s->messages, mf->name, mf);
 }
 
-static void scan_maildir_entry(void *arg, struct dirent *e)
+static void scan_maildir_entry(scan_state *s, struct dirent *e)
 {
-	scan_state *s = arg;
 	/* maildir(5): names starting with a dot are not messages */
 	if (e->d_name[0] == '.')
 		return;
-	if (e->d_type != DT_REG && e->d_type != DT_UNKNOWN && e->d_type != DT_LNK)
+	unsigned char t = entry_type(s, e);
+	if (t == DT_LNK) {
+		skip_symlink(s, e);
+		return;
+	}
+	if (t != DT_REG)
 		return;
 	char *name = g_strdup(e->d_name);
 	char *info = strstr(name, ":2,");
@@ -302,46 +455,75 @@ static void scan_maildir_entry(void *arg, struct dirent *e)
 		*info = '\0';
 		flags = info + 3;
 	}
-	char *dir = join(s->f->srcdir, s->sub);
-	char *rel = join(dir, e->d_name);
+	char *rel = join(s->dir, e->d_name);
 	if (*name)
 		add_message(s, name, rel, flags, strcmp(s->sub, "new") == 0);
 	g_free(rel);
-	g_free(dir);
 	g_free(name);
 }
 
-static void scan_root_entry(void *arg, struct dirent *e)
+static void scan_root_entry(scan_state *s, struct dirent *e)
 {
-	scan_state *s = arg;
 	/* Maildir++: subfolders are ".Name" directories beside cur/ new/ tmp/ */
 	if (e->d_name[0] != '.' || !e->d_name[1] || !strcmp(e->d_name, ".."))
 		return;
-	if (!is_dir_entry(s->mnt, "", e))
+	unsigned char t = entry_type(s, e);
+	if (t == DT_LNK)
+		skip_symlink(s, e);
+	if (t != DT_DIR)
 		return;
 	g_ptr_array_add(s->subdirs, g_strdup(e->d_name));
 }
 
-static void scan_eml_entry(void *arg, struct dirent *e)
+static void scan_eml_entry(scan_state *s, struct dirent *e)
 {
-	scan_state *s = arg;
 	if (e->d_name[0] == '.')
 		return;
-	if (is_dir_entry(s->mnt, s->f->srcdir, e)) {
+	unsigned char t = entry_type(s, e);
+	if (t == DT_DIR) {
 		g_ptr_array_add(s->subdirs, g_strdup(e->d_name));
 		return;
 	}
 	size_t n = strlen(e->d_name);
-	if (n > 4 && g_ascii_strcasecmp(e->d_name + n - 4, ".eml") == 0) {
+	bool eml = n > 4 && g_ascii_strcasecmp(e->d_name + n - 4, ".eml") == 0;
+	if (t == DT_LNK) {
+		skip_symlink(s, e);
+		return;
+	}
+	if (eml && t == DT_REG) {
 		char *name = g_strndup(e->d_name, n - 4);
-		char *rel = join(s->f->srcdir, e->d_name);
+		char *rel = join(s->dir, e->d_name);
 		add_message(s, name, rel, "", false);
 		g_free(rel);
 		g_free(name);
 	}
 }
 
-/* Whether an unwatched folder changed since its last scan. */
+/* Read the folder's directories (mount->lock released). */
+static void scan(mount *mnt, const folder *f, scan_state *s)
+{
+	if (f->type == FOLDER_MAILDIR) {
+		static const char *const subs[] = { "cur", "new" };
+		for (int i = 0; i < 2; i++) {
+			char *rel = join(f->srcdir, subs[i]);
+			s->sub = subs[i];
+			int err = each_entry(mnt, rel, scan_maildir_entry, s);
+			if (err == ELOOP || err == EXDEV)
+				g_ptr_array_add(s->symlinks, g_strdup(rel));
+			g_free(rel);
+		}
+	} else if (f->type == FOLDER_MAILDIR_ROOT) {
+		each_entry(mnt, "", scan_root_entry, s);
+	} else {
+		int err = each_entry(mnt, f->srcdir, scan_eml_entry, s);
+		if (err == ENOENT)
+			s->missing = true;
+		else if (err == ELOOP || err == EXDEV)
+			g_ptr_array_add(s->symlinks, g_strdup(f->srcdir));
+	}
+}
+
+/* Whether an unwatched folder changed since its last scan (lock held). */
 static bool dirs_changed(mount *mnt, folder *f)
 {
 	const char *subs[2] = { "cur", "new" };
@@ -379,33 +561,54 @@ static void diff_listings(GHashTable *old, GHashTable *new, folder_diff *diff)
 			g_ptr_array_add(diff->removed, g_strdup(k));
 }
 
+/* Log each symlink once per mount (design.md 8): it is skipped, not an error. */
+static void log_symlinks(mount *mnt, GPtrArray *links)
+{
+	for (guint i = 0; i < links->len; i++) {
+		const char *p = links->pdata[i];
+		if (g_hash_table_contains(mnt->skipped, p))
+			continue;
+		if (g_hash_table_size(mnt->skipped) < 100000)
+			g_hash_table_add(mnt->skipped, g_strdup(p));
+		mapifs_log("%s: a symbolic link, not followed: skipped", p);
+	}
+}
+
 void folder_refresh(mount *mnt, folder *f, folder_diff *diff)
 {
-	bool unwatched = f->wd[0] < 0;
-	if (f->scanned && !f->dirty && !(unwatched && dirs_changed(mnt, f)))
-		return;
-	if (!f->scanned && unwatched)
-		dirs_changed(mnt, f); /* remember the directory times */
-	if (!f->scanned)
-		write_clean_leftovers(mnt, f);
-
-	scan_state s = { mnt, f, NULL, g_ptr_array_new_with_free_func(g_free), NULL };
-	s.messages = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, msgfile_free);
-
-	if (f->type == FOLDER_MAILDIR) {
-		static const char *const subs[] = { "cur", "new" };
-		for (int i = 0; i < 2; i++) {
-			char *rel = join(f->srcdir, subs[i]);
-			s.sub = subs[i];
-			each_entry(mnt, rel, scan_maildir_entry, &s);
-			g_free(rel);
+	/* one rescan of a folder at a time; a caller that finds one running
+	 * waits for it, then looks again (the watcher may have marked the
+	 * folder dirty meanwhile) */
+	for (;;) {
+		if (f->scanning) {
+			pthread_cond_wait(&mnt->scan_cond, &mnt->lock);
+			continue;
 		}
-	} else if (f->type == FOLDER_MAILDIR_ROOT) {
-		each_entry(mnt, "", scan_root_entry, &s);
-	} else {
-		if (each_entry(mnt, f->srcdir, scan_eml_entry, &s) == ENOENT)
-			f->gone = true;
+		bool unwatched = f->wd[0] < 0;
+		if (f->scanned && !f->dirty && !(unwatched && dirs_changed(mnt, f)))
+			return;
+		if (!f->scanned && unwatched)
+			dirs_changed(mnt, f); /* remember the directory times */
+		break;
 	}
+	bool first = !f->scanned;
+	f->scanning = true;
+	f->dirty = false;
+
+	scan_state s = { mnt, f, NULL, g_ptr_array_new_with_free_func(g_free),
+	                 g_ptr_array_new_with_free_func(g_free), NULL, NULL, false };
+	s.messages = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, msgfile_unref_cb);
+	pthread_mutex_unlock(&mnt->lock);
+	if (first)
+		write_clean_leftovers(mnt, f);
+	scan(mnt, f, &s);
+	pthread_mutex_lock(&mnt->lock);
+	f->scanning = false;
+	pthread_cond_broadcast(&mnt->scan_cond);
+
+	log_symlinks(mnt, s.symlinks);
+	if (s.missing)
+		f->gone = true;
 
 	/* subfolders: names in the mount, sorted for stable listings */
 	g_ptr_array_sort(s.subdirs, (GCompareFunc)g_strcmp0);
@@ -458,6 +661,9 @@ void folder_refresh(mount *mnt, folder *f, folder_diff *diff)
 		cache_drop(mnt, f, diff->changed->pdata[i]);
 	for (guint i = 0; i < diff->removed->len; i++)
 		cache_drop(mnt, f, diff->removed->pdata[i]);
+	/* whoever rescanned, the kernel hears of it (through the watcher) */
+	if (!first)
+		notify_folder_diff(mnt, f, diff);
 	if (diff == &local)
 		folder_diff_release(&local);
 	g_hash_table_unref(f->subfolders);
@@ -465,13 +671,25 @@ void folder_refresh(mount *mnt, folder *f, folder_diff *diff)
 	g_hash_table_unref(f->messages);
 	f->messages = s.messages;
 	g_ptr_array_unref(s.subdirs);
+	g_ptr_array_unref(s.symlinks);
 	f->scanned = true;
-	f->dirty = false;
 	watch_folder(mnt, f);
+}
+
+void folder_rescan(mount *mnt, folder *f)
+{
+	f->dirty = true;
+	folder_refresh(mnt, f, NULL);
 }
 
 msgfile *folder_message(mount *mnt, folder *f, const char *name)
 {
 	folder_refresh(mnt, f, NULL);
 	return g_hash_table_lookup(f->messages, name);
+}
+
+msgfile *folder_message_ref(mount *mnt, folder *f, const char *name)
+{
+	msgfile *mf = folder_message(mnt, f, name);
+	return mf ? msgfile_ref(mf) : NULL;
 }

@@ -6,6 +6,7 @@
  * SOURCE is a Maildir (it has cur/ or new/) or a directory tree of .eml files.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -20,12 +21,11 @@
 
 bool mapifs_use_syslog;
 
-void mapifs_log(const char *fmt, ...)
+static void log_line(int priority, const char *fmt, va_list ap) G_GNUC_PRINTF(2, 0);
+
+static void log_line(int priority, const char *fmt, va_list ap)
 {
-	va_list ap;
-	va_start(ap, fmt);
 	char *raw = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
 	/* Log lines quote message bytes: control characters (terminal escape
 	 * sequences, line breaks) are shown as \xNN so that every problem stays
 	 * one harmless line on an examiner's terminal. */
@@ -37,13 +37,30 @@ void mapifs_log(const char *fmt, ...)
 			g_string_append_c(line, (char)*c);
 	}
 	char *safe = g_utf8_make_valid(line->str, (gssize)line->len);
+	const char *level = priority == LOG_ERR ? "error: " : "";
 	if (mapifs_use_syslog)
-		syslog(LOG_WARNING, "%s", safe);
+		syslog(priority, "%s%s", level, safe);
 	else
-		fprintf(stderr, "mapifs: %s\n", safe);
+		fprintf(stderr, "mapifs: %s%s\n", level, safe);
 	g_free(safe);
 	g_string_free(line, TRUE);
 	g_free(raw);
+}
+
+void mapifs_log(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_line(LOG_WARNING, fmt, ap);
+	va_end(ap);
+}
+
+void mapifs_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_line(LOG_ERR, fmt, ap);
+	va_end(ap);
 }
 
 struct options {
@@ -52,6 +69,7 @@ struct options {
 	int forensic;
 	int help;
 	int version;
+	access_opts access;
 	/* design.md 5; the repeatable ones are kept in order, so that the
 	 * i-th --key goes with the i-th --cert */
 	GPtrArray *keys, *certs, *p12s, *pass_files, *cas;
@@ -59,7 +77,7 @@ struct options {
 };
 
 enum {
-	KEY_HELP, KEY_VERSION, KEY_KEY, KEY_CERT, KEY_PKCS12, KEY_PASS_FILE, KEY_CA,
+	KEY_HELP, KEY_VERSION, KEY_UID, KEY_GID, KEY_UMASK, KEY_SHARE_DECRYPTED, KEY_ALLOW_OTHER, KEY_KEY, KEY_CERT, KEY_PKCS12, KEY_PASS_FILE, KEY_CA,
 	KEY_CERTS, KEY_VERIFY_AT, KEY_DIGEST, KEY_CIPHER, KEY_SEAL_ORDER,
 };
 
@@ -72,6 +90,12 @@ static const struct fuse_opt option_spec[] = {
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
 	FUSE_OPT_KEY("--version", KEY_VERSION),
+	/* design.md 8, the names other FUSE file systems use */
+	FUSE_OPT_KEY("uid=", KEY_UID),
+	FUSE_OPT_KEY("gid=", KEY_GID),
+	FUSE_OPT_KEY("umask=", KEY_UMASK),
+	FUSE_OPT_KEY("share_decrypted", KEY_SHARE_DECRYPTED),
+	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
 	FUSE_OPT_END
 };
 
@@ -162,6 +186,36 @@ static int option_proc(void *data, const char *arg, int key, struct fuse_args *o
 	case KEY_VERSION:
 		o->version = 1;
 		return 0;
+	case KEY_UID:
+	case KEY_GID:
+	case KEY_UMASK: {
+		const char *v = strchr(arg, '=') + 1;
+		char *end;
+		errno = 0;
+		unsigned long n = strtoul(v, &end, key == KEY_UMASK ? 8 : 10);
+		if (!*v || *end || errno || (key == KEY_UMASK ? n > 0777 : n > 0xfffffffeUL)) {
+			fprintf(stderr, "mapifs: -o %s: not a%s number\n", arg,
+			        key == KEY_UMASK ? "n octal" : "");
+			return -1;
+		}
+		if (key == KEY_UID) {
+			o->access.set_uid = true;
+			o->access.uid = (uid_t)n;
+		} else if (key == KEY_GID) {
+			o->access.set_gid = true;
+			o->access.gid = (gid_t)n;
+		} else {
+			o->access.set_umask = true;
+			o->access.umask = (mode_t)n;
+		}
+		return 0;
+	}
+	case KEY_SHARE_DECRYPTED:
+		o->access.share_decrypted = true;
+		return 0;
+	case KEY_ALLOW_OTHER:
+		o->access.allow_other = true;
+		return 1;   /* the kernel's option too */
 	}
 	return 1;
 }
@@ -177,6 +231,12 @@ static void usage(const char *prog)
 	       "\n"
 	       "mapifs options:\n"
 	       "    -o ro, --forensic      refuse every write, change nothing in SOURCE\n"
+	       "    -o allow_other         let other users in (turns on default_permissions:\n"
+	       "                           modes follow the source files and folders)\n"
+	       "    -o uid=N,gid=N         show every file as owned by N (default: the source's)\n"
+	       "    -o umask=M             modes 0777/0666 minus M (default: the source's)\n"
+	       "    -o share_decrypted     decrypted content follows the same modes as the\n"
+	       "                           rest (default: the mounting user's alone)\n"
 	       "\n"
 	       "S/MIME (design.md 5):\n"
 	       "    --key FILE --cert FILE       a local identity that decrypts and signs\n"
@@ -347,6 +407,10 @@ int main(int argc, char *argv[])
 	}
 	if (opts.forensic && !opts.readonly)
 		fuse_opt_add_arg(&args, "-oro");
+	/* design.md 8: other users are let in only with the kernel checking
+	 * the modes we show */
+	if (opts.access.allow_other)
+		fuse_opt_add_arg(&args, "-odefault_permissions");
 	fuse_opt_add_arg(&args, "-osubtype=mapifs,fsname=mapifs");
 	if (fuse_parse_cmdline(&args, &cmd) != 0)
 		goto out1;
@@ -358,9 +422,12 @@ int main(int argc, char *argv[])
 	}
 
 	pthread_mutex_init(&mnt.lock, NULL);
+	pthread_cond_init(&mnt.scan_cond, NULL);
+	g_mutex_init(&mnt.certs_lock);
 	mnt.readonly = opts.readonly || opts.forensic;
 	mnt.uid = getuid();
 	mnt.gid = getgid();
+	mnt.access = opts.access;
 	mnt.srcfd = -1;
 	mnt.inotify_fd = -1;
 	int err = mount_open_source(&mnt, opts.source);
@@ -402,10 +469,22 @@ int main(int argc, char *argv[])
 	if (err)
 		mapifs_log("not following changes to %s: %s", mnt.source, g_strerror(err));
 
-	/* one thread serves requests: GMime objects stay in it (docs/style.md) */
-	ret = fuse_session_loop(mnt.se);
-	if (ret < 0)
-		ret = 1;
+	/* several threads serve requests (mapifs.h: the locks); -s one */
+	if (cmd.singlethread) {
+		ret = fuse_session_loop(mnt.se);
+	} else {
+		struct fuse_loop_config *cfg = fuse_loop_cfg_create();
+		fuse_loop_cfg_set_clone_fd(cfg, (unsigned)cmd.clone_fd);
+		/* UINT_MAX is fuse_parse_cmdline's "not given" (libfuse 3.14
+		 * complains when it is passed on) */
+		if (cmd.max_idle_threads != UINT_MAX)
+			fuse_loop_cfg_set_idle_threads(cfg, cmd.max_idle_threads);
+		fuse_loop_cfg_set_max_threads(cfg, cmd.max_threads);
+		ret = fuse_session_loop_mt(mnt.se, cfg);
+		fuse_loop_cfg_destroy(cfg);
+	}
+	/* a signal (SIGTERM, SIGINT) ends the loop as an unmount does */
+	ret = ret < 0 ? 1 : 0;
 
 	watch_stop(&mnt);
 	fuse_session_unmount(mnt.se);
@@ -429,6 +508,8 @@ out2:
 	if (mnt.srcfd >= 0)
 		close(mnt.srcfd);
 	g_free(mnt.source);
+	g_mutex_clear(&mnt.certs_lock);
+	pthread_cond_destroy(&mnt.scan_cond);
 	pthread_mutex_destroy(&mnt.lock);
 out1:
 	options_free(&opts);

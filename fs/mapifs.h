@@ -1,20 +1,51 @@
 /*
  * mapifs.h - the daemon's internal interfaces.
  *
- * Threads: the FUSE session loop runs in one thread and a watcher thread
- * follows the source tree with inotify.  Both take mount->lock around every
- * access to the folder table, the inode table and the message cache; kernel
- * notifications are sent only with the lock released, because the kernel may
- * wait on a request of ours while it handles them.
+ * Threads.  Requests are served by libfuse's multi-threaded loop (one
+ * thread with -s); a watcher thread follows the source tree with inotify and
+ * sends every kernel notification that names a directory entry.
  *
- * Ownership: the mount owns its folders (never freed before unmount, so a
- * folder pointer held by an inode stays valid), its inodes (freed when the
- * kernel forgets them) and the cached message objects (evicted LRU).
+ * Locks, and what each protects (take them in this order, never the other
+ * way; mount->lock is a leaf: nothing else is taken while it is held):
+ *
+ *   folder->wlock   the changes to one folder's files: edits, deliveries,
+ *                   deletions and moves of its messages (a move between two
+ *                   folders takes both, lower address first).  Held across
+ *                   the parse and export of the message being changed, so
+ *                   it blocks writers of that folder only, never a reader.
+ *   mount->certs_lock  certificates_learn(): one walk of the mailbox at a
+ *                   time, so a listing of certificates/ sees all of it.
+ *                   Readers of messages never take it.
+ *   whandle->lock   one open-for-write file's buffer and state.
+ *   cached->use     one cached message object: mapper objects are not
+ *                   thread-safe (mapper.h), so every mapper call on it, and
+ *                   the copy of what it returns, happens under this lock.
+ *                   A parse, verification or decryption holds only this.
+ *   mount->lock     every table: folders and their listings, inodes, the
+ *                   cache index and LRU, open_writes, learned, the pending
+ *                   kernel notifications.  Held for table operations only:
+ *                   never across reading a message file, a directory scan,
+ *                   a parse, a verification, a decryption, or a kernel
+ *                   notification (the kernel may wait on one of our
+ *                   requests while it handles one).
+ *
+ * Lifetimes of pointers handed out (the rule of each is repeated where it
+ * is declared):
+ *   folder*     owned by the mount, never freed before unmount: may be kept
+ *               anywhere, used under mount->lock.
+ *   msgfile*    immutable and reference counted: a pointer taken from
+ *               folder->messages is valid only while mount->lock is held and
+ *               no folder_refresh() has run since (a rescan replaces the
+ *               listing); keep one longer with msgfile_ref()/msgfile_unref().
+ *   node*       owned by the inode table, valid while mount->lock is held;
+ *               copy its fields (node_ref) before releasing the lock.
+ *   cached*     reference counted (cache_get/cache_put); its message stays
+ *               valid while a reference is held, even after eviction.
  */
 #ifndef MAPIFS_H
 #define MAPIFS_H
 
-#define FUSE_USE_VERSION 34
+#define FUSE_USE_VERSION 312
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -34,6 +65,10 @@ typedef enum {
 	FOLDER_EML,          /* a directory of .eml files and subdirectories */
 } folder_type;
 
+/* One message file of a folder listing.  Immutable once made, reference
+ * counted (msgfile_ref/msgfile_unref): the listing holds one reference, and
+ * a pointer taken from it is valid while mount->lock is held and no
+ * folder_refresh() ran since; take a reference to keep it longer. */
 typedef struct msgfile {
 	char *name;      /* directory name in the mount (the Maildir unique name) */
 	char *relpath;   /* backing file relative to the source root */
@@ -41,20 +76,28 @@ typedef struct msgfile {
 	bool in_new;
 } msgfile;
 
+msgfile *msgfile_ref(msgfile *mf);
+void msgfile_unref(msgfile *mf);
+
+/* A folder of the mount; owned by the mount and never freed before unmount,
+ * so a folder pointer may be kept anywhere.  Fields below wlock are
+ * protected by mount->lock. */
 typedef struct folder {
-	char *path;             /* mount path: "" (root), "INBOX", "Archive.2024", "a/b" */
-	char *srcdir;           /* source directory relative to the source root ("" = root) */
-	folder_type type;
+	char *path;             /* mount path: "" (root), "INBOX", "Archive.2024", "a/b" (immutable) */
+	char *srcdir;           /* source directory relative to the source root ("" = root) (immutable) */
+	folder_type type;       /* immutable */
+	GMutex wlock;           /* serialises changes to this folder's files (see top) */
 	bool scanned;
+	bool scanning;          /* a rescan runs with mount->lock released */
 	bool dirty;             /* set by the watcher; rescan before use */
 	bool gone;              /* removed from the source */
-	GHashTable *messages;   /* name -> msgfile*, owned */
+	GHashTable *messages;   /* name -> msgfile* (one reference each) */
 	GHashTable *subfolders; /* name -> folder* (owned by the mount) */
 	int wd[2];              /* inotify watches (-1 if none) */
 	struct timespec dir_mtime[2]; /* when unwatched: rescan when these change */
 } folder;
 
-/* What a rescan changed, for the watcher's kernel notifications. */
+/* What a rescan changed, for the kernel notifications. */
 typedef struct folder_diff {
 	GPtrArray *added;    /* names (char*), owned */
 	GPtrArray *removed;
@@ -73,6 +116,8 @@ typedef enum {
 	NODE_CERT,     /* certificates/<address>.pem */
 } node_kind;
 
+/* An inode: owned by the inode table and freed when the kernel forgets it,
+ * so a node* is valid only while mount->lock is held. */
 typedef struct node {
 	fuse_ino_t ino;
 	uint64_t nlookup;
@@ -85,15 +130,27 @@ typedef struct node {
 
 /* ---- the mount ----------------------------------------------------------- */
 
+/* How modes and owners are shown (design.md 8). */
+typedef struct access_opts {
+	bool set_uid, set_gid, set_umask;
+	uid_t uid;
+	gid_t gid;
+	mode_t umask;
+	bool share_decrypted;  /* decrypted content follows the others' rules */
+	bool allow_other;
+} access_opts;
+
 typedef struct mount {
-	pthread_mutex_t lock;
-	char *source;               /* absolute path of SOURCE */
-	int srcfd;                  /* O_PATH descriptor of SOURCE */
+	pthread_mutex_t lock;       /* the table lock (see the top of this file) */
+	pthread_cond_t scan_cond;   /* a folder rescan ended (with lock) */
+	char *source;               /* absolute path of SOURCE (immutable) */
+	int srcfd;                  /* O_PATH descriptor of SOURCE (immutable) */
 	bool maildir;               /* SOURCE is a Maildir, else a tree of .eml files */
 	bool readonly;              /* -o ro / --forensic */
 	struct fuse_session *se;
-	uid_t uid;
+	uid_t uid;                  /* the mounting user (the daemon's) */
 	gid_t gid;
+	access_opts access;
 
 	GHashTable *folders;        /* path -> folder*, owned */
 	folder *root;
@@ -101,19 +158,25 @@ typedef struct mount {
 	GHashTable *nodes_by_path;  /* path -> node*, owned */
 	GHashTable *nodes_by_ino;   /* ino -> node* */
 
-	GHashTable *cache;          /* "folder\nname" -> cached*, owned */
+	GHashTable *cache;          /* "folder\nname" -> cached* (one reference) */
 	GQueue lru;                 /* of cached*, most recent at the head */
 	size_t cache_weight;
+	uint64_t cache_gen;         /* bumped by every cache_drop */
+	pthread_cond_t cache_cond;  /* a load finished (with lock) */
 
 	GHashTable *open_writes;    /* mount path -> whandle* open for writing */
 
-	mapper_crypto *crypto;      /* keys, trust anchors, the certificate map */
+	mapper_crypto *crypto;      /* keys, trust anchors, the certificate map (thread-safe) */
+	GMutex certs_lock;          /* see the top of this file */
 	GHashTable *learned;        /* backing paths whose S/MIME was evaluated */
+	GHashTable *skipped;        /* source paths skipped as symlinks (logged once) */
 	unsigned tmp_counter;       /* for unique temporary file names */
 
 	int inotify_fd;
 	GHashTable *watches;        /* wd -> folder* */
 	int stop_pipe[2];
+	int wake_pipe[2];           /* wakes the watcher to send queued notifications */
+	GArray *pending;            /* of inval: notifications for the watcher to send */
 	pthread_t watcher;
 	bool watcher_running;
 } mount;
@@ -123,27 +186,53 @@ typedef struct mount {
 #define CACHE_MAX_ENTRIES 2048
 #define CACHE_MAX_BYTES (256u << 20)
 
-/* log.c-less logging: one line to stderr (or syslog once daemonised). */
+/* Logging (main.c): one line to stderr, or syslog once daemonised.
+ * mapifs_log is for what a user may want to know (a message that did not
+ * convert cleanly, a refused edit, a skipped symlink); mapifs_error is for
+ * a failure of the daemon or the system (a store that failed, a source
+ * that cannot be read): "mapifs: error: ..." and LOG_ERR. */
 void mapifs_log(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+void mapifs_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 extern bool mapifs_use_syslog;
 
-/* mailbox.c */
+/* mailbox.c.  Errors are positive errnos everywhere in fs/. */
 int mount_open_source(mount *mnt, const char *source);
 folder *folder_get(mount *mnt, const char *path);
-/* Make sure @f's listing is current; fills @diff (may be NULL) with changes. */
+/* Make sure @f's listing is current; fills @diff (may be NULL) with changes
+ * and queues the kernel notifications they need.  Called with mount->lock
+ * held; releases it while it reads directories, so every msgfile* taken
+ * before is void afterwards. */
 void folder_refresh(mount *mnt, folder *f, folder_diff *diff);
+/* Force a rescan now (another program may have renamed a file). Lock held. */
+void folder_rescan(mount *mnt, folder *f);
+/* Message @name of @f after a refresh (lock held; pointer rules above). */
 msgfile *folder_message(mount *mnt, folder *f, const char *name);
+/* The same with a reference the caller drops with msgfile_unref (lock held). */
+msgfile *folder_message_ref(mount *mnt, folder *f, const char *name);
 void folder_diff_init(folder_diff *d);
 void folder_diff_release(folder_diff *d);
 void mount_folders_free(mount *mnt);
-int source_open(mount *mnt, const char *relpath);
+
+/* Source files, relative to the source root.  Never follow a symlink in any
+ * component (openat2 RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH), never change
+ * an atime (O_NOATIME where allowed).  No lock needed. */
+int source_open(mount *mnt, const char *relpath, int *fd);
+int source_open_dir(mount *mnt, const char *reldir, int *fd);
 int source_stat(mount *mnt, const char *relpath, struct stat *st);
 /* Read the whole file (level FULL) or its header block (HEADERS). */
 int source_read(mount *mnt, const char *relpath, mapper_load_level level,
                 char **data, size_t *len, struct stat *st);
 int source_sha256(mount *mnt, const char *relpath, char hex[65]);
+/* Open message @name of @f for reading, looking again when another program
+ * renamed its file (a flag change) since the last scan.  Lock NOT held. On
+ * success *@mf holds a reference to the file's listing entry. */
+int message_open(mount *mnt, folder *f, const char *name, int *fd, msgfile **mf);
+int message_stat(mount *mnt, folder *f, const char *name, struct stat *st);
+/* message_open, then read the whole file or its header block. */
+int message_read(mount *mnt, folder *f, const char *name, mapper_load_level level,
+                 char **data, size_t *len, struct stat *st, msgfile **mf);
 
-/* inode.c */
+/* inode.c (all with mount->lock held) */
 fuse_ino_t inode_number(const char *path);
 void inodes_init(mount *mnt);
 void inodes_free(mount *mnt);
@@ -157,19 +246,39 @@ void inode_rename(mount *mnt, const char *from, const char *to, folder *f, const
 /* Inodes at or under mount path @prefix (for invalidation). */
 GArray *inodes_under(mount *mnt, const char *prefix);
 
-/* cache.c */
+/* A copy of what a request needs of a node, usable without the lock. */
+typedef struct node_ref {
+	fuse_ino_t ino;
+	node_kind kind;
+	char *path;
+	folder *folder;
+	char *msgname;
+	char *inner;
+} node_ref;
+void node_ref_set(node_ref *r, const node *n);
+void node_ref_clear(node_ref *r);
+
+/* cache.c: reference-counted message objects.  Called WITHOUT mount->lock
+ * (they take it for the table only; a load runs unlocked). */
+typedef struct cached cached;
+/* The message object of @name in @f at @level or better; NULL with *err
+ * set.  *@st (may be NULL) receives the backing file's stat at load. */
+cached *cache_get(mount *mnt, folder *f, const char *name, mapper_load_level level,
+                  struct stat *st, int *err);
+void cache_put(mount *mnt, cached *c);
+/* Lock the object for mapper calls (see the top); returns the message. */
+mapper_message *cache_lock(cached *c);
+void cache_unlock(cached *c);
 void cache_init(mount *mnt);
 void cache_free(mount *mnt);
-/* The message object of @mf at @level or better; NULL with *err set. The
- * object stays valid until the lock is released. */
-mapper_message *cache_message(mount *mnt, folder *f, msgfile *mf,
-                              mapper_load_level level, struct stat *st, int *err);
+/* Forget the object of @name (lock held). */
 void cache_drop(mount *mnt, folder *f, const char *name);
 
 /* certs.c: the certificate map at the mount root (design.md 5) */
 #define CERTIFICATES_DIR "certificates"
 /* Evaluate every S/MIME message not seen yet, so the map learns from all
- * signed mail in the mailbox; cheap once done (headers of new files only). */
+ * signed mail in the mailbox; cheap once done (headers of new files only).
+ * Lock NOT held. */
 void certificates_learn(mount *mnt);
 
 /* watch.c */
@@ -177,31 +286,40 @@ int watch_init(mount *mnt);
 void watch_folder(mount *mnt, folder *f);
 int watch_start(mount *mnt);
 void watch_stop(mount *mnt);
+/* Queue the kernel notifications for what @d changed in @f (lock held);
+ * the watcher thread sends them. */
+void notify_folder_diff(mount *mnt, folder *f, const folder_diff *d);
+/* Queue: forget the entry @name of directory @parent (lock held). */
+void notify_entry(mount *mnt, fuse_ino_t parent, const char *name);
+/* Attributes of every inode at or under mount path @path are stale: sent
+ * at once (attributes only, which takes no kernel lock; lock NOT held). */
+void notify_attrs_under(mount *mnt, const char *path);
 
-/* write.c: the write path (design.md 4).  Errors are positive errnos. */
+/* write.c: the write path (design.md 4).  Called WITHOUT mount->lock. */
 typedef enum {
 	WH_PROP,       /* a property file */
 	WH_EML,        /* message.eml: the whole message */
 	WH_DELIVERY,   /* a new file in a folder: a message being delivered */
 } wh_kind;
 typedef struct whandle whandle;
-int write_open(mount *mnt, node *n, int flags, whandle **out);
-int write_create(mount *mnt, node *parent, const char *name, whandle **out, node_kind *kind);
+int write_open(mount *mnt, const node_ref *n, int flags, whandle **out);
+int write_create(mount *mnt, const node_ref *parent, const char *name, whandle **out, node_kind *kind);
 int write_data(whandle *h, const char *data, size_t size, off_t off);
 int write_truncate(whandle *h, off_t size);
 int write_flush(mount *mnt, whandle *h);
 /* Apply a pending change whatever was written (release, fsync). */
 int write_apply(mount *mnt, whandle *h);
 void write_release(mount *mnt, whandle *h);
-/* The open handle writing @path, if any (its size is what stat shows). */
-whandle *write_handle_for(mount *mnt, const char *path);
-size_t write_handle_size(const whandle *h);
+/* The size of the open handle writing @path, if any (what stat shows);
+ * lock held. */
+bool write_pending_size(mount *mnt, const char *path, size_t *size);
 int write_read(whandle *h, size_t size, off_t off, char **out, size_t *outlen);
-int write_setsize(mount *mnt, node *n, off_t size);
-int write_mkdir(mount *mnt, node *parent, const char *name);
-int write_rmdir(mount *mnt, node *parent, const char *name);
-int write_rename(mount *mnt, node *parent, const char *name, node *newparent,
+int write_setsize(mount *mnt, const node_ref *n, off_t size);
+int write_mkdir(mount *mnt, const node_ref *parent, const char *name);
+int write_rmdir(mount *mnt, const node_ref *parent, const char *name);
+int write_rename(mount *mnt, const node_ref *parent, const char *name, const node_ref *newparent,
                  const char *newname, unsigned int flags);
+/* Remove our temporary files left by a crash (before the first scan). */
 void write_clean_leftovers(mount *mnt, folder *f);
 
 /* ops.c */

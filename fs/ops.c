@@ -1,14 +1,22 @@
 /*
  * ops.c - the FUSE low-level operations.
  *
- * Each handler takes the mount lock, calls a do_* worker that returns 0 or a
- * positive errno, releases the lock and replies exactly once (libfuse
- * passthrough_ll's lo_lookup -> lo_do_lookup shape).  Mapper statuses become
- * errnos in mapper_errno() only.
+ * Each handler copies what it needs of its node under mount->lock
+ * (node_ref), releases the lock, does its work in a do_* worker that
+ * returns 0 or a positive errno, and replies exactly once (libfuse
+ * passthrough_ll's lo_lookup -> lo_do_lookup shape).  Requests run in
+ * several threads at once (mapifs.h says which lock protects what): a
+ * worker reads message files and calls the mapper with no table lock held,
+ * so one slow message, verification or listing never stalls the others.
+ * Mapper statuses become errnos in mapper_errno() only.
  *
  * Caching (docs/perf-notes.md): entries and attributes are valid for a day
  * and file pages are kept, because the watcher invalidates them when the
  * source changes; folder listings are cached by the kernel (cache_readdir).
+ *
+ * Access (design.md 8): modes and owners follow the source file or folder
+ * (access_mode), or -o uid=,gid=,umask=; decrypted content is the mounting
+ * user's alone; only the mounting user (or root) changes anything.
  *
  * Writes (design.md 4) are carried out by write.c; a mount with -o ro
  * refuses every one of them with EROFS and opens nothing for writing
@@ -46,6 +54,28 @@ int mapper_errno(mapper_status st)
 	return EIO;
 }
 
+/* Copy node @ino into @r; ESTALE when the kernel's inode is unknown. */
+static int get_ref(mount *mnt, fuse_ino_t ino, node_ref *r)
+{
+	pthread_mutex_lock(&mnt->lock);
+	node *n = inode_get(mnt, ino);
+	if (n)
+		node_ref_set(r, n);
+	pthread_mutex_unlock(&mnt->lock);
+	return n ? 0 : ESTALE;
+}
+
+/* design.md 8: changes come from the mounting user (or root) only, whatever
+ * modes a caller of an allow_other mount sees. */
+static int may_change(fuse_req_t req)
+{
+	mount *mnt = mnt_of(req);
+	if (mnt->readonly)
+		return EROFS;
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	return ctx->uid == mnt->uid || ctx->uid == 0 ? 0 : EACCES;
+}
+
 /* ---- resolving nodes to message objects --------------------------------- */
 
 /* The first component of an inner path decides whether headers suffice. */
@@ -62,68 +92,125 @@ static mapper_load_level level_for(const char *inner)
 	return mapper_name_needs_body(first) ? MAPPER_LOAD_FULL : MAPPER_LOAD_HEADERS;
 }
 
-/* The backing file of a message node, or NULL (ENOENT: it went away). */
-static msgfile *node_msgfile(mount *mnt, node *n)
+/*
+ * Whether @inner lies in content decrypted with a local key: below the
+ * smime/content/ of a layer that has an smime/cipher (an encrypted layer,
+ * design.md 5).  Message lock held.
+ */
+static bool decrypted_path(mapper_message *m, const char *inner)
 {
-	if (!n->folder || !n->msgname)
-		return NULL;
-	return folder_message(mnt, n->folder, n->msgname);
-}
-
-static mapper_message *node_message(mount *mnt, node *n, mapper_load_level level,
-                                    struct stat *st, int *err)
-{
-	msgfile *mf = node_msgfile(mnt, n);
-	if (!mf) {
-		*err = ENOENT;
-		return NULL;
+	const char *p = inner;
+	while ((p = strstr(p, "smime/content"))) {
+		bool starts = p == inner || p[-1] == '/';
+		bool ends = p[13] == '\0' || p[13] == '/';
+		if (starts && ends) {
+			char *cipher = g_strdup_printf("%.*ssmime/cipher", (int)(p - inner), inner);
+			mapper_node mn;
+			bool enc = mapper_message_stat(m, cipher, &mn) == MAPPER_OK;
+			g_free(cipher);
+			if (enc)
+				return true;
+		}
+		p += 13;
 	}
-	return cache_message(mnt, n->folder, mf, level, st, err);
+	return false;
 }
 
-/* The message object that answers for @n (a NODE_INNER) and what its path
- * is: header-derived names are served from a header-only object, anything
- * else, or a miss the header pass cannot rule out, from the full one. */
-static int inner_node(mount *mnt, node *n, mapper_message **out, mapper_node *mn, struct stat *src)
+/* What a request learns of an inner node. */
+typedef struct {
+	mapper_node_kind kind;
+	uint64_t size;
+	bool private;       /* decrypted content */
+} inner_info;
+
+/*
+ * The message object that answers for @r (a NODE_INNER), with a reference
+ * the caller puts back, and what its path is: header-derived names are
+ * served from a header-only object, anything else, or a miss the header
+ * pass cannot rule out, from the full one.
+ */
+static int inner_node(mount *mnt, const node_ref *r, cached **out, inner_info *info,
+                      struct stat *src)
 {
 	int err = 0;
-	mapper_message *m = node_message(mnt, n, level_for(n->inner), src, &err);
-	if (!m)
-		return err;
-	mapper_status s = mapper_message_stat(m, n->inner, mn);
-	if (s == MAPPER_INCOMPLETE) {
-		m = node_message(mnt, n, MAPPER_LOAD_FULL, src, &err);
-		if (!m)
+	mapper_load_level level = level_for(r->inner);
+	for (;;) {
+		cached *c = cache_get(mnt, r->folder, r->msgname, level, src, &err);
+		if (!c)
 			return err;
-		s = mapper_message_stat(m, n->inner, mn);
+		mapper_message *m = cache_lock(c);
+		mapper_node mn;
+		mapper_status s = mapper_message_stat(m, r->inner, &mn);
+		if (s == MAPPER_OK && info) {
+			info->kind = mn.kind;
+			info->size = mn.size;
+			info->private = decrypted_path(m, r->inner);
+		}
+		cache_unlock(c);
+		if (s == MAPPER_INCOMPLETE && level == MAPPER_LOAD_HEADERS) {
+			cache_put(mnt, c);
+			level = MAPPER_LOAD_FULL;
+			continue;
+		}
+		if (s != MAPPER_OK) {
+			cache_put(mnt, c);
+			return mapper_errno(s);
+		}
+		*out = c;
+		return 0;
 	}
-	if (s != MAPPER_OK)
-		return mapper_errno(s);
-	*out = m;
-	return 0;
 }
 
 /* ---- attributes ---------------------------------------------------------- */
 
-static void fill_dir(mount *mnt, struct stat *st, fuse_ino_t ino)
+/*
+ * design.md 8: the mode and owner of a node.  @src is the stat of its
+ * source (the message file for everything in a message, the directory for
+ * a folder).  Without -o umask the permission bits follow the source,
+ * group and other never get write (changes are the owner's), and a
+ * directory made from a file gets x where the file has r; -o ro takes
+ * every write bit away; decrypted content is the mounting user's alone.
+ */
+static void set_access(mount *mnt, struct stat *st, const struct stat *src, bool dir,
+                       bool src_is_dir, bool private)
 {
-	st->st_ino = ino;
-	st->st_mode = S_IFDIR | (mnt->readonly ? 0555 : 0755);
-	st->st_nlink = 2;
-	st->st_uid = mnt->uid;
-	st->st_gid = mnt->gid;
+	const access_opts *a = &mnt->access;
+	mode_t m;
+	if (a->set_umask) {
+		m = (dir ? 0777 : 0666) & ~a->umask;
+	} else {
+		m = src->st_mode & 0777 & ~(mode_t)022;
+		if (dir && !src_is_dir)
+			m = (m & 0666) | ((m & 0444) >> 2);
+		else if (!dir)
+			m &= 0666;
+	}
+	if (mnt->readonly)
+		m &= ~(mode_t)0222;
+	st->st_uid = a->set_uid ? a->uid : src->st_uid;
+	st->st_gid = a->set_gid ? a->gid : src->st_gid;
+	if (private && !a->share_decrypted) {
+		m &= 0700;
+		st->st_uid = mnt->uid;
+		st->st_gid = mnt->gid;
+	}
+	st->st_mode = (dir ? S_IFDIR : S_IFREG) | m;
 }
 
-static void fill_file(mount *mnt, struct stat *st, fuse_ino_t ino, off_t size)
+static void fill_dir(mount *mnt, struct stat *st, const struct stat *src, bool src_is_dir,
+                     bool private)
 {
-	st->st_ino = ino;
-	st->st_mode = S_IFREG | (mnt->readonly ? 0444 : 0644);
+	st->st_nlink = 2;
+	set_access(mnt, st, src, true, src_is_dir, private);
+}
+
+static void fill_file(mount *mnt, struct stat *st, const struct stat *src, off_t size, bool private)
+{
 	st->st_nlink = 1;
 	st->st_size = size;
 	st->st_blksize = 4096;
 	st->st_blocks = (size + 511) / 512;
-	st->st_uid = mnt->uid;
-	st->st_gid = mnt->gid;
+	set_access(mnt, st, src, false, false, private);
 }
 
 static void copy_times(struct stat *st, const struct stat *src)
@@ -135,16 +222,21 @@ static void copy_times(struct stat *st, const struct stat *src)
 
 /* A folder's times are its directory's; for a Maildir the later of cur/
  * and new/, so a delivery to new/ changes them too (and with them the
- * kernel's cached listing, FUSE_CAP_AUTO_INVAL_DATA). */
-static int folder_times(mount *mnt, folder *f, struct stat *st)
+ * kernel's cached listing, FUSE_CAP_AUTO_INVAL_DATA).  Its owner and mode
+ * are those of its own directory. */
+static int folder_stat(mount *mnt, folder *f, struct stat *st)
 {
 	static const char *const subs[] = { "cur", "new" };
+	struct stat dir;
+	int err = source_stat(mnt, f->srcdir, &dir);
+	if (err)
+		return err == ELOOP || err == EXDEV ? ENOENT : err;
+	fill_dir(mnt, st, &dir, true, false);
+	copy_times(st, &dir);
 	bool have = false;
-	for (int i = 0; i < (f->type == FOLDER_MAILDIR ? 2 : 1); i++) {
+	for (int i = 0; f->type == FOLDER_MAILDIR && i < 2; i++) {
 		struct stat src;
-		char *rel = f->type == FOLDER_MAILDIR
-		            ? (*f->srcdir ? g_build_filename(f->srcdir, subs[i], NULL) : g_strdup(subs[i]))
-		            : g_strdup(f->srcdir);
+		char *rel = *f->srcdir ? g_build_filename(f->srcdir, subs[i], NULL) : g_strdup(subs[i]);
 		int r = source_stat(mnt, rel, &src);
 		g_free(rel);
 		if (r == 0 && (!have || src.st_mtim.tv_sec > st->st_mtim.tv_sec ||
@@ -157,93 +249,119 @@ static int folder_times(mount *mnt, folder *f, struct stat *st)
 	return 0;
 }
 
-/* certificates/<address>.pem: the PEM text, or NULL. */
-static bool cert_of(mount *mnt, const char *name, const void **pem, size_t *len)
+/* certificates/<address>.pem: a copy of the PEM text (caller frees). */
+static bool cert_of(mount *mnt, const char *path, char **pem, size_t *len)
 {
+	const char *name = strrchr(path, '/');
+	name = name ? name + 1 : path;
 	size_t n = strlen(name);
 	if (n <= 4 || strcmp(name + n - 4, ".pem") != 0)
 		return false;
 	char *addr = g_strndup(name, n - 4);
-	bool ok = mapper_crypto_map_get(mnt->crypto, addr, pem, len);
+	const void *p;
+	bool ok = mapper_crypto_map_get(mnt->crypto, addr, &p, len); /* TEMP until map_copy */
+	if (ok)
+		*pem = g_memdup2(p, *len);
 	g_free(addr);
 	return ok;
 }
 
 /* Nodes whose content can change without a file of the source changing:
  * the kernel must ask again every time. */
-static bool volatile_node(const node *n)
+static bool volatile_kind(node_kind k)
 {
-	return n->kind == NODE_CERTS || n->kind == NODE_CERT;
+	return k == NODE_CERTS || k == NODE_CERT;
 }
 
-static int do_getattr(mount *mnt, node *n, struct stat *st)
+static int do_getattr(mount *mnt, const node_ref *r, struct stat *st)
 {
 	memset(st, 0, sizeof *st);
-	switch (n->kind) {
+	st->st_ino = r->ino;
+	switch (r->kind) {
 	case NODE_CERTS:
-		fill_dir(mnt, st, n->ino);
-		st->st_mode = S_IFDIR | 0555;
-		return folder_times(mnt, mnt->root, st);
+		return folder_stat(mnt, mnt->root, st);
 	case NODE_CERT: {
-		const void *pem;
+		char *pem;
 		size_t len;
-		if (!cert_of(mnt, strrchr(n->path, '/') + 1, &pem, &len))
+		if (!cert_of(mnt, r->path, &pem, &len))
 			return ENOENT;
-		fill_file(mnt, st, n->ino, (off_t)len);
-		st->st_mode = S_IFREG | 0444;
-		return folder_times(mnt, mnt->root, st);
+		free(pem);
+		struct stat dir;
+		int err = folder_stat(mnt, mnt->root, &dir);
+		if (err)
+			return err;
+		/* a public certificate, readable wherever the root is */
+		fill_file(mnt, st, &dir, (off_t)len, false);
+		st->st_mode &= ~(mode_t)0222;
+		copy_times(st, &dir);
+		return 0;
 	}
-	case NODE_FOLDER:
-		if (n->folder->gone)
+	case NODE_FOLDER: {
+		pthread_mutex_lock(&mnt->lock);
+		bool gone = r->folder->gone;
+		pthread_mutex_unlock(&mnt->lock);
+		if (gone)
 			return ENOENT;
-		fill_dir(mnt, st, n->ino);
-		return folder_times(mnt, n->folder, st);
+		return folder_stat(mnt, r->folder, st);
+	}
 	case NODE_MESSAGE: {
-		msgfile *mf = node_msgfile(mnt, n);
 		struct stat src;
-		if (!mf || source_stat(mnt, mf->relpath, &src) != 0)
-			return ENOENT;
-		fill_dir(mnt, st, n->ino);
+		int err = message_stat(mnt, r->folder, r->msgname, &src);
+		if (err)
+			return err;
+		fill_dir(mnt, st, &src, false, false);
 		copy_times(st, &src);
 		return 0;
 	}
 	case NODE_EML: {
-		msgfile *mf = node_msgfile(mnt, n);
 		struct stat src;
-		if (!mf || source_stat(mnt, mf->relpath, &src) != 0)
-			return ENOENT;
-		whandle *h = write_handle_for(mnt, n->path);
-		fill_file(mnt, st, n->ino, h ? (off_t)write_handle_size(h) : src.st_size);
+		int err = message_stat(mnt, r->folder, r->msgname, &src);
+		if (err)
+			return err;
+		size_t pending;
+		pthread_mutex_lock(&mnt->lock);
+		bool open = write_pending_size(mnt, r->path, &pending);
+		pthread_mutex_unlock(&mnt->lock);
+		fill_file(mnt, st, &src, open ? (off_t)pending : src.st_size, false);
 		copy_times(st, &src);
 		return 0;
 	}
 	case NODE_NEWFILE: {
-		whandle *h = write_handle_for(mnt, n->path);
-		if (!h)
+		size_t pending;
+		pthread_mutex_lock(&mnt->lock);
+		bool open = write_pending_size(mnt, r->path, &pending);
+		pthread_mutex_unlock(&mnt->lock);
+		if (!open)
 			return ENOENT;
-		fill_file(mnt, st, n->ino, (off_t)write_handle_size(h));
+		struct stat mine = { .st_mode = S_IFREG | 0600, .st_uid = mnt->uid, .st_gid = mnt->gid };
+		fill_file(mnt, st, &mine, (off_t)pending, false);
 		return 0;
 	}
 	case NODE_INNER: {
 		struct stat src;
-		mapper_message *m;
-		mapper_node mn;
-		int err = inner_node(mnt, n, &m, &mn, &src);
+		cached *c = NULL;
+		inner_info info = { 0 };
+		int err = inner_node(mnt, r, &c, &info, &src);
+		cache_put(mnt, c);
 		/* a file open for writing shows what the writer has so far,
 		 * also before a new property exists */
-		whandle *h = write_handle_for(mnt, n->path);
-		if (h && (err == 0 || err == ENOENT)) {
-			fill_file(mnt, st, n->ino, (off_t)write_handle_size(h));
-			if (!err)
-				copy_times(st, &src);
+		size_t pending;
+		pthread_mutex_lock(&mnt->lock);
+		bool open = write_pending_size(mnt, r->path, &pending);
+		pthread_mutex_unlock(&mnt->lock);
+		if (open && (err == 0 || err == ENOENT)) {
+			if (err && message_stat(mnt, r->folder, r->msgname, &src) != 0)
+				return ENOENT;
+			fill_file(mnt, st, &src, (off_t)pending, info.private);
+			copy_times(st, &src);
 			return 0;
 		}
 		if (err)
 			return err;
-		if (mn.kind == MAPPER_NODE_DIR)
-			fill_dir(mnt, st, n->ino);
+		if (info.kind == MAPPER_NODE_DIR)
+			fill_dir(mnt, st, &src, false, info.private);
 		else
-			fill_file(mnt, st, n->ino, (off_t)mn.size);
+			fill_file(mnt, st, &src, (off_t)info.size, info.private);
 		copy_times(st, &src);
 		return 0;
 	}
@@ -255,11 +373,12 @@ static void mfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 {
 	mount *mnt = mnt_of(req);
 	struct stat st;
-	pthread_mutex_lock(&mnt->lock);
-	node *n = inode_get(mnt, ino);
-	int err = n ? do_getattr(mnt, n, &st) : ESTALE;
-	double timeout = n && volatile_node(n) ? 0.0 : CACHE_TIMEOUT;
-	pthread_mutex_unlock(&mnt->lock);
+	node_ref r = { 0 };
+	int err = get_ref(mnt, ino, &r);
+	if (!err)
+		err = do_getattr(mnt, &r, &st);
+	double timeout = volatile_kind(r.kind) ? 0.0 : CACHE_TIMEOUT;
+	node_ref_clear(&r);
 	if (err)
 		fuse_reply_err(req, err);
 	else
@@ -268,63 +387,84 @@ static void mfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 
 /* ---- lookup and forget ---------------------------------------------------- */
 
-static int do_lookup(mount *mnt, node *parent, const char *name, struct fuse_entry_param *e)
+static int do_lookup(mount *mnt, fuse_ino_t parent, const char *name, struct fuse_entry_param *e)
 {
-	node_kind kind;
-	folder *f = parent->folder;
-
 	memset(e, 0, sizeof *e);
-	if (parent->kind == NODE_FOLDER && parent->folder == mnt->root &&
-	    strcmp(name, CERTIFICATES_DIR) == 0) {
+	node_ref p = { 0 };
+	int err = get_ref(mnt, parent, &p);
+	if (err)
+		return err;
+	node_kind kind;
+	folder *f = p.folder;
+	if (p.kind == NODE_FOLDER && p.folder == mnt->root && strcmp(name, CERTIFICATES_DIR) == 0) {
 		kind = NODE_CERTS;
-	} else if (parent->kind == NODE_CERTS) {
+	} else if (p.kind == NODE_CERTS) {
 		/* the map must know all signed mail before a name is ruled out */
 		certificates_learn(mnt);
 		kind = NODE_CERT;
-	} else if (parent->kind == NODE_FOLDER) {
-		folder_refresh(mnt, parent->folder, NULL);
-		folder *sub = g_hash_table_lookup(parent->folder->subfolders, name);
+	} else if (p.kind == NODE_FOLDER) {
+		pthread_mutex_lock(&mnt->lock);
+		folder_refresh(mnt, p.folder, NULL);
+		folder *sub = g_hash_table_lookup(p.folder->subfolders, name);
 		if (sub) {
 			kind = NODE_FOLDER;
 			f = sub;
-		} else if (g_hash_table_contains(parent->folder->messages, name)) {
+		} else if (g_hash_table_contains(p.folder->messages, name)) {
 			kind = NODE_MESSAGE;
 		} else {
-			char *p = *parent->path ? g_strconcat(parent->path, "/", name, NULL) : g_strdup(name);
-			bool pending = write_handle_for(mnt, p) != NULL;
-			g_free(p);
-			if (!pending)
-				return ENOENT;
+			char *path = *p.path ? g_strconcat(p.path, "/", name, NULL) : g_strdup(name);
+			size_t size;
+			bool pending = write_pending_size(mnt, path, &size);
+			g_free(path);
 			kind = NODE_NEWFILE;
+			if (!pending)
+				err = ENOENT;
 		}
-	} else if (parent->kind == NODE_MESSAGE && strcmp(name, "message.eml") == 0) {
+		pthread_mutex_unlock(&mnt->lock);
+	} else if (p.kind == NODE_MESSAGE && strcmp(name, "message.eml") == 0) {
 		kind = NODE_EML;
-	} else if (parent->kind == NODE_MESSAGE || parent->kind == NODE_INNER) {
+	} else if (p.kind == NODE_MESSAGE || p.kind == NODE_INNER) {
 		kind = NODE_INNER;
 	} else {
-		return ENOTDIR;
+		err = ENOTDIR;
 	}
-
-	node *n = inode_child(mnt, parent, name, kind, f);
-	int err = do_getattr(mnt, n, &e->attr);
 	if (err) {
-		inode_forget(mnt, n->ino, 1);
+		node_ref_clear(&p);
 		return err;
 	}
-	e->ino = n->ino;
-	e->attr_timeout = volatile_node(n) ? 0.0 : CACHE_TIMEOUT;
-	e->entry_timeout = volatile_node(n) ? 0.0 : CACHE_TIMEOUT;
-	return 0;
+
+	/* the child as it will be, to ask for its attributes first */
+	node_ref c = { 0 };
+	c.kind = kind;
+	c.folder = f;
+	c.path = *p.path ? g_strconcat(p.path, "/", name, NULL) : g_strdup(name);
+	c.msgname = kind == NODE_MESSAGE ? g_strdup(name) : g_strdup(p.msgname);
+	if (kind == NODE_INNER)
+		c.inner = p.kind == NODE_INNER ? g_strconcat(p.inner, "/", name, NULL) : g_strdup(name);
+	err = do_getattr(mnt, &c, &e->attr);
+	if (!err) {
+		pthread_mutex_lock(&mnt->lock);
+		node *pn = inode_get(mnt, parent);
+		if (pn) {
+			node *n = inode_child(mnt, pn, name, kind, f);
+			e->ino = n->ino;
+			e->attr.st_ino = n->ino;
+		} else {
+			err = ESTALE;
+		}
+		pthread_mutex_unlock(&mnt->lock);
+	}
+	e->attr_timeout = volatile_kind(kind) ? 0.0 : CACHE_TIMEOUT;
+	e->entry_timeout = volatile_kind(kind) ? 0.0 : CACHE_TIMEOUT;
+	node_ref_clear(&c);
+	node_ref_clear(&p);
+	return err;
 }
 
 static void mfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	mount *mnt = mnt_of(req);
 	struct fuse_entry_param e;
-	pthread_mutex_lock(&mnt->lock);
-	node *p = inode_get(mnt, parent);
-	int err = p ? do_lookup(mnt, p, name, &e) : ESTALE;
-	pthread_mutex_unlock(&mnt->lock);
+	int err = do_lookup(mnt_of(req), parent, name, &e);
 	if (err)
 		fuse_reply_err(req, err);
 	else
@@ -360,7 +500,7 @@ typedef struct {
 	fuse_ino_t self;
 } listing;
 
-/* d_ino of an entry: its inode number, or the one it will get. */
+/* d_ino of an entry: its inode number, or the one it will get (lock held). */
 static fuse_ino_t entry_ino(mount *mnt, const char *dir, const char *name)
 {
 	char *p = *dir ? g_strconcat(dir, "/", name, NULL) : g_strdup(name);
@@ -375,57 +515,29 @@ static int str_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int do_list(mount *mnt, node *n, listing *out)
+/* The names of a message object's directory @r (message lock taken here). */
+static int list_message(mount *mnt, const node_ref *r, GPtrArray *names, GArray *dirs)
 {
-	GPtrArray *names = g_ptr_array_new();
-	GArray *dirs = g_array_new(FALSE, FALSE, 1);
-
-	if (n->kind == NODE_FOLDER) {
-		folder_refresh(mnt, n->folder, NULL);
-		GHashTableIter it;
-		gpointer k, v;
-		g_hash_table_iter_init(&it, n->folder->subfolders);
-		while (g_hash_table_iter_next(&it, &k, &v))
-			g_ptr_array_add(names, g_strdup(k));
-		g_hash_table_iter_init(&it, n->folder->messages);
-		while (g_hash_table_iter_next(&it, &k, &v))
-			g_ptr_array_add(names, g_strdup(k));
-		if (n->folder == mnt->root && !g_hash_table_contains(n->folder->subfolders, CERTIFICATES_DIR) &&
-		    !g_hash_table_contains(n->folder->messages, CERTIFICATES_DIR))
-			g_ptr_array_add(names, g_strdup(CERTIFICATES_DIR));
-		/* every entry of a folder is a directory; no message is opened */
-		if (names->len)
-			qsort(names->pdata, names->len, sizeof(char *), str_cmp);
-		for (guint i = 0; i < names->len; i++) {
-			unsigned char d = 1;
-			g_array_append_val(dirs, d);
-		}
-	} else if (n->kind == NODE_MESSAGE || n->kind == NODE_INNER) {
-		const char *inner = n->kind == NODE_INNER ? n->inner : "";
-		int err = 0;
-		mapper_message *m = NULL;
-		mapper_node mn;
-		if (n->kind == NODE_INNER)
-			err = inner_node(mnt, n, &m, &mn, NULL);
-		else
-			m = node_message(mnt, n, MAPPER_LOAD_FULL, NULL, &err);
-		if (!m) {
-			g_ptr_array_unref(names);
-			g_array_unref(dirs);
-			return err;
-		}
-		char **list;
-		size_t count;
-		mapper_status s = mapper_message_list(m, inner, &list, &count);
-		if (s != MAPPER_OK) {
-			g_ptr_array_unref(names);
-			g_array_unref(dirs);
-			return mapper_errno(s);
-		}
+	const char *inner = r->kind == NODE_INNER ? r->inner : "";
+	int err = 0;
+	cached *c = NULL;
+	if (r->kind == NODE_INNER) {
+		inner_info info;
+		err = inner_node(mnt, r, &c, &info, NULL);
+	} else {
+		c = cache_get(mnt, r->folder, r->msgname, MAPPER_LOAD_FULL, NULL, &err);
+	}
+	if (!c)
+		return err;
+	mapper_message *m = cache_lock(c);
+	char **list;
+	size_t count;
+	mapper_status s = mapper_message_list(m, inner, &list, &count);
+	if (s == MAPPER_OK) {
 		for (size_t i = 0; i < count; i++)
 			g_ptr_array_add(names, g_strdup(list[i]));
 		mapper_names_free(list);
-		if (n->kind == NODE_MESSAGE)
+		if (r->kind == NODE_MESSAGE)
 			g_ptr_array_add(names, g_strdup("message.eml"));
 		if (names->len)
 			qsort(names->pdata, names->len, sizeof(char *), str_cmp);
@@ -440,7 +552,43 @@ static int do_list(mount *mnt, node *n, listing *out)
 			g_array_append_val(dirs, d);
 			g_free(p);
 		}
-	} else if (n->kind == NODE_CERTS) {
+	}
+	cache_unlock(c);
+	cache_put(mnt, c);
+	return mapper_errno(s);
+}
+
+static int do_list(mount *mnt, const node_ref *r, listing *out)
+{
+	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+	GArray *dirs = g_array_new(FALSE, FALSE, 1);
+	int err = 0;
+
+	if (r->kind == NODE_FOLDER) {
+		pthread_mutex_lock(&mnt->lock);
+		folder_refresh(mnt, r->folder, NULL);
+		GHashTableIter it;
+		gpointer k, v;
+		g_hash_table_iter_init(&it, r->folder->subfolders);
+		while (g_hash_table_iter_next(&it, &k, &v))
+			g_ptr_array_add(names, g_strdup(k));
+		g_hash_table_iter_init(&it, r->folder->messages);
+		while (g_hash_table_iter_next(&it, &k, &v))
+			g_ptr_array_add(names, g_strdup(k));
+		if (r->folder == mnt->root && !g_hash_table_contains(r->folder->subfolders, CERTIFICATES_DIR) &&
+		    !g_hash_table_contains(r->folder->messages, CERTIFICATES_DIR))
+			g_ptr_array_add(names, g_strdup(CERTIFICATES_DIR));
+		pthread_mutex_unlock(&mnt->lock);
+		/* every entry of a folder is a directory; no message is opened */
+		if (names->len)
+			qsort(names->pdata, names->len, sizeof(char *), str_cmp);
+		for (guint i = 0; i < names->len; i++) {
+			unsigned char d = 1;
+			g_array_append_val(dirs, d);
+		}
+	} else if (r->kind == NODE_MESSAGE || r->kind == NODE_INNER) {
+		err = list_message(mnt, r, names, dirs);
+	} else if (r->kind == NODE_CERTS) {
 		certificates_learn(mnt);
 		size_t count;
 		char **list = mapper_crypto_map_addresses(mnt->crypto, &count);
@@ -451,15 +599,21 @@ static int do_list(mount *mnt, node *n, listing *out)
 		}
 		mapper_names_free(list);
 	} else {
+		err = ENOTDIR;
+	}
+	if (err) {
 		g_ptr_array_unref(names);
 		g_array_unref(dirs);
-		return ENOTDIR;
+		return err;
 	}
 	out->count = names->len;
 	out->inos = g_new(fuse_ino_t, names->len + 1);
+	pthread_mutex_lock(&mnt->lock);
 	for (guint i = 0; i < names->len; i++)
-		out->inos[i] = entry_ino(mnt, n->path, names->pdata[i]);
-	out->self = n->ino;
+		out->inos[i] = entry_ino(mnt, r->path, names->pdata[i]);
+	pthread_mutex_unlock(&mnt->lock);
+	out->self = r->ino;
+	g_ptr_array_set_free_func(names, NULL);
 	out->names = (char **)g_ptr_array_free(names, FALSE);
 	out->is_dir = (unsigned char *)g_array_free(dirs, FALSE);
 	return 0;
@@ -479,11 +633,12 @@ static void mfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 {
 	mount *mnt = mnt_of(req);
 	listing *l = g_new0(listing, 1);
-	pthread_mutex_lock(&mnt->lock);
-	node *n = inode_get(mnt, ino);
-	int err = n ? do_list(mnt, n, l) : ESTALE;
-	bool vol = n && volatile_node(n);
-	pthread_mutex_unlock(&mnt->lock);
+	node_ref r = { 0 };
+	int err = get_ref(mnt, ino, &r);
+	if (!err)
+		err = do_list(mnt, &r, l);
+	bool vol = volatile_kind(r.kind);
+	node_ref_clear(&r);
 	if (err) {
 		g_free(l);
 		fuse_reply_err(req, err);
@@ -533,14 +688,36 @@ static void mfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info
 
 /* ---- files ------------------------------------------------------------------- */
 
+/* design.md 8: decrypted content opens for the mounting user (or root)
+ * only, even where modes were widened with -o umask or share nothing. */
+static int may_read(fuse_req_t req, const node_ref *r)
+{
+	mount *mnt = mnt_of(req);
+	if (r->kind != NODE_INNER || mnt->access.share_decrypted || !strstr(r->inner, "smime/content"))
+		return 0;
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	if (ctx->uid == mnt->uid || ctx->uid == 0)
+		return 0;
+	cached *c = NULL;
+	inner_info info = { 0 };
+	int err = inner_node(mnt, r, &c, &info, NULL);
+	cache_put(mnt, c);
+	return err ? err : info.private ? EACCES : 0;
+}
+
 static void mfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	mount *mnt = mnt_of(req);
-	if ((fi->flags & O_ACCMODE) == O_RDONLY && !(fi->flags & O_TRUNC)) {
-		pthread_mutex_lock(&mnt->lock);
-		node *n = inode_get(mnt, ino);
-		bool vol = n && volatile_node(n);
-		pthread_mutex_unlock(&mnt->lock);
+	node_ref r = { 0 };
+	int err = get_ref(mnt, ino, &r);
+	if (!err && (fi->flags & O_ACCMODE) == O_RDONLY && !(fi->flags & O_TRUNC)) {
+		err = may_read(req, &r);
+		bool vol = volatile_kind(r.kind);
+		node_ref_clear(&r);
+		if (err) {
+			fuse_reply_err(req, err);
+			return;
+		}
 		fi->fh = 0;
 		fi->keep_cache = !vol;
 		fi->direct_io = vol;
@@ -548,15 +725,12 @@ static void mfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	/* design.md 6: no write-open succeeds on a read-only mount */
-	if (mnt->readonly) {
-		fuse_reply_err(req, EROFS);
-		return;
-	}
 	whandle *h = NULL;
-	pthread_mutex_lock(&mnt->lock);
-	node *n = inode_get(mnt, ino);
-	int err = n ? write_open(mnt, n, fi->flags, &h) : ESTALE;
-	pthread_mutex_unlock(&mnt->lock);
+	if (!err)
+		err = may_change(req);
+	if (!err)
+		err = write_open(mnt, &r, fi->flags, &h);
+	node_ref_clear(&r);
 	if (err) {
 		fuse_reply_err(req, err);
 		return;
@@ -574,44 +748,25 @@ static whandle *handle_of(struct fuse_file_info *fi)
 static void mfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
                       struct fuse_file_info *fi)
 {
-	mount *mnt = mnt_of(req);
 	whandle *h = handle_of(fi);
-	if (!h) {
-		fuse_reply_err(req, EBADF);
-		return;
-	}
-	pthread_mutex_lock(&mnt->lock);
-	int err = write_data(h, buf, size, off);
-	pthread_mutex_unlock(&mnt->lock);
+	int err = h ? write_data(h, buf, size, off) : EBADF;
 	if (err)
 		fuse_reply_err(req, err);
 	else
 		fuse_reply_write(req, size);
 }
 
-/* Run @fn on the write handle of @fi (if any) and reply with its result. */
-static void reply_handle_op(fuse_req_t req, struct fuse_file_info *fi, int (*fn)(mount *, whandle *))
-{
-	mount *mnt = mnt_of(req);
-	whandle *h = handle_of(fi);
-	int err = 0;
-	if (h) {
-		pthread_mutex_lock(&mnt->lock);
-		err = fn(mnt, h);
-		pthread_mutex_unlock(&mnt->lock);
-	}
-	fuse_reply_err(req, err);
-}
-
 static void mfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	reply_handle_op(req, fi, write_flush);
+	whandle *h = handle_of(fi);
+	fuse_reply_err(req, h ? write_flush(mnt_of(req), h) : 0);
 }
 
 static void mfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
 	/* a change is durable once applied: apply it now */
-	reply_handle_op(req, fi, write_apply);
+	whandle *h = handle_of(fi);
+	fuse_reply_err(req, h ? write_apply(mnt_of(req), h) : 0);
 }
 
 static void mfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -619,7 +774,6 @@ static void mfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	mount *mnt = mnt_of(req);
 	whandle *h = handle_of(fi);
 	if (h) {
-		pthread_mutex_lock(&mnt->lock);
 		/* what no flush applied: a truncation without writes (": > f"),
 		 * an empty new file; errors can only be logged here */
 		int err = write_apply(mnt, h);
@@ -627,76 +781,84 @@ static void mfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 			mapifs_log("a write was not applied when its file was released: %s",
 			           g_strerror(err));
 		write_release(mnt, h);
-		pthread_mutex_unlock(&mnt->lock);
 	}
 	fuse_reply_err(req, 0);
 }
 
-static int do_read(mount *mnt, node *n, size_t size, off_t off, char **out, size_t *outlen)
+static int do_read(mount *mnt, const node_ref *r, size_t size, off_t off, char **out, size_t *outlen)
 {
 	*out = NULL;
 	*outlen = 0;
-	if (n->kind == NODE_CERT) {
-		const void *pem;
+	if (r->kind == NODE_CERT) {
+		char *pem;
 		size_t len;
-		if (!cert_of(mnt, strrchr(n->path, '/') + 1, &pem, &len))
+		if (!cert_of(mnt, r->path, &pem, &len))
 			return ENOENT;
 		if ((size_t)off < len) {
 			*outlen = MIN(size, len - (size_t)off);
-			*out = g_memdup2((const char *)pem + off, *outlen);
+			*out = g_memdup2(pem + off, *outlen);
 		}
+		free(pem);
 		return 0;
 	}
-	if (n->kind == NODE_EML) {
-		msgfile *mf = node_msgfile(mnt, n);
-		if (!mf)
-			return ENOENT;
-		int fd = source_open(mnt, mf->relpath);
-		if (fd < 0)
-			return -fd;
+	if (r->kind == NODE_EML) {
+		int fd;
+		msgfile *mf;
+		int err = message_open(mnt, r->folder, r->msgname, &fd, &mf);
+		if (err)
+			return err;
+		msgfile_unref(mf);
 		char *buf = g_malloc(size ? size : 1);
-		ssize_t r = pread(fd, buf, size, off);
-		int err = r < 0 ? errno : 0;
+		ssize_t n;
+		do
+			n = pread(fd, buf, size, off);
+		while (n < 0 && errno == EINTR);
+		err = n < 0 ? errno : 0;
 		close(fd);
 		if (err) {
 			g_free(buf);
 			return err;
 		}
 		*out = buf;
-		*outlen = (size_t)r;
+		*outlen = (size_t)n;
 		return 0;
 	}
-	if (n->kind != NODE_INNER)
+	if (r->kind != NODE_INNER)
 		return EISDIR;
-	mapper_message *m;
-	mapper_node mn;
-	int err = inner_node(mnt, n, &m, &mn, NULL);
+	cached *c = NULL;
+	int err = inner_node(mnt, r, &c, NULL, NULL);
 	if (err)
 		return err;
+	mapper_message *m = cache_lock(c);
 	const void *data;
 	size_t len;
-	mapper_status s = mapper_message_read(m, n->inner, &data, &len);
-	if (s != MAPPER_OK)
-		return mapper_errno(s);
-	if ((size_t)off < len) {
+	mapper_status s = mapper_message_read(m, r->inner, &data, &len);
+	if (s == MAPPER_OK && (size_t)off < len) {
 		*outlen = MIN(size, len - (size_t)off);
 		*out = g_memdup2((const char *)data + off, *outlen);
 	}
-	return 0;
+	cache_unlock(c);
+	cache_put(mnt, c);
+	return mapper_errno(s);
 }
 
 static void mfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                      struct fuse_file_info *fi)
 {
 	mount *mnt = mnt_of(req);
-	char *data;
-	size_t len;
-	pthread_mutex_lock(&mnt->lock);
-	node *n = inode_get(mnt, ino);
+	char *data = NULL;
+	size_t len = 0;
 	whandle *h = handle_of(fi);
-	int err = h ? write_read(h, size, off, &data, &len)
-	        : n ? do_read(mnt, n, size, off, &data, &len) : ESTALE;
-	pthread_mutex_unlock(&mnt->lock);
+	int err;
+	if (h) {
+		err = write_read(h, size, off, &data, &len);
+	} else {
+		node_ref r = { 0 };
+		err = get_ref(mnt, ino, &r);
+		if (!err)
+			err = do_read(mnt, &r, size, off, &data, &len);
+		node_ref_clear(&r);
+	}
 	if (err) {
 		fuse_reply_err(req, err);
 		return;
@@ -707,40 +869,76 @@ static void mfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 /* ---- extended attributes (design.md 2) -------------------------------------- */
 
-static int do_xattrs(mount *mnt, node *n, GString *names, const char *want, GString *value)
+static int do_xattrs(mount *mnt, const node_ref *r, GString *names, const char *want, GString *value)
 {
 #define XATTR(name, ...) do { \
 		if (names) g_string_append_len(names, name, sizeof name); \
 		if (want && strcmp(want, name) == 0) { g_string_printf(value, __VA_ARGS__); return 0; } \
 	} while (0)
 
-	if (n->kind == NODE_MESSAGE) {
-		msgfile *mf = node_msgfile(mnt, n);
+	if (r->kind == NODE_MESSAGE) {
+		pthread_mutex_lock(&mnt->lock);
+		msgfile *mf = folder_message_ref(mnt, r->folder, r->msgname);
+		pthread_mutex_unlock(&mnt->lock);
 		if (!mf)
 			return ENOENT;
-		XATTR("user.mapifs.source", "%s", mf->relpath);
+		if (names)
+			g_string_append_len(names, "user.mapifs.source", sizeof "user.mapifs.source");
+		if (want && strcmp(want, "user.mapifs.source") == 0)
+			g_string_assign(value, mf->relpath);
+		char *rel = g_strdup(mf->relpath);
+		msgfile_unref(mf);
+		if (want && strcmp(want, "user.mapifs.source") == 0) {
+			g_free(rel);
+			return 0;
+		}
 		if (names)
 			g_string_append_len(names, "user.mapifs.sha256", sizeof "user.mapifs.sha256");
 		if (want && strcmp(want, "user.mapifs.sha256") == 0) {
 			char hex[65];
-			int err = source_sha256(mnt, mf->relpath, hex);
+			int err = source_sha256(mnt, rel, hex);
+			g_free(rel);
 			if (err)
 				return err;
 			g_string_assign(value, hex);
 			return 0;
 		}
-	} else if (n->kind == NODE_INNER) {
-		mapper_message *m;
-		mapper_node mn;
-		int err = inner_node(mnt, n, &m, &mn, NULL);
+		g_free(rel);
+	} else if (r->kind == NODE_INNER) {
+		cached *c = NULL;
+		int err = inner_node(mnt, r, &c, NULL, NULL);
 		if (err)
 			return err;
-		if (mn.type_name) {
-			XATTR("user.mapi.tag", "0x%08X", mn.tag);
-			XATTR("user.mapi.type", "%s", mn.type_name);
-			if (mn.set_guid)
-				XATTR("user.mapi.guid", "%s", mn.set_guid);
+		mapper_message *m = cache_lock(c);
+		mapper_node mn;
+		mapper_status s = mapper_message_stat(m, r->inner, &mn);
+		char *type_name = s == MAPPER_OK ? g_strdup(mn.type_name) : NULL;
+		char *set_guid = s == MAPPER_OK ? g_strdup(mn.set_guid) : NULL;
+		cache_unlock(c);
+		cache_put(mnt, c);
+		if (s != MAPPER_OK)
+			return mapper_errno(s);
+		err = want ? ENODATA : 0;
+		if (type_name) {
+			if (names) {
+				g_string_append_len(names, "user.mapi.tag", sizeof "user.mapi.tag");
+				g_string_append_len(names, "user.mapi.type", sizeof "user.mapi.type");
+				if (set_guid)
+					g_string_append_len(names, "user.mapi.guid", sizeof "user.mapi.guid");
+			} else if (strcmp(want, "user.mapi.tag") == 0) {
+				g_string_printf(value, "0x%08X", mn.tag);
+				err = 0;
+			} else if (strcmp(want, "user.mapi.type") == 0) {
+				g_string_assign(value, type_name);
+				err = 0;
+			} else if (set_guid && strcmp(want, "user.mapi.guid") == 0) {
+				g_string_assign(value, set_guid);
+				err = 0;
+			}
 		}
+		g_free(type_name);
+		g_free(set_guid);
+		return err;
 	}
 	return want ? ENODATA : 0;
 #undef XATTR
@@ -758,44 +956,43 @@ static void reply_xattr(fuse_req_t req, size_t size, int err, GString *v)
 		fuse_reply_buf(req, v->str, v->len);
 }
 
-static void mfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+static void xattr_request(fuse_req_t req, fuse_ino_t ino, size_t size, const char *name)
 {
 	mount *mnt = mnt_of(req);
 	GString *v = g_string_new(NULL);
-	pthread_mutex_lock(&mnt->lock);
-	node *n = inode_get(mnt, ino);
-	int err = n ? do_xattrs(mnt, n, NULL, name, v) : ESTALE;
-	pthread_mutex_unlock(&mnt->lock);
+	node_ref r = { 0 };
+	int err = get_ref(mnt, ino, &r);
+	if (!err)
+		err = name ? do_xattrs(mnt, &r, NULL, name, v) : do_xattrs(mnt, &r, v, NULL, NULL);
+	node_ref_clear(&r);
 	reply_xattr(req, size, err, v);
 	g_string_free(v, TRUE);
 }
 
+static void mfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	xattr_request(req, ino, size, name);
+}
+
 static void mfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-	mount *mnt = mnt_of(req);
-	GString *v = g_string_new(NULL);
-	pthread_mutex_lock(&mnt->lock);
-	node *n = inode_get(mnt, ino);
-	int err = n ? do_xattrs(mnt, n, v, NULL, NULL) : ESTALE;
-	pthread_mutex_unlock(&mnt->lock);
-	reply_xattr(req, size, err, v);
-	g_string_free(v, TRUE);
+	xattr_request(req, ino, size, NULL);
 }
 
 /* ---- changes (design.md 4); EROFS on a read-only mount (design.md 6) ---------- */
 
 static void mfs_access(fuse_req_t req, fuse_ino_t ino, int mask)
 {
-	fuse_reply_err(req, (mask & W_OK) && mnt_of(req)->readonly ? EROFS : 0);
+	/* without default_permissions only the mounting user reaches here */
+	fuse_reply_err(req, (mask & W_OK) ? may_change(req) : 0);
 }
 
 /* Reply with a node's entry after a change made it. */
-static void reply_new_entry(fuse_req_t req, mount *mnt, node *parent, const char *name, int err)
+static void reply_new_entry(fuse_req_t req, fuse_ino_t parent, const char *name, int err)
 {
 	struct fuse_entry_param e;
 	if (!err)
-		err = do_lookup(mnt, parent, name, &e);
-	pthread_mutex_unlock(&mnt->lock);
+		err = do_lookup(mnt_of(req), parent, name, &e);
 	if (err)
 		fuse_reply_err(req, err);
 	else
@@ -806,23 +1003,20 @@ static void mfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
                         struct fuse_file_info *fi)
 {
 	mount *mnt = mnt_of(req);
-	if (mnt->readonly) {
-		fuse_reply_err(req, EROFS);
-		return;
-	}
-	struct stat st;
-	pthread_mutex_lock(&mnt->lock);
-	node *n = inode_get(mnt, ino);
-	int err = n ? 0 : ESTALE;
+	int err = may_change(req);
+	node_ref r = { 0 };
+	if (!err)
+		err = get_ref(mnt, ino, &r);
 	if (!err && (to_set & FUSE_SET_ATTR_SIZE)) {
 		whandle *h = handle_of(fi);
-		err = h ? write_truncate(h, attr->st_size) : write_setsize(mnt, n, attr->st_size);
+		err = h ? write_truncate(h, attr->st_size) : write_setsize(mnt, &r, attr->st_size);
 	}
 	/* modes, owners and times are the mount's and the source's: a request
 	 * to change them (cp -p, touch) is accepted and changes nothing */
+	struct stat st;
 	if (!err)
-		err = do_getattr(mnt, n, &st);
-	pthread_mutex_unlock(&mnt->lock);
+		err = do_getattr(mnt, &r, &st);
+	node_ref_clear(&r);
 	if (err)
 		fuse_reply_err(req, err);
 	else
@@ -832,27 +1026,26 @@ static void mfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
 static void mfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	mount *mnt = mnt_of(req);
-	if (mnt->readonly) {
-		fuse_reply_err(req, EROFS);
-		return;
-	}
-	pthread_mutex_lock(&mnt->lock);
-	node *p = inode_get(mnt, parent);
-	int err = p ? write_mkdir(mnt, p, name) : ESTALE;
-	reply_new_entry(req, mnt, p, name, err);
+	node_ref p = { 0 };
+	int err = may_change(req);
+	if (!err)
+		err = get_ref(mnt, parent, &p);
+	if (!err)
+		err = write_mkdir(mnt, &p, name);
+	node_ref_clear(&p);
+	reply_new_entry(req, parent, name, err);
 }
 
 static void mfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	mount *mnt = mnt_of(req);
-	if (mnt->readonly) {
-		fuse_reply_err(req, EROFS);
-		return;
-	}
-	pthread_mutex_lock(&mnt->lock);
-	node *p = inode_get(mnt, parent);
-	int err = p ? write_rmdir(mnt, p, name) : ESTALE;
-	pthread_mutex_unlock(&mnt->lock);
+	node_ref p = { 0 };
+	int err = may_change(req);
+	if (!err)
+		err = get_ref(mnt, parent, &p);
+	if (!err)
+		err = write_rmdir(mnt, &p, name);
+	node_ref_clear(&p);
 	fuse_reply_err(req, err);
 }
 
@@ -860,21 +1053,24 @@ static void mfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	/* design.md 4: property files cannot be unlinked, so rm -r never
 	 * strips half a message; truncating a file removes its property */
-	fuse_reply_err(req, mnt_of(req)->readonly ? EROFS : EPERM);
+	int err = may_change(req);
+	fuse_reply_err(req, err ? err : EPERM);
 }
 
 static void mfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
                        fuse_ino_t newparent, const char *newname, unsigned int flags)
 {
 	mount *mnt = mnt_of(req);
-	if (mnt->readonly) {
-		fuse_reply_err(req, EROFS);
-		return;
-	}
-	pthread_mutex_lock(&mnt->lock);
-	node *p = inode_get(mnt, parent), *np = inode_get(mnt, newparent);
-	int err = p && np ? write_rename(mnt, p, name, np, newname, flags) : ESTALE;
-	pthread_mutex_unlock(&mnt->lock);
+	node_ref p = { 0 }, np = { 0 };
+	int err = may_change(req);
+	if (!err)
+		err = get_ref(mnt, parent, &p);
+	if (!err)
+		err = get_ref(mnt, newparent, &np);
+	if (!err)
+		err = write_rename(mnt, &p, name, &np, newname, flags);
+	node_ref_clear(&p);
+	node_ref_clear(&np);
 	fuse_reply_err(req, err);
 }
 
@@ -882,30 +1078,45 @@ static void mfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
                        struct fuse_file_info *fi)
 {
 	mount *mnt = mnt_of(req);
-	if (mnt->readonly) {
-		fuse_reply_err(req, EROFS);
-		return;
-	}
 	struct fuse_entry_param e;
 	memset(&e, 0, sizeof e);
 	whandle *h = NULL;
 	node_kind kind = NODE_INNER;
-	pthread_mutex_lock(&mnt->lock);
-	node *p = inode_get(mnt, parent);
-	int err = p ? write_create(mnt, p, name, &h, &kind) : ESTALE;
+	node_ref p = { 0 };
+	int err = may_change(req);
+	if (!err)
+		err = get_ref(mnt, parent, &p);
+	if (!err)
+		err = write_create(mnt, &p, name, &h, &kind);
 	if (!err) {
-		node *n = inode_child(mnt, p, name, kind, p->folder);
-		err = do_getattr(mnt, n, &e.attr);
+		node_ref c = { 0 };
+		c.kind = kind;
+		c.folder = p.folder;
+		c.path = *p.path ? g_strconcat(p.path, "/", name, NULL) : g_strdup(name);
+		c.msgname = g_strdup(p.msgname);
+		if (kind == NODE_INNER)
+			c.inner = p.kind == NODE_INNER ? g_strconcat(p.inner, "/", name, NULL) : g_strdup(name);
+		err = do_getattr(mnt, &c, &e.attr);
+		node_ref_clear(&c);
+		if (!err) {
+			pthread_mutex_lock(&mnt->lock);
+			node *pn = inode_get(mnt, parent);
+			node *n = pn ? inode_child(mnt, pn, name, kind, p.folder) : NULL;
+			if (n) {
+				e.ino = n->ino;
+				e.attr.st_ino = n->ino;
+			}
+			pthread_mutex_unlock(&mnt->lock);
+			err = n ? 0 : ESTALE;
+		}
 		if (err) {
-			inode_forget(mnt, n->ino, 1);
 			write_release(mnt, h);
 		} else {
-			e.ino = n->ino;
 			e.attr_timeout = CACHE_TIMEOUT;
 			e.entry_timeout = CACHE_TIMEOUT;
 		}
 	}
-	pthread_mutex_unlock(&mnt->lock);
+	node_ref_clear(&p);
 	if (err) {
 		fuse_reply_err(req, err);
 		return;
@@ -917,7 +1128,8 @@ static void mfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 
 static void refuse(fuse_req_t req)
 {
-	fuse_reply_err(req, mnt_of(req)->readonly ? EROFS : EPERM);
+	int err = may_change(req);
+	fuse_reply_err(req, err ? err : EPERM);
 }
 
 static void mfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
