@@ -8,11 +8,15 @@
 #   MAPIFS        the daemon (default: $BUILD_DIR/fs/mapifs)
 #   MAPPER_TOOL   the mapper CLI (default: $BUILD_DIR/mapper/mapper-tool)
 #   CORPUS_DIR    the external corpus (default: $SOURCE_ROOT/../shared/corpus)
+#   CI            "true" on the CI machine: a missing prerequisite (the corpus,
+#                 a second user) fails the test instead of skipping it
 #
 # Modelled on libfuse's test runner: the daemon runs in the foreground (-f) as
 # a background job of the test, its stderr goes to $BATS_TEST_TMPDIR/mapifs.log,
 # the test waits until the mount is live, and teardown always unmounts, waits
-# for the daemon and fails the test on sanitizer reports in the log.
+# for the daemon and fails the test on sanitizer reports in the log and on
+# error-level log lines ("mapifs: error: ...") the test did not declare with
+# expect_log_error.
 
 bats_require_minimum_version 1.5.0
 
@@ -26,7 +30,8 @@ BUILD_DIR=${BUILD_DIR:-$SOURCE_ROOT/build}
 MAPIFS=${MAPIFS:-$BUILD_DIR/fs/mapifs}
 MAPPER_TOOL=${MAPPER_TOOL:-$BUILD_DIR/mapper/mapper-tool}
 HELPER="$BATS_TEST_DIRNAME/helper.py"
-export SOURCE_ROOT BUILD_DIR MAPIFS MAPPER_TOOL HELPER
+CORPUS_DIR=${CORPUS_DIR:-$SOURCE_ROOT/../shared/corpus}
+export SOURCE_ROOT BUILD_DIR MAPIFS MAPPER_TOOL HELPER CORPUS_DIR
 
 # The sample mailbox of scripts/make-sample-mailbox.sh, built once per file
 # by build_sample (called from setup_file).  Read-only for the tests: a test
@@ -67,6 +72,29 @@ require_mapper_tool() {
     [[ -x $MAPPER_TOOL ]] || fail "mapper-tool not found at '$MAPPER_TOOL' (set MAPPER_TOOL or BUILD_DIR)"
 }
 
+# missing_prerequisite MESSAGE: skip the test on a developer's machine; with
+# CI=true fail it instead, so that CI never passes on silent skips.
+missing_prerequisite() {
+    if [[ ${CI:-} == true ]]; then
+        fail "$1 (CI=true: a missing prerequisite is a failure, not a skip)"
+    fi
+    skip "$1"
+}
+
+# corpus_present: ../shared/corpus (CORPUS_DIR) is there and not empty.
+corpus_present() {
+    [[ -d $CORPUS_DIR && -n $(ls -A "$CORPUS_DIR" 2>/dev/null) ]]
+}
+
+# require_corpus: the one gate of every test that needs the external corpus
+# (call it in setup() or in the test, not in setup_file: bats cannot skip
+# there).  Skips with a clear message when the corpus is absent, fails when
+# CI=true.
+require_corpus() {
+    corpus_present || missing_prerequisite \
+        "no corpus: CORPUS_DIR=$CORPUS_DIR is missing or empty (it is ../shared/corpus, not part of the repository; see tests/corpus)"
+}
+
 # build_sample: scripts/make-sample-mailbox.sh into $SAMPLE (once per file).
 build_sample() {
     if [[ ! -d $SAMPLE_MD ]]; then
@@ -105,10 +133,70 @@ maildir_flags() {
 }
 
 # ---------------------------------------------------------------------------
+# a second user (tests run as root)
+
+NOBODY_UID=65534
+NOBODY_GID=65534
+
+# shared_tmpdir: a new 0755 directory under /tmp that every user can reach
+# (BATS_TEST_TMPDIR and its parents may not be); printed, and removed by
+# mapifs_teardown.  Not in a command substitution (it registers the dir):
+#   shared_tmpdir; d=$SHARED_DIR
+shared_tmpdir() {
+    SHARED_DIR=$(mktemp -d /tmp/mapifs-e2e.XXXXXX) || fail "mktemp -d /tmp/mapifs-e2e.XXXXXX failed"
+    chmod 0755 "$SHARED_DIR"
+    MAPIFS_SHARED_DIRS+=("$SHARED_DIR")
+}
+
+# as_user UID GID CMD...: run CMD as UID:GID without supplementary groups or
+# capabilities, from /.
+as_user() {
+    local uid=$1 gid=$2
+    shift 2
+    (cd / && setpriv --reuid="$uid" --regid="$gid" --clear-groups -- "$@")
+}
+
+# as_nobody CMD...: as_user 65534 65534 CMD...
+as_nobody() {
+    as_user "$NOBODY_UID" "$NOBODY_GID" "$@"
+}
+
+# require_second_user: setpriv is there and root can use it.
+require_second_user() {
+    command -v setpriv >/dev/null || missing_prerequisite "setpriv (util-linux) is not installed"
+    (($(id -u) == 0)) || missing_prerequisite "a second user needs the tests to run as root (they run as $(id -un))"
+    as_nobody true || missing_prerequisite "setpriv cannot switch to uid $NOBODY_UID"
+}
+
+# nobody_can_run FILE DIR: print a path of FILE that nobody can read and
+# execute: FILE itself, or a copy in DIR (a shared_tmpdir).
+nobody_can_run() {
+    local file=$1 dir=$2
+    if as_nobody test -r "$file" -a -x "$file" 2>/dev/null; then
+        printf '%s\n' "$file"
+        return 0
+    fi
+    cp -p "$file" "$dir/" || return 1
+    chmod a+rX "$dir/${file##*/}"
+    as_nobody test -r "$dir/${file##*/}" -a -x "$dir/${file##*/}" || return 1
+    printf '%s\n' "$dir/${file##*/}"
+}
+
+# ---------------------------------------------------------------------------
 # daemon life-cycle
 
 MAPIFS_PID=
 MNT=
+# MAPIFS_LAUNCHER: a command (array) that mount_mapifs puts in front of
+# "$MAPIFS -f ... SOURCE MOUNTPOINT", e.g. to run the daemon as another user.
+# It must exec the daemon (MAPIFS_PID is its pid).
+MAPIFS_LAUNCHER=()
+# Regular expressions of the error-level log lines this test expects
+# (expect_log_error); any other "mapifs: error: " line fails it in teardown.
+MAPIFS_EXPECTED_ERRORS=()
+# Directories of this test outside BATS_TEST_TMPDIR (shared_tmpdir), removed
+# by mapifs_teardown after the unmount.
+MAPIFS_SHARED_DIRS=()
 
 _pid_alive() {
     # kill -0 also succeeds for a zombie, so look at the process state
@@ -152,9 +240,10 @@ mount_mapifs() {
     MNT=${MNT:-$BATS_TEST_TMPDIR/mnt}
     MAPIFS_LOG=$BATS_TEST_TMPDIR/mapifs.log
     mkdir -p "$MNT"
-    echo "+ $MAPIFS -f $* $src $MNT" >>"$BATS_TEST_TMPDIR/mapifs.cmds"
+    echo "+ ${MAPIFS_LAUNCHER[*]}${MAPIFS_LAUNCHER[*]:+ }$MAPIFS -f $* $src $MNT" >>"$BATS_TEST_TMPDIR/mapifs.cmds"
     # fd 3 is bats' own output channel: a background job must not keep it open
-    "$MAPIFS" -f "$@" "$src" "$MNT" </dev/null >>"$BATS_TEST_TMPDIR/mapifs.out" 2>>"$MAPIFS_LOG" 3>&- &
+    "${MAPIFS_LAUNCHER[@]}" "$MAPIFS" -f "$@" "$src" "$MNT" </dev/null \
+        >>"$BATS_TEST_TMPDIR/mapifs.out" 2>>"$MAPIFS_LOG" 3>&- &
     MAPIFS_PID=$!
     local deadline=$(($(date +%s%N) + MOUNT_TIMEOUT * 1000000000))
     while ! mountpoint -q "$MNT"; do
@@ -221,8 +310,79 @@ check_sanitizers() {
     fi
 }
 
+# ---------------------------------------------------------------------------
+# log levels: error-level lines are "mapifs: error: <text>", the others
+# "mapifs: <text>".
+
+# expect_log_error REGEX: this test may log error-level lines whose <text>
+# matches the extended regular expression REGEX (bash =~, unanchored).  Call
+# it as often as needed, before or after mounting.  It only permits: assert
+# with assert_log_error that the line did appear.
+expect_log_error() {
+    (($# == 1)) || fail "usage: expect_log_error REGEX"
+    MAPIFS_EXPECTED_ERRORS+=("$1")
+}
+
+# log_errors [LOG]: the <text> of every error-level line of the daemon log.
+log_errors() {
+    local log=${1:-$BATS_TEST_TMPDIR/mapifs.log}
+    [[ -f $log ]] || return 0
+    grep -a '^mapifs: error: ' "$log" | sed 's/^mapifs: error: //'
+}
+
+_log_error_count() { # _log_error_count REGEX: error lines matching REGEX
+    local line n=0
+    while IFS= read -r line; do
+        [[ $line =~ $1 ]] && n=$((n + 1))
+    done < <(log_errors)
+    echo "$n"
+}
+
+# assert_log_error REGEX [MIN]: at least MIN (1) error-level lines match REGEX
+# (waits up to 5 s for them); declares them expected as well.
+assert_log_error() {
+    local re=$1 min=${2:-1}
+    expect_log_error "$re"
+    if ! wait_until 5 eval '(($(_log_error_count "$re") >= min))'; then
+        fail "$(
+            echo "expected $min error-level log line(s) ('mapifs: error: ' + /$re/), found $(_log_error_count "$re")"
+            show_log | tail -30
+        )"
+    fi
+}
+
+# refute_log_error REGEX: no error-level line matches REGEX.
+refute_log_error() {
+    local n
+    n=$(_log_error_count "$1")
+    ((n == 0)) || fail "$n error-level log line(s) match /$1/: $(log_errors | head -5)"
+}
+
+# check_log_errors [LOG]: fail (print them) on error-level lines that match
+# no expect_log_error REGEX.
+check_log_errors() {
+    local log=${1:-$BATS_TEST_TMPDIR/mapifs.log} line re ok bad=()
+    while IFS= read -r line; do
+        ok=
+        for re in "${MAPIFS_EXPECTED_ERRORS[@]}"; do
+            if [[ $line =~ $re ]]; then
+                ok=1
+                break
+            fi
+        done
+        [[ -n $ok ]] || bad+=("$line")
+    done < <(log_errors "$log")
+    if ((${#bad[@]})); then
+        echo "unexpected error-level lines in $log (a test that expects them declares them with expect_log_error REGEX):"
+        printf '  mapifs: error: %s\n' "${bad[@]}" | head -40
+        return 1
+    fi
+}
+
 # mapifs_teardown: always unmount (lazily if need be), reap the daemon, then
-# check its log for sanitizer reports.  Used by the default teardown below.
+# check its log for sanitizer reports and unexpected error-level lines, and
+# remove the test's shared_tmpdir directories.  Used by the default teardown
+# below.
 mapifs_teardown() {
     local status=0
     if [[ -n $MAPIFS_PID ]]; then
@@ -249,6 +409,18 @@ mapifs_teardown() {
         show_log
     fi
     check_sanitizers "$BATS_TEST_TMPDIR/mapifs.log" || status=1
+    check_log_errors "$BATS_TEST_TMPDIR/mapifs.log" || status=1
+    local d
+    for d in "${MAPIFS_SHARED_DIRS[@]}"; do
+        # never into a mount that is still there
+        if findmnt -rn -o TARGET | grep -qF -- "$d/"; then
+            echo "teardown: a mount is still active under $d; not removing it"
+            status=1
+            continue
+        fi
+        rm -rf --one-file-system -- "$d"
+    done
+    MAPIFS_SHARED_DIRS=()
     return "$status"
 }
 

@@ -5,7 +5,8 @@ message class mapifs is expected to give every message, and build a Maildir from
 The corpus is NOT part of this repository.  It lives in ``../shared/corpus``
 relative to the project root and is described row by row in its SOURCES.md.
 When the corpus directory is missing every subcommand prints a SKIP message and
-exits with status 77 (the "skipped" code of meson and automake test harnesses).
+exits with status 77 (the "skipped" code of meson and automake test harnesses);
+with CI=true in the environment it prints an ERROR and exits with status 1.
 
 Subcommands
 -----------
@@ -560,10 +561,16 @@ def show(b):
 # subcommands
 
 def require_corpus(corpus):
+    """A missing corpus skips (status 77) on a developer's machine; with
+    CI=true it is an error (status 1), like require_corpus in
+    tests/bats/common.bash: CI must not pass on silent skips."""
     if not os.path.isdir(corpus):
-        sys.stderr.write(
-            "SKIP: test corpus not found at %s (expected ../shared/corpus relative to "
-            "the project root; it is not part of the repository)\n" % corpus)
+        where = ("test corpus not found at %s (expected ../shared/corpus relative to "
+                 "the project root; it is not part of the repository)" % corpus)
+        if os.environ.get("CI") == "true":
+            sys.stderr.write("ERROR: %s; CI=true: a missing corpus is a failure\n" % where)
+            sys.exit(1)
+        sys.stderr.write("SKIP: %s\n" % where)
         sys.exit(SKIP_STATUS)
 
 
