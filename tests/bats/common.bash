@@ -168,18 +168,37 @@ require_second_user() {
     as_nobody true || missing_prerequisite "setpriv cannot switch to uid $NOBODY_UID"
 }
 
-# nobody_can_run FILE DIR: print a path of FILE that nobody can read and
-# execute: FILE itself, or a copy in DIR (a shared_tmpdir).
-nobody_can_run() {
-    local file=$1 dir=$2
-    if as_nobody test -r "$file" -a -x "$file" 2>/dev/null; then
+# nobody_python: print a python3 that nobody can run (the one on root's PATH
+# may live under /root, e.g. pyenv's shims); fails when there is none.
+nobody_python() {
+    local p
+    for p in "$(command -v python3)" /usr/bin/python3 /usr/local/bin/python3; do
+        if [[ -n $p ]] && as_nobody "$p" -c 'pass' 2>/dev/null; then
+            printf '%s\n' "$p"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# nobody_path FILE DIR: print a path of FILE that nobody can use (read, and
+# execute when FILE is executable): FILE itself, or a copy in DIR (a
+# shared_tmpdir; a checkout under /root is out of nobody's reach).
+nobody_path() {
+    local file=$1 dir=$2 copy
+    local want=(-r "$file")
+    [[ -x $file ]] && want+=(-a -x "$file")
+    if as_nobody test "${want[@]}" 2>/dev/null; then
         printf '%s\n' "$file"
         return 0
     fi
-    cp -p "$file" "$dir/" || return 1
-    chmod a+rX "$dir/${file##*/}"
-    as_nobody test -r "$dir/${file##*/}" -a -x "$dir/${file##*/}" || return 1
-    printf '%s\n' "$dir/${file##*/}"
+    copy=$dir/${file##*/}
+    cp -p "$file" "$copy" || return 1
+    chmod a+rX "$copy"
+    want=(-r "$copy")
+    [[ -x $copy ]] && want+=(-a -x "$copy")
+    as_nobody test "${want[@]}" || return 1
+    printf '%s\n' "$copy"
 }
 
 # ---------------------------------------------------------------------------
