@@ -312,6 +312,12 @@ unmount_mapifs() {
     fi
 }
 
+# is_mounted DIR: something is mounted on DIR, even when its daemon died
+# (mountpoint(1) cannot stat such a mount point: ENOTCONN).
+is_mounted() {
+    findmnt -rn --mountpoint "$1" >/dev/null 2>&1
+}
+
 # daemon_alive: the daemon process runs and the mount answers.
 daemon_alive() {
     [[ -n $MAPIFS_PID ]] && _pid_alive "$MAPIFS_PID" && mountpoint -q "$MNT" && ls "$MNT" >/dev/null
@@ -406,7 +412,7 @@ mapifs_teardown() {
     local status=0
     if [[ -n $MAPIFS_PID ]]; then
         local pid=$MAPIFS_PID
-        if mountpoint -q "$MNT" 2>/dev/null; then
+        if is_mounted "$MNT"; then
             fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT" 2>/dev/null || true
         fi
         if ! _wait_exit "$pid" "$EXIT_TIMEOUT"; then
@@ -421,8 +427,8 @@ mapifs_teardown() {
         MAPIFS_PID=
     fi
     # a mount left behind by a daemon that died must not survive the test
-    if [[ -n $MNT ]] && mountpoint -q "$MNT" 2>/dev/null; then
-        fusermount3 -uz "$MNT" 2>/dev/null || true
+    if [[ -n $MNT ]] && is_mounted "$MNT"; then
+        fusermount3 -uz "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null || true
     fi
     if ((status)); then
         show_log
