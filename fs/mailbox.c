@@ -603,6 +603,44 @@ void folder_refresh(mount *mnt, folder *f, folder_diff *diff)
 		write_clean_leftovers(mnt, f);
 	scan(mnt, f, &s);
 	pthread_mutex_lock(&mnt->lock);
+	/* readdir(3) may miss a file renamed while it runs (POSIX leaves it
+	 * unspecified), and a mail client renames for every flag change: a
+	 * message that seems gone is looked for again before it is dropped, so
+	 * a rename never makes it vanish for a moment.  Bounded: at most two
+	 * more reads of the directories, and only when something went. */
+	for (int again = 0; again < 2 && f->type == FOLDER_MAILDIR; again++) {
+		GPtrArray *gone = g_ptr_array_new_with_free_func(g_free);
+		GHashTableIter it;
+		gpointer k, v;
+		g_hash_table_iter_init(&it, f->messages);
+		while (g_hash_table_iter_next(&it, &k, &v))
+			if (!g_hash_table_contains(s.messages, k))
+				g_ptr_array_add(gone, g_strdup(k));
+		if (!gone->len) {
+			g_ptr_array_unref(gone);
+			break;
+		}
+		scan_state s2 = { mnt, f, NULL, g_ptr_array_new_with_free_func(g_free),
+		                  g_ptr_array_new_with_free_func(g_free), NULL, NULL, false };
+		s2.messages = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, msgfile_unref_cb);
+		pthread_mutex_unlock(&mnt->lock);
+		scan(mnt, f, &s2);
+		pthread_mutex_lock(&mnt->lock);
+		bool found = false;
+		for (guint i = 0; i < gone->len; i++) {
+			msgfile *mf = g_hash_table_lookup(s2.messages, gone->pdata[i]);
+			if (mf && !g_hash_table_contains(s.messages, mf->name)) {
+				g_hash_table_insert(s.messages, mf->name, msgfile_ref(mf));
+				found = true;
+			}
+		}
+		g_hash_table_unref(s2.messages);
+		g_ptr_array_unref(s2.subdirs);
+		g_ptr_array_unref(s2.symlinks);
+		g_ptr_array_unref(gone);
+		if (!found)
+			break;
+	}
 	f->scanning = false;
 	pthread_cond_broadcast(&mnt->scan_cond);
 
