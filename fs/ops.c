@@ -12,7 +12,7 @@
  *
  * Caching (docs/perf-notes.md): entries and attributes are valid for a day
  * and file pages are kept, because the watcher invalidates them when the
- * source changes; folder listings are cached by the kernel (cache_readdir).
+ * source changes; listings are not cached by the kernel (see opendir).
  *
  * Access (design.md 8): modes and owners follow the source file or folder
  * (access_mode), or -o uid=,gid=,umask=; decrypted content is the mounting
@@ -637,7 +637,6 @@ static void mfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	int err = get_ref(mnt, ino, &r);
 	if (!err)
 		err = do_list(mnt, &r, l);
-	bool vol = volatile_kind(r.kind);
 	node_ref_clear(&r);
 	if (err) {
 		g_free(l);
@@ -645,10 +644,13 @@ static void mfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 		return;
 	}
 	fi->fh = (uint64_t)(uintptr_t)l;
-	/* the watcher invalidates folder listings; message trees never change
-	 * without their backing file changing; the certificate map does */
-	fi->cache_readdir = !vol;
-	fi->keep_cache = !vol;
+	/* No kernel readdir cache: a listing made just before a rescan can
+	 * reach the kernel just after the watcher's invalidation and would then
+	 * be served for a day (the kernel's cache keys on the directory mtime,
+	 * which a concurrent getattr may already show as the new one).  The
+	 * daemon answers READDIR from memory, so this costs little. */
+	fi->cache_readdir = 0;
+	fi->keep_cache = 0;
 	fuse_reply_open(req, fi);
 }
 
