@@ -325,11 +325,13 @@ EOF
 }
 
 @test "a message file replaced by a symlink after it was listed never shows the target (rw)" {
+    # a read that fails here may say why at error level; nothing else may
     expect_log_error "$PLAIN|$ATT"
     swap_and_check
 }
 
 @test "a message file replaced by a symlink after it was listed never shows the target (-o ro)" {
+    # a read that fails here may say why at error level; nothing else may
     expect_log_error "$PLAIN|$ATT"
     swap_and_check -o ro
 }
