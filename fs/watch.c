@@ -21,8 +21,11 @@
 
 #include "mapifs.h"
 
+/* IN_DONT_FOLLOW: a symlinked cur/ is not a folder (design.md 8);
+ * IN_MOVE_SELF: a cur/ moved away (and perhaps replaced) is read again */
 #define WATCH_MASK (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | \
-                    IN_CLOSE_WRITE | IN_DELETE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW)
+                    IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | \
+                    IN_DONT_FOLLOW)
 
 /* A kernel notification, queued under the lock and sent by the watcher
  * thread: never by a request thread, since the kernel may hold the very
@@ -57,7 +60,8 @@ static int add_watch(mount *mnt, const char *rel, folder *f)
 	char *abs = *rel ? g_build_filename(mnt->source, rel, NULL) : g_strdup(mnt->source);
 	/* inotify never changes the watched files or their times */
 	int wd = inotify_add_watch(mnt->inotify_fd, abs, WATCH_MASK);
-	if (wd < 0 && errno != ENOENT)
+	/* ENOTDIR: not a directory, or a symlink to one, which is skipped */
+	if (wd < 0 && errno != ENOENT && errno != ENOTDIR)
 		mapifs_log("cannot watch %s: %s", abs, g_strerror(errno));
 	g_free(abs);
 	if (wd >= 0)
@@ -262,6 +266,14 @@ static void read_events(mount *mnt, GHashTable *touched)
 			struct inotify_event *ev = (struct inotify_event *)c;
 			pthread_mutex_lock(&mnt->lock);
 			folder *f = g_hash_table_lookup(mnt->watches, GINT_TO_POINTER(ev->wd));
+			if ((ev->mask & IN_MOVE_SELF) && f) {
+				/* the watch would follow the directory to its new
+				 * name: drop it, the rescan watches what is there now */
+				inotify_rm_watch(mnt->inotify_fd, ev->wd);
+				g_hash_table_remove(mnt->watches, GINT_TO_POINTER(ev->wd));
+				if (f->wd[0] == ev->wd) f->wd[0] = -1;
+				if (f->wd[1] == ev->wd) f->wd[1] = -1;
+			}
 			if (ev->mask & IN_IGNORED) {
 				g_hash_table_remove(mnt->watches, GINT_TO_POINTER(ev->wd));
 				if (f) {
