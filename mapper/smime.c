@@ -1719,6 +1719,20 @@ static GMimeObject *p7m_part(GBytes *der, const char *smime_type)
 	return obj;
 }
 
+/* Is there a NUL byte in the header block of the message @d (up to the
+ * first empty line)? */
+static bool header_has_nul(const char *d, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (d[i] == '\0')
+			return true;
+		if (d[i] == '\n' && i + 1 < n &&
+		    (d[i + 1] == '\n' || (d[i + 1] == '\r' && i + 2 < n && d[i + 2] == '\n')))
+			return false;
+	}
+	return false;
+}
+
 mapper_status smime_seal(mapper_message *m, const char *in, size_t in_len,
                          char **out, size_t *out_len, char **why)
 {
@@ -1727,6 +1741,12 @@ mapper_status smime_seal(mapper_message *m, const char *in, size_t in_len,
 	*out_len = 0;
 	if (!c || !c->ids->len)
 		return mapper_fail(why, MAPPER_INVALID, "no local identity to seal with");
+	/* GMime keeps a field's raw value as a C string: one with a NUL is
+	 * written cut short, without its line break, and the next field --
+	 * the sealed entity's Content-Type among them -- is glued to it, so the
+	 * result would not even be S/MIME (found by fuzz-smime) */
+	if (header_has_nul(in, in_len))
+		return mapper_fail(why, MAPPER_INVALID, "a header field holds a NUL byte: the message cannot be sealed");
 	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(in, in_len);
 	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
 	GMimeMessage *msg = g_mime_parser_construct_message(parser, NULL);

@@ -764,6 +764,29 @@ static char *pem_of(X509 *x)
 	return s;
 }
 
+/* Add a new self-signed identity for "me@example.com" to @crypto (through
+ * files, as mapper_crypto_add_identity() takes them) and trust it. */
+static void add_test_identity(mapper_crypto *crypto, X509 **cert, EVP_PKEY **key)
+{
+	*cert = test_signer(key, "Me", "me@example.com");
+	char key_file[] = "/tmp/mapifs-test-smime-key-XXXXXX", cert_file[] = "/tmp/mapifs-test-smime-crt-XXXXXX";
+	int kfd = mkstemp(key_file), cfd = mkstemp(cert_file);
+	FILE *kf = kfd >= 0 ? fdopen(kfd, "w") : NULL, *cf = cfd >= 0 ? fdopen(cfd, "w") : NULL;
+	if (!kf || !cf)
+		abort();
+	PEM_write_PrivateKey(kf, *key, NULL, NULL, 0, NULL, NULL);
+	PEM_write_X509(cf, *cert);
+	fclose(kf);
+	fclose(cf);
+	char *why = NULL;
+	ok(mapper_crypto_add_identity(crypto, key_file, cert_file, &why) == MAPPER_OK &&
+	   mapper_crypto_add_trust(crypto, cert_file, &why) == MAPPER_OK,
+	   "test identity loaded (%s)", why ? why : "ok");
+	free(why);
+	unlink(key_file);
+	unlink(cert_file);
+}
+
 enum { THREAD_SIGNERS = 4, THREAD_WORKERS = 4, THREAD_ROUNDS = 6 };
 
 typedef struct {
@@ -896,31 +919,16 @@ static void test_threads(void)
 	}
 	fclose(anchors);
 
-	/* a local identity, to seal with */
-	EVP_PKEY *my_key;
-	X509 *my_cert = test_signer(&my_key, "Me", "me@example.com");
-	char key_file[] = "/tmp/mapifs-test-smime-key-XXXXXX", cert_file[] = "/tmp/mapifs-test-smime-crt-XXXXXX";
-	int kfd = mkstemp(key_file), cfd = mkstemp(cert_file);
-	FILE *kf = kfd >= 0 ? fdopen(kfd, "w") : NULL, *cf = cfd >= 0 ? fdopen(cfd, "w") : NULL;
-	if (!kf || !cf)
-		abort();
-	PEM_write_PrivateKey(kf, my_key, NULL, NULL, 0, NULL, NULL);
-	PEM_write_X509(cf, my_cert);
-	fclose(kf);
-	fclose(cf);
-
 	mapper_crypto *crypto = mapper_crypto_new();
 	char *why = NULL;
 	ok(mapper_crypto_add_trust(crypto, tmpl, &why) == MAPPER_OK, "threads: anchors loaded (%s)",
 	   why ? why : "ok");
 	free(why);
-	why = NULL;
-	ok(mapper_crypto_add_identity(crypto, key_file, cert_file, &why) == MAPPER_OK,
-	   "threads: identity loaded (%s)", why ? why : "ok");
-	free(why);
 	unlink(tmpl);
-	unlink(key_file);
-	unlink(cert_file);
+	/* a local identity, to seal with */
+	EVP_PKEY *my_key;
+	X509 *my_cert;
+	add_test_identity(crypto, &my_cert, &my_key);
 
 	static const char content[] = "Content-Type: text/plain\r\n\r\nthreads\r\n";
 	char *msgs[THREAD_SIGNERS + 2] = { 0 };
@@ -990,6 +998,75 @@ static void test_threads(void)
 	mapper_crypto_free(crypto);
 }
 
+/* ---- sealing: inputs the fuzzers found (tests/fuzz/fuzz-smime) ------------ */
+
+/* Seal @len bytes at @msg with PR_SECURITY_FLAGS @flags; the status of the
+ * export, the sealed message in *@out (caller frees). */
+static mapper_status seal_message(mapper_crypto *crypto, const char *msg, size_t len, const char *flags,
+                                  char **out, size_t *out_len, char **why)
+{
+	mapper_message *m = mapper_message_load(msg, len, NULL, MAPPER_LOAD_FULL);
+	mapper_message_set_crypto(m, crypto);
+	mapper_status st = mapper_message_set(m, "0x6E010003", flags, strlen(flags), why);
+	if (st == MAPPER_OK)
+		st = mapper_message_export(m, msg, len, out, out_len, why);
+	mapper_message_free(m);
+	return st;
+}
+
+static void test_seal_fuzz_regressions(void)
+{
+	mapper_crypto *crypto = mapper_crypto_new();
+	EVP_PKEY *key;
+	X509 *cert;
+	add_test_identity(crypto, &cert, &key);
+
+	/* fuzz-smime: a NUL in a header field.  GMime wrote the field cut at
+	 * the NUL and without its line break, gluing the sealed entity's
+	 * Content-Type to it: the "signed" message was no S/MIME at all.  Now
+	 * sealing it is refused (smime.c header_has_nul). */
+	static const char nul_header[] =
+		"Subject: nul\r\n"
+		"MIME-Version: 1.0\r\n"
+		"X-Odd: mult\0\0\0ht-Type: multipart/mixed\r\n"
+		"Content-Type: text/plain\r\n"
+		"\r\n"
+		"body\r\n";
+	char *out = NULL, *why = NULL;
+	size_t len = 0;
+	mapper_status st = seal_message(crypto, nul_header, sizeof nul_header - 1, "2\n", &out, &len, &why);
+	ok(st == MAPPER_INVALID && !out && why && strstr(why, "NUL"), "seal with a NUL in a header: refused (%s)",
+	   why ? why : mapper_status_to_string(st));
+	free(out);
+	free(why);
+
+	/* the same without the NUL seals, and verifies */
+	static const char plain[] =
+		"Subject: plain\r\n"
+		"MIME-Version: 1.0\r\n"
+		"X-Odd: mult ht-Type: multipart/mixed\r\n"
+		"Content-Type: text/plain\r\n"
+		"\r\n"
+		"body\r\n";
+	out = NULL;
+	why = NULL;
+	st = seal_message(crypto, plain, sizeof plain - 1, "2\n", &out, &len, &why);
+	ok(st == MAPPER_OK, "seal without the NUL: sealed (%s)", why ? why : "ok");
+	if (st == MAPPER_OK) {
+		mapper_message *m = mapper_message_load(out, len, NULL, MAPPER_LOAD_FULL);
+		mapper_message_set_crypto(m, crypto);
+		is_file(m, "smime/status", "good\n", "sealed message");
+		is_file(m, "smime/content/PidTagBody", "body\r\n", "sealed message");
+		mapper_message_free(m);
+	}
+	free(out);
+	free(why);
+
+	X509_free(cert);
+	EVP_PKEY_free(key);
+	mapper_crypto_free(crypto);
+}
+
 int main(void)
 {
 	mapper_init();
@@ -999,6 +1076,7 @@ int main(void)
 	test_opaque();
 	test_malformed_digest_set();
 	test_threads();
+	test_seal_fuzz_regressions();
 	mapper_shutdown();
 	return done_testing();
 }
