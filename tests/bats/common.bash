@@ -139,7 +139,7 @@ NOBODY_UID=65534
 NOBODY_GID=65534
 
 # shared_tmpdir: a new 0755 directory under /tmp that every user can reach
-# (BATS_TEST_TMPDIR and its parents may not be); printed, and removed by
+# (BATS_TEST_TMPDIR and its parents may not be), in SHARED_DIR; removed by
 # mapifs_teardown.  Not in a command substitution (it registers the dir):
 #   shared_tmpdir; d=$SHARED_DIR
 shared_tmpdir() {
