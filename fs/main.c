@@ -445,6 +445,8 @@ int main(int argc, char *argv[])
 	inodes_init(&mnt);
 	cache_init(&mnt);
 	mnt.open_writes = g_hash_table_new(g_str_hash, g_str_equal);
+	mnt.open_handles = g_hash_table_new(g_direct_hash, g_direct_equal);
+	mnt.open_dirs = g_hash_table_new(g_direct_hash, g_direct_equal);
 	err = watch_init(&mnt);
 	if (err) {
 		fprintf(stderr, "mapifs: %s\n", g_strerror(err));
@@ -495,8 +497,13 @@ out4:
 out3:
 	watch_stop(&mnt);
 	cache_free(&mnt);
-	/* handles still open at unmount are freed by release before the loop ends */
+	/* files and directories still open when the session ended: the
+	 * kernel sends no release for them */
+	write_free_leftover_handles(&mnt);
+	ops_free_leftover_listings(&mnt);
 	g_hash_table_unref(mnt.open_writes);
+	g_hash_table_unref(mnt.open_handles);
+	g_hash_table_unref(mnt.open_dirs);
 	inodes_free(&mnt);
 out_crypto:
 	mount_folders_free(&mnt);

@@ -165,6 +165,10 @@ typedef struct mount {
 	pthread_cond_t cache_cond;  /* a load finished (with lock) */
 
 	GHashTable *open_writes;    /* mount path -> whandle* open for writing */
+	/* Every open handle, so that those the kernel never released (the
+	 * daemon ended with a file or directory open) are freed at exit. */
+	GHashTable *open_handles;   /* whandle* set */
+	GHashTable *open_dirs;      /* listing* set (ops.c) */
 
 	mapper_crypto *crypto;      /* keys, trust anchors, the certificate map (thread-safe) */
 	GMutex certs_lock;          /* see the top of this file */
@@ -322,8 +326,12 @@ int write_rename(mount *mnt, const node_ref *parent, const char *name, const nod
 /* Remove our temporary files left by a crash (before the first scan). */
 void write_clean_leftovers(mount *mnt, folder *f);
 
+/* Free the handles still open when the session ended (no lock, one thread). */
+void write_free_leftover_handles(mount *mnt);
+
 /* ops.c */
 int mapper_errno(mapper_status st);
+void ops_free_leftover_listings(mount *mnt);
 extern const struct fuse_lowlevel_ops mapifs_ops;
 
 #endif /* MAPIFS_H */

@@ -629,6 +629,16 @@ static void listing_free(listing *l)
 	g_free(l);
 }
 
+void ops_free_leftover_listings(mount *mnt)
+{
+	GHashTableIter it;
+	gpointer k, v;
+	g_hash_table_iter_init(&it, mnt->open_dirs);
+	while (g_hash_table_iter_next(&it, &k, &v))
+		listing_free(k);
+	g_hash_table_remove_all(mnt->open_dirs);
+}
+
 static void mfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	mount *mnt = mnt_of(req);
@@ -643,6 +653,9 @@ static void mfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 		fuse_reply_err(req, err);
 		return;
 	}
+	pthread_mutex_lock(&mnt->lock);
+	g_hash_table_add(mnt->open_dirs, l);
+	pthread_mutex_unlock(&mnt->lock);
 	fi->fh = (uint64_t)(uintptr_t)l;
 	/* No kernel readdir cache: a listing made just before a rescan can
 	 * reach the kernel just after the watcher's invalidation and would then
@@ -684,7 +697,12 @@ static void mfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 static void mfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	listing_free((listing *)(uintptr_t)fi->fh);
+	mount *mnt = mnt_of(req);
+	listing *l = (listing *)(uintptr_t)fi->fh;
+	pthread_mutex_lock(&mnt->lock);
+	g_hash_table_remove(mnt->open_dirs, l);
+	pthread_mutex_unlock(&mnt->lock);
+	listing_free(l);
 	fuse_reply_err(req, 0);
 }
 

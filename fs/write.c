@@ -481,6 +481,7 @@ static whandle *handle_new(mount *mnt, wh_kind kind, const char *path, folder *f
 	h->buf = g_byte_array_new();
 	pthread_mutex_lock(&mnt->lock);
 	g_hash_table_replace(mnt->open_writes, h->path, h);
+	g_hash_table_add(mnt->open_handles, h);
 	pthread_mutex_unlock(&mnt->lock);
 	return h;
 }
@@ -784,20 +785,37 @@ out:
 	return err;
 }
 
-void write_release(mount *mnt, whandle *h)
+static void handle_free(whandle *h)
 {
-	pthread_mutex_lock(&mnt->lock);
-	if (g_hash_table_lookup(mnt->open_writes, h->path) == h)
-		g_hash_table_remove(mnt->open_writes, h->path);
-	pthread_mutex_unlock(&mnt->lock);
-	if (h->kind == WH_DELIVERY || h->kind == WH_PROP)
-		notify_attrs_under(mnt, h->path);
 	g_byte_array_unref(h->buf);
 	g_mutex_clear(&h->lock);
 	g_free(h->path);
 	g_free(h->msgname);
 	g_free(h->inner);
 	g_free(h);
+}
+
+void write_release(mount *mnt, whandle *h)
+{
+	pthread_mutex_lock(&mnt->lock);
+	if (g_hash_table_lookup(mnt->open_writes, h->path) == h)
+		g_hash_table_remove(mnt->open_writes, h->path);
+	g_hash_table_remove(mnt->open_handles, h);
+	pthread_mutex_unlock(&mnt->lock);
+	if (h->kind == WH_DELIVERY || h->kind == WH_PROP)
+		notify_attrs_under(mnt, h->path);
+	handle_free(h);
+}
+
+void write_free_leftover_handles(mount *mnt)
+{
+	GHashTableIter it;
+	gpointer k, v;
+	g_hash_table_iter_init(&it, mnt->open_handles);
+	while (g_hash_table_iter_next(&it, &k, &v))
+		handle_free(k);
+	g_hash_table_remove_all(mnt->open_handles);
+	g_hash_table_remove_all(mnt->open_writes);
 }
 
 /* truncate(2) on a property file that is not open: set its value at once. */
