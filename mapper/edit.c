@@ -620,7 +620,7 @@ mapper_status mapper_message_set(mapper_message *m, const char *path,
 		if (t.kind == W_SET) {
 			mapper_prop *old = find_named(t.bag, t.set, t.name);
 			if (old)
-				g_ptr_array_remove(t.bag->props, old);
+				bag_remove_prop(t.bag, old);
 		} else {
 			bag_remove(t.bag, tag);
 			couple_addresses(t.bag, canon, NULL);
@@ -662,12 +662,9 @@ mapper_status mapper_message_set(mapper_message *m, const char *path,
 			p->name = old->name ? g_strdup(old->name) : NULL; /* keep the header's spelling */
 			p->tag = PROP_TAG(PROP_ID(old->tag), PROP_TYPE(tag));
 		}
-		guint i;
-		g_ptr_array_find(t.bag->props, old, &i);
-		t.bag->props->pdata[i] = p;    /* no free func runs on assignment */
-		mapper_prop_free(old);
+		bag_replace(t.bag, old, p);
 	} else {
-		g_ptr_array_add(t.bag->props, p);
+		bag_add(t.bag, p);
 		if (t.kind == W_SET)
 			bag_number_named(t.bag);
 	}

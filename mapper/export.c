@@ -112,6 +112,8 @@ static bool bag_same(const mapper_bag *a, const mapper_bag *b, const uint32_t *i
 		const mapper_bag *x = bags[k], *y = bags[!k];
 		for (guint i = 0; i < x->props->len; i++) {
 			mapper_prop *p = x->props->pdata[i];
+			if (!p)
+				continue; /* a hole (mapper-private.h) */
 			bool skip = false;
 			for (size_t j = 0; j < n_ignore && !p->set; j++)
 				skip |= p->tag == ignore[j];
@@ -821,16 +823,16 @@ static bool generic_writable(const char *name)
 	return import_header_is_generic(name);
 }
 
-static void add_generic_names(GPtrArray *out, const mapper_message *m)
+/* The PS_INTERNET_HEADERS names of @m that @before (when not NULL) does
+ * not have.  Within one bag they are unique already (mapper-private.h), so
+ * only the other bag's need looking up. */
+static void add_generic_names(GPtrArray *out, const mapper_message *m, const mapper_message *before)
 {
 	for (guint i = 0; m && i < m->props.props->len; i++) {
 		mapper_prop *p = m->props.props->pdata[i];
-		if (p->set != &mapper_ps_internet_headers || !p->name)
+		if (!p || p->set != &mapper_ps_internet_headers || !p->name)
 			continue;
-		bool dup = false;
-		for (guint j = 0; j < out->len && !dup; j++)
-			dup = ieq(out->pdata[j], p->name);
-		if (!dup)
+		if (!before || !bag_get_named(&before->props, &mapper_ps_internet_headers, p->name))
 			g_ptr_array_add(out, p->name);
 	}
 }
@@ -841,8 +843,8 @@ static void add_generic_names(GPtrArray *out, const mapper_message *m)
 static void hdr_generic(ex *x)
 {
 	GPtrArray *names = g_ptr_array_new();
-	add_generic_names(names, x->m);
-	add_generic_names(names, x->base);
+	add_generic_names(names, x->m, NULL);
+	add_generic_names(names, x->base, x->m);
 	for (guint i = 0; i < names->len; i++) {
 		const char *name = names->pdata[i];
 		if (!generic_writable(name) || !differs_named(x, &mapper_ps_internet_headers, name))

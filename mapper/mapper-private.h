@@ -60,10 +60,35 @@ typedef struct mapper_prop {
 	GBytes *bin;                 /* PT_BINARY, PT_CLSID (16 bytes) */
 	char **mv;                   /* PT_MV_UNICODE: NULL-terminated */
 	GBytes *rendered;            /* cache of value_render() */
+	struct mapper_bag *bag;      /* the bag holding it, or NULL */
+	guint pos;                   /* its slot in bag->props */
 } mapper_prop;
 
+/*
+ * A property bag: the properties in the order they were set (setting a key
+ * again moves it to the end, as the reader's "last field wins" rules rely
+ * on) plus an index, so that a lookup does not depend on how many
+ * properties a message has (issue 9: 100,000 header fields).
+ *
+ * Invariants:
+ *  - At most one property per key.  The key is the tag for a tagged
+ *    property, (set, name) compared case-insensitively for a named one
+ *    (RFC 5322 1.2.2: header names), (set, lid) for one named by number.
+ *  - @props may hold NULL holes where a property was removed, so that a
+ *    removal is O(1); skip them when iterating.  Holes are squeezed out when
+ *    they are half the array.
+ *  - Change a bag through the bag_* functions below: they keep @props,
+ *    @index and @sets in step.  A g_ptr_array_remove() on @props is
+ *    tolerated (the free function unindexes the property).
+ *  - A bag does not move in memory while it holds properties: they point
+ *    back to it.
+ */
 typedef struct mapper_bag {
-	GPtrArray *props;            /* of mapper_prop*, owned */
+	GPtrArray *props;            /* of mapper_prop* (or NULL holes), owned */
+	guint holes;                 /* NULL entries in @props */
+	/* made once the bag outgrows a linear scan (object.c BAG_INDEX_MIN) */
+	GHashTable *index;           /* mapper_prop* keyed by its key -> itself */
+	GHashTable *sets;            /* mapper_propset* -> count of its properties */
 } mapper_bag;
 
 void bag_init(mapper_bag *bag);
@@ -75,7 +100,17 @@ mapper_prop *bag_get(const mapper_bag *bag, uint32_t tag);
 mapper_prop *bag_get_named(const mapper_bag *bag, const mapper_propset *set,
                            const char *name);
 mapper_prop *bag_get_lid(const mapper_bag *bag, const mapper_propset *set, uint32_t lid);
+/* Whether the bag holds a property of @set. */
+bool bag_has_set(const mapper_bag *bag, const mapper_propset *set);
 void bag_remove(mapper_bag *bag, uint32_t tag);
+
+/* Append @prop (taken), first removing and freeing the property of the
+ * same key if there is one. */
+void bag_add(mapper_bag *bag, mapper_prop *prop);
+/* Put @prop (taken; the same key as @old) in @old's place, freeing @old. */
+void bag_replace(mapper_bag *bag, mapper_prop *old, mapper_prop *prop);
+/* Remove @prop, which is in @bag, and free it. */
+void bag_remove_prop(mapper_bag *bag, mapper_prop *prop);
 
 /* Setters replace an existing value of the same tag or name. Strings are copied. */
 void bag_set_string(mapper_bag *bag, uint32_t tag, const char *utf8);

@@ -43,9 +43,16 @@ void mapper_shutdown(void)
 
 /* ---- bags ---------------------------------------------------------------- */
 
+static void bag_unindex(mapper_bag *bag, mapper_prop *p);
+
 void mapper_prop_free(gpointer p)
 {
 	mapper_prop *prop = p;
+	if (!prop)
+		return; /* a hole of mapper_bag.props */
+	/* removed from the array by g_ptr_array_remove(): out of the index too */
+	if (prop->bag)
+		bag_unindex(prop->bag, prop);
 	g_free(prop->name);
 	g_free(prop->str);
 	if (prop->bin)
@@ -56,67 +63,223 @@ void mapper_prop_free(gpointer p)
 	g_free(prop);
 }
 
+/* Below this many slots a bag is scanned: most bags (recipient rows,
+ * attachments) stay that small, and a hash table each would cost more than
+ * it saves. */
+#define BAG_INDEX_MIN 32
+
+/* The key of mapper-private.h's bag invariant.  GLib has no
+ * case-insensitive string hash, hence the loop. */
+static guint prop_key_hash(gconstpointer k)
+{
+	const mapper_prop *p = k;
+	if (!p->set)
+		return p->tag;
+	guint h = g_direct_hash(p->set);
+	if (!p->name)
+		return h ^ (p->lid * 2654435761u);
+	for (const char *c = p->name; *c; c++)
+		h = h * 31 + (guint)g_ascii_tolower(*c);
+	return h;
+}
+
+static gboolean prop_key_equal(gconstpointer a, gconstpointer b)
+{
+	const mapper_prop *x = a, *y = b;
+	if (x->set != y->set)
+		return FALSE;
+	if (!x->set)
+		return x->tag == y->tag;
+	if (!x->name || !y->name)
+		return !x->name && !y->name && x->lid == y->lid;
+	/* header names are case-insensitive (RFC 5322 1.2.2) */
+	return g_ascii_strcasecmp(x->name, y->name) == 0;
+}
+
 void bag_init(mapper_bag *bag)
 {
+	memset(bag, 0, sizeof *bag);
 	bag->props = g_ptr_array_new_with_free_func(mapper_prop_free);
 }
 
 void bag_release(mapper_bag *bag)
 {
+	GHashTable *index = bag->index, *sets = bag->sets;
+	/* the properties are freed without unindexing them one by one */
+	bag->index = bag->sets = NULL;
+	if (index)
+		g_hash_table_unref(index);
+	if (sets)
+		g_hash_table_unref(sets);
 	if (bag->props)
 		g_ptr_array_unref(bag->props);
-	bag->props = NULL;
+	memset(bag, 0, sizeof *bag);
+}
+
+static void sets_count(mapper_bag *bag, const mapper_propset *set, int delta)
+{
+	guint n = GPOINTER_TO_UINT(g_hash_table_lookup(bag->sets, set)) + (guint)delta;
+	if (n)
+		g_hash_table_insert(bag->sets, (gpointer)set, GUINT_TO_POINTER(n));
+	else
+		g_hash_table_remove(bag->sets, set);
+}
+
+/* Index a bag that has grown past BAG_INDEX_MIN slots. */
+static void bag_build_index(mapper_bag *bag)
+{
+	bag->index = g_hash_table_new(prop_key_hash, prop_key_equal);
+	bag->sets = g_hash_table_new(g_direct_hash, g_direct_equal);
+	for (guint i = 0; i < bag->props->len; i++) {
+		mapper_prop *p = bag->props->pdata[i];
+		if (!p)
+			continue;
+		p->bag = bag;
+		g_hash_table_add(bag->index, p);
+		if (p->set)
+			sets_count(bag, p->set, 1);
+	}
+}
+
+/* The property with the key of @probe, or NULL. */
+static mapper_prop *bag_find(const mapper_bag *bag, const mapper_prop *probe)
+{
+	if (bag->index)
+		return g_hash_table_lookup(bag->index, probe);
+	for (guint i = 0; i < bag->props->len; i++) {
+		mapper_prop *p = bag->props->pdata[i];
+		if (p && prop_key_equal(p, probe))
+			return p;
+	}
+	return NULL;
 }
 
 mapper_prop *bag_get(const mapper_bag *bag, uint32_t tag)
 {
-	for (guint i = 0; i < bag->props->len; i++) {
-		mapper_prop *p = bag->props->pdata[i];
-		if (!p->set && p->tag == tag)
-			return p;
-	}
-	return NULL;
+	mapper_prop probe = { .tag = tag };
+	return bag_find(bag, &probe);
 }
 
 mapper_prop *bag_get_named(const mapper_bag *bag, const mapper_propset *set,
                            const char *name)
 {
-	for (guint i = 0; i < bag->props->len; i++) {
-		mapper_prop *p = bag->props->pdata[i];
-		/* header names are case-insensitive (RFC 5322 1.2.2) */
-		if (p->set == set && p->name && g_ascii_strcasecmp(p->name, name) == 0)
-			return p;
-	}
-	return NULL;
+	mapper_prop probe = { .set = set, .name = (char *)name };
+	return set && name ? bag_find(bag, &probe) : NULL;
 }
 
 mapper_prop *bag_get_lid(const mapper_bag *bag, const mapper_propset *set, uint32_t lid)
 {
+	mapper_prop probe = { .set = set, .lid = lid };
+	return set ? bag_find(bag, &probe) : NULL;
+}
+
+bool bag_has_set(const mapper_bag *bag, const mapper_propset *set)
+{
+	if (bag->sets)
+		return g_hash_table_contains(bag->sets, set);
 	for (guint i = 0; i < bag->props->len; i++) {
 		mapper_prop *p = bag->props->pdata[i];
-		if (p->set == set && !p->name && p->lid == lid)
-			return p;
+		if (p && p->set == set)
+			return true;
 	}
-	return NULL;
+	return false;
+}
+
+/* Squeeze the holes out of @props, keeping the order. */
+static void bag_compact(mapper_bag *bag)
+{
+	guint j = 0;
+	for (guint i = 0; i < bag->props->len; i++) {
+		mapper_prop *p = bag->props->pdata[i];
+		if (!p)
+			continue;
+		p->pos = j;
+		bag->props->pdata[j++] = p;
+	}
+	/* the tail now repeats moved pointers: clear it before the free func sees it */
+	for (guint i = j; i < bag->props->len; i++)
+		bag->props->pdata[i] = NULL;
+	g_ptr_array_set_size(bag->props, j);
+	bag->holes = 0;
+}
+
+static void bag_unindex(mapper_bag *bag, mapper_prop *p)
+{
+	p->bag = NULL;
+	if (!bag->index)
+		return;
+	g_hash_table_remove(bag->index, p);
+	if (p->set)
+		sets_count(bag, p->set, -1);
+}
+
+static void bag_index(mapper_bag *bag, mapper_prop *p)
+{
+	p->bag = bag;
+	if (!bag->index)
+		return;
+	g_hash_table_add(bag->index, p);
+	if (p->set)
+		sets_count(bag, p->set, 1);
+}
+
+/* The slot of @p in @props.  A g_ptr_array_remove() by a caller (the unit
+ * tests edit bags that way) moves the later properties: renumber then. */
+static guint bag_slot(mapper_bag *bag, mapper_prop *p)
+{
+	if (p->pos >= bag->props->len || bag->props->pdata[p->pos] != p)
+		bag_compact(bag);
+	return p->pos;
+}
+
+void bag_remove_prop(mapper_bag *bag, mapper_prop *p)
+{
+	/* a hole rather than g_ptr_array_remove(), which moves every later
+	 * property: a message re-setting one property per header field would
+	 * be quadratic */
+	bag->props->pdata[bag_slot(bag, p)] = NULL;
+	bag->holes++;
+	bag_unindex(bag, p);
+	mapper_prop_free(p);
+	if (bag->holes > BAG_INDEX_MIN / 2 && bag->holes > bag->props->len / 2)
+		bag_compact(bag);
+}
+
+void bag_add(mapper_bag *bag, mapper_prop *p)
+{
+	mapper_prop *old = bag_find(bag, p);
+	if (old)
+		bag_remove_prop(bag, old);
+	p->pos = bag->props->len;
+	g_ptr_array_add(bag->props, p);
+	if (!bag->index && bag->props->len >= BAG_INDEX_MIN)
+		bag_build_index(bag);   /* indexes @p with the others */
+	else
+		bag_index(bag, p);
+}
+
+void bag_replace(mapper_bag *bag, mapper_prop *old, mapper_prop *p)
+{
+	p->pos = bag_slot(bag, old);
+	bag->props->pdata[p->pos] = p;    /* no free func runs on assignment */
+	bag_unindex(bag, old);
+	bag_index(bag, p);
+	mapper_prop_free(old);
 }
 
 void bag_remove(mapper_bag *bag, uint32_t tag)
 {
 	mapper_prop *p = bag_get(bag, tag);
 	if (p)
-		g_ptr_array_remove(bag->props, p);
+		bag_remove_prop(bag, p);
 }
 
 /* A fresh (or cleared) tagged property slot for @tag. */
 static mapper_prop *slot(mapper_bag *bag, uint32_t tag)
 {
-	mapper_prop *p = bag_get(bag, tag);
-	if (p) {
-		g_ptr_array_remove(bag->props, p);
-	}
-	p = g_new0(mapper_prop, 1);
+	mapper_prop *p = g_new0(mapper_prop, 1);
 	p->tag = tag;
-	g_ptr_array_add(bag->props, p);
+	bag_add(bag, p);
 	return p;
 }
 
@@ -183,37 +346,40 @@ void bag_set_strv(mapper_bag *bag, uint32_t tag, char **values_taken)
 mapper_prop *bag_set_named_string(mapper_bag *bag, const mapper_propset *set,
                                   const char *name, const char *utf8)
 {
-	mapper_prop *p = bag_get_named(bag, set, name);
-	if (p) {
-		g_ptr_array_remove(bag->props, p);
-	}
-	p = g_new0(mapper_prop, 1);
+	mapper_prop *p = g_new0(mapper_prop, 1);
 	p->set = set;
 	p->name = g_strdup(name);
 	p->tag = PROP_TAG(0, PT_UNICODE);
 	p->str = clean_string(p->tag, utf8);
-	g_ptr_array_add(bag->props, p);
+	bag_add(bag, p);
 	return p;
 }
 
 mapper_prop *bag_set_named_lid(mapper_bag *bag, const mapper_propset *set,
                                uint32_t lid, uint32_t type)
 {
-	mapper_prop *p = bag_get_lid(bag, set, lid);
-	if (p)
-		g_ptr_array_remove(bag->props, p);
-	p = g_new0(mapper_prop, 1);
+	mapper_prop *p = g_new0(mapper_prop, 1);
 	p->set = set;
 	p->lid = lid;
 	p->tag = PROP_TAG(0, type);
-	g_ptr_array_add(bag->props, p);
+	bag_add(bag, p);
 	return p;
 }
 
-/* The file name of a named property inside its set's directory. */
+/* The file name of a named property inside its set's directory: its
+ * name, or its lid written into @buf. */
+static const char *named_file_name_in(const mapper_prop *p, char buf[static 12])
+{
+	if (p->name)
+		return p->name;
+	g_snprintf(buf, 12, "0x%04X", p->lid);
+	return buf;
+}
+
 static char *named_file_name(const mapper_prop *p)
 {
-	return p->name ? g_strdup(p->name) : g_strdup_printf("0x%04X", p->lid);
+	char buf[12];
+	return g_strdup(named_file_name_in(p, buf));
 }
 
 static int named_cmp(gconstpointer a, gconstpointer b)
@@ -222,11 +388,32 @@ static int named_cmp(gconstpointer a, gconstpointer b)
 	int c = strcmp(x->set->name, y->set->name);
 	if (c)
 		return c;
-	char *nx = named_file_name(x), *ny = named_file_name(y);
-	c = strcmp(nx, ny);
-	g_free(nx);
-	g_free(ny);
-	return c;
+	char bx[12], by[12];
+	return strcmp(named_file_name_in(x, bx), named_file_name_in(y, by));
+}
+
+/* The named property of @set whose file name is exactly @name (what
+ * named_file_name() gives), or NULL.  Names are indexed case-insensitively,
+ * so the hit is checked; a name can also be a lid's "0xNNNN", and should
+ * both exist the one set first wins, as a scan of the bag would find. */
+static mapper_prop *bag_named_file(const mapper_bag *bag, const mapper_propset *set,
+                                   const char *name)
+{
+	mapper_prop *by_name = bag_get_named(bag, set, name);
+	if (by_name && strcmp(by_name->name, name) != 0)
+		by_name = NULL;
+	mapper_prop *by_lid = NULL;
+	if (name[0] == '0' && name[1] == 'x' && g_ascii_isxdigit(name[2])) {
+		char *end = NULL;
+		guint64 lid = g_ascii_strtoull(name + 2, &end, 16);
+		char buf[12];
+		if (end && !*end && lid <= G_MAXUINT32 &&
+		    strcmp(named_file_name_in(&(mapper_prop){ .lid = (uint32_t)lid }, buf), name) == 0)
+			by_lid = bag_get_lid(bag, set, (uint32_t)lid);
+	}
+	if (by_name && by_lid)
+		return by_name->pos < by_lid->pos ? by_name : by_lid;
+	return by_name ? by_name : by_lid;
 }
 
 void bag_number_named(mapper_bag *bag)
@@ -234,7 +421,7 @@ void bag_number_named(mapper_bag *bag)
 	GPtrArray *named = g_ptr_array_new();
 	for (guint i = 0; i < bag->props->len; i++) {
 		mapper_prop *p = bag->props->pdata[i];
-		if (p->set)
+		if (p && p->set)
 			g_ptr_array_add(named, p);
 	}
 	g_ptr_array_sort(named, named_cmp);
@@ -409,14 +596,6 @@ static mapper_prop *bag_find_file(mapper_bag *bag, const char *name)
 	return bag_get(bag, tag);
 }
 
-static bool bag_has_set(mapper_bag *bag, const mapper_propset *set)
-{
-	for (guint i = 0; i < bag->props->len; i++)
-		if (((mapper_prop *)bag->props->pdata[i])->set == set)
-			return true;
-	return false;
-}
-
 /* Parse a row number "N": decimal, no sign, no leading zeros. */
 static bool row_index(const char *s, guint len, guint *out)
 {
@@ -513,21 +692,14 @@ static mapper_status step(resolved *r, const char *name)
 			return MAPPER_OK;
 		}
 		return step_bag(r, name);
-	case R_SET:
-		for (guint i = 0; i < r->bag->props->len; i++) {
-			mapper_prop *p = r->bag->props->pdata[i];
-			if (p->set != r->set)
-				continue;
-			char *n = named_file_name(p);
-			int eq = strcmp(n, name) == 0;
-			g_free(n);
-			if (eq) {
-				r->kind = R_PROP;
-				r->prop = p;
-				return MAPPER_OK;
-			}
-		}
-		return MAPPER_NOT_FOUND;
+	case R_SET: {
+		mapper_prop *p = bag_named_file(r->bag, r->set, name);
+		if (!p)
+			return MAPPER_NOT_FOUND;
+		r->kind = R_PROP;
+		r->prop = p;
+		return MAPPER_OK;
+	}
 	case R_VDIR: {
 		smime_node *c = smime_node_child(r->v, name);
 		if (!c)
@@ -613,19 +785,18 @@ mapper_status mapper_message_stat(mapper_message *m, const char *path, mapper_no
 
 static void add_bag_names(GPtrArray *out, mapper_bag *bag)
 {
+	/* one directory per set, however many properties it holds */
+	GHashTable *seen = g_hash_table_new(g_direct_hash, g_direct_equal);
 	for (guint i = 0; i < bag->props->len; i++) {
 		mapper_prop *p = bag->props->pdata[i];
-		if (p->set) {
-			bool dup = false;
-			for (guint j = 0; j < out->len; j++)
-				if (strcmp(out->pdata[j], p->set->name) == 0)
-					dup = true;
-			if (!dup)
-				g_ptr_array_add(out, g_strdup(p->set->name));
-		} else {
+		if (!p)
+			continue;
+		if (!p->set)
 			g_ptr_array_add(out, prop_file_name(p));
-		}
+		else if (g_hash_table_add(seen, (gpointer)p->set))
+			g_ptr_array_add(out, g_strdup(p->set->name));
 	}
+	g_hash_table_unref(seen);
 }
 
 static int name_cmp(gconstpointer a, gconstpointer b)
@@ -668,7 +839,7 @@ mapper_status mapper_message_list(mapper_message *m, const char *path,
 	case R_SET:
 		for (guint i = 0; i < r.bag->props->len; i++) {
 			mapper_prop *p = r.bag->props->pdata[i];
-			if (p->set == r.set)
+			if (p && p->set == r.set)
 				g_ptr_array_add(out, named_file_name(p));
 		}
 		break;
