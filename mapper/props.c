@@ -156,20 +156,36 @@ static const mapper_propdef propdefs[] = {
 	{ PROP_TAG(0x1080, PT_LONG), "PidTagIconIndex", 0 },
 };
 
+/* propdefs by tag and by name.  Every property set and every step of a
+ * tree path looks one up, a million times for a message of 100,000 parts
+ * (issue 9), so the table is indexed on first use; the index is built once
+ * from constant data and never changes, so threads may share it. */
+static GHashTable *defs_by_tag, *defs_by_name;
+
+static void propdefs_index(void)
+{
+	static gsize done;
+	if (!g_once_init_enter(&done))
+		return;
+	defs_by_tag = g_hash_table_new(g_direct_hash, g_direct_equal);
+	defs_by_name = g_hash_table_new(g_str_hash, g_str_equal);
+	for (size_t i = 0; i < G_N_ELEMENTS(propdefs); i++) {
+		g_hash_table_insert(defs_by_tag, GUINT_TO_POINTER(propdefs[i].tag), (gpointer)&propdefs[i]);
+		g_hash_table_insert(defs_by_name, (gpointer)propdefs[i].name, (gpointer)&propdefs[i]);
+	}
+	g_once_init_leave(&done, 1);
+}
+
 const mapper_propdef *propdef_by_tag(uint32_t tag)
 {
-	for (size_t i = 0; i < G_N_ELEMENTS(propdefs); i++)
-		if (propdefs[i].tag == tag)
-			return &propdefs[i];
-	return NULL;
+	propdefs_index();
+	return g_hash_table_lookup(defs_by_tag, GUINT_TO_POINTER(tag));
 }
 
 const mapper_propdef *propdef_by_name(const char *name)
 {
-	for (size_t i = 0; i < G_N_ELEMENTS(propdefs); i++)
-		if (strcmp(propdefs[i].name, name) == 0)
-			return &propdefs[i];
-	return NULL;
+	propdefs_index();
+	return g_hash_table_lookup(defs_by_name, name);
 }
 
 const char *mapper_tag_name(uint32_t tag)
