@@ -1559,32 +1559,41 @@ static mapper_status build_tree(ex *x)
 		const char *d = g_bytes_get_data(html->bin, &n);
 		html_text = g_strndup(d ? d : "", n);
 	}
-	GMimeMultipart *related = NULL, *mixed = NULL;
+	GPtrArray *parts = g_ptr_array_new_with_free_func(g_object_unref);
 	for (guint i = 0; i < x->m->attachments->len; i++) {
-		mapper_attachment *a = x->m->attachments->pdata[i];
-		GMimeObject *part = attachment_part(x, a, NULL);
+		GMimeObject *part = attachment_part(x, x->m->attachments->pdata[i], NULL);
 		if (!part) {
-			if (related)
-				g_object_unref(related);
-			if (mixed)
-				g_object_unref(mixed);
+			g_ptr_array_unref(parts);
 			if (body)
 				g_object_unref(body);
 			g_free(html_text);
 			return MAPPER_INVALID;
 		}
-		/* 2.1.3.4.1.2: inline only when the flag, the Content-ID and the
-		 * reference in the HTML all say so */
-		const char *cid = g_mime_object_get_content_id(part);
-		char *ref = cid ? g_strconcat("cid:", cid, NULL) : NULL;
-		bool inl = html_text && ref && strstr(html_text, ref) && !is_attachment_disposition(part);
-		g_free(ref);
+		g_ptr_array_add(parts, part);
+	}
+	/* 2.1.3.4.1.2: inline only when the flag, the Content-ID and the
+	 * reference in the HTML all say so; the references are looked for in
+	 * one pass, not one per part */
+	GPtrArray *refs = g_ptr_array_new_with_free_func(g_free);
+	for (guint i = 0; i < parts->len; i++) {
+		const char *cid = g_mime_object_get_content_id(parts->pdata[i]);
+		g_ptr_array_add(refs, cid ? g_strconcat("cid:", cid, NULL) : g_strdup(""));
+	}
+	gboolean *found = html_text ? import_text_contains(html_text, (const char *const *)refs->pdata, refs->len)
+	                            : NULL;
+	GMimeMultipart *related = NULL, *mixed = NULL;
+	for (guint i = 0; i < parts->len; i++) {
+		GMimeObject *part = parts->pdata[i];
+		bool inl = found && g_mime_object_get_content_id(part) && found[i] &&
+		           !is_attachment_disposition(part);
 		GMimeMultipart **into = inl ? &related : &mixed;
 		if (!*into)
 			*into = g_mime_multipart_new_with_subtype(inl ? "related" : "mixed");
 		g_mime_multipart_add(*into, part);
-		g_object_unref(part);
 	}
+	g_free(found);
+	g_ptr_array_unref(refs);
+	g_ptr_array_unref(parts);
 	g_free(html_text);
 	if (!body)
 		body = text_part("plain", "", 0, "utf-8", x->layout.crlf);

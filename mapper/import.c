@@ -1349,29 +1349,126 @@ static void take_body_only(ctx *c, GMimeObject *o, int depth, GMimeObject **body
 	c->body_only = false;
 }
 
+/* ---- many needles in one text ------------------------------------------ */
+
+/* Aho-Corasick (CACM 18(6), 1975): every needle in one pass over the text.
+ * A strstr() per needle is quadratic when an HTML body refers to each of
+ * 100,000 inline parts (issue 9), and GLib has no multi-pattern search.
+ * A state's edges are a sibling list of at most 256, so a step is O(1). */
+typedef struct {
+	guint32 child, sibling, fail; /* 0 is none: the root is nobody's child */
+	guint8 byte;                  /* the byte on the edge from the parent */
+	bool hit;                     /* the text ends a match here */
+} ac_state;
+
+static guint32 ac_next(const ac_state *st, guint32 s, guint8 byte)
+{
+	for (guint32 t = st[s].child; t; t = st[t].sibling)
+		if (st[t].byte == byte)
+			return t;
+	return 0;
+}
+
+gboolean *import_text_contains(const char *text, const char *const *needles, guint n)
+{
+	GArray *states = g_array_new(FALSE, TRUE, sizeof(ac_state));
+	g_array_set_size(states, 1);    /* the root */
+	guint32 *end = g_new(guint32, n ? n : 1);
+	for (guint i = 0; i < n; i++) {
+		guint32 s = 0;
+		for (const guint8 *p = (const guint8 *)needles[i]; *p; p++) {
+			guint32 t = ac_next((ac_state *)(void *)states->data, s, *p);
+			if (!t) {
+				ac_state add = { .byte = *p };
+				add.sibling = g_array_index(states, ac_state, s).child;
+				t = states->len;
+				g_array_append_val(states, add);
+				g_array_index(states, ac_state, s).child = t;
+			}
+			s = t;
+		}
+		end[i] = s;
+	}
+	ac_state *st = (ac_state *)(void *)states->data;
+
+	/* failure links, breadth first; @order keeps that order */
+	guint32 *order = g_new(guint32, states->len);
+	guint32 head = 0, tail = 0;
+	for (guint32 t = st[0].child; t; t = st[t].sibling)
+		order[tail++] = t;
+	while (head < tail) {
+		guint32 u = order[head++];
+		for (guint32 v = st[u].child; v; v = st[v].sibling) {
+			guint32 f = st[u].fail, to;
+			while (!(to = ac_next(st, f, st[v].byte)) && f)
+				f = st[f].fail;
+			st[v].fail = to;
+			order[tail++] = v;
+		}
+	}
+
+	guint32 s = 0;
+	for (const guint8 *p = (const guint8 *)text; *p; p++) {
+		guint32 to;
+		while (!(to = ac_next(st, s, *p)) && s)
+			s = st[s].fail;
+		s = to;
+		st[s].hit = true;
+	}
+	st[0].hit = true;   /* strstr() finds "" in any text */
+	/* a match ending at a state also ends at each state on its failure
+	 * chain, which lies nearer the root: deepest first */
+	for (guint32 i = tail; i-- > 0;)
+		if (st[order[i]].hit)
+			st[st[order[i]].fail].hit = true;
+
+	gboolean *found = g_new0(gboolean, n ? n : 1);
+	for (guint i = 0; i < n; i++)
+		found[i] = st[end[i]].hit;
+	g_free(order);
+	g_free(end);
+	g_array_unref(states);
+	return found;
+}
+
 /* MS-OXCMAIL 2.1.3.4.1.2 / 4.2 item 7 (the Kopano rule): an inline part whose
- * Content-ID the HTML body refers to is rendered in the body, so hidden. */
+ * Content-ID the HTML body refers to is rendered in the body, so hidden.
+ * "Refers to" is: the HTML holds "cid:" and the Content-ID, else the
+ * Content-Location, anywhere. */
 static void mark_inline(ctx *c)
 {
 	if (!c->html_body || !c->html_text)
 		return;
-	for (guint i = 0; i < c->inline_candidates->len; i++) {
+	guint n = c->inline_candidates->len;
+	GPtrArray *needles = g_ptr_array_new_with_free_func(g_free);
+	gint *cid_at = g_new(gint, n ? n : 1), *loc_at = g_new(gint, n ? n : 1);
+	for (guint i = 0; i < n; i++) {
 		mapper_attachment *a = c->inline_candidates->pdata[i];
 		mapper_prop *cid = bag_get(&a->props, TAG_ATTACH_CONTENT_ID);
 		mapper_prop *loc = bag_get(&a->props, TAG_ATTACH_CONTENT_LOCATION);
-		bool referenced = false;
+		cid_at[i] = loc_at[i] = -1;
 		if (cid && cid->str) {
-			char *ref = g_strconcat("cid:", cid->str, NULL);
-			referenced = strstr(c->html_text, ref) != NULL;
-			g_free(ref);
+			cid_at[i] = (gint)needles->len;
+			g_ptr_array_add(needles, g_strconcat("cid:", cid->str, NULL));
 		}
-		if (!referenced && loc && loc->str && *loc->str)
-			referenced = strstr(c->html_text, loc->str) != NULL;
-		if (referenced) {
+		if (loc && loc->str && *loc->str) {
+			loc_at[i] = (gint)needles->len;
+			g_ptr_array_add(needles, g_strdup(loc->str));
+		}
+	}
+	gboolean *found = import_text_contains(c->html_text, (const char *const *)needles->pdata,
+	                                       needles->len);
+	for (guint i = 0; i < n; i++) {
+		mapper_attachment *a = c->inline_candidates->pdata[i];
+		if ((cid_at[i] >= 0 && found[cid_at[i]]) || (loc_at[i] >= 0 && found[loc_at[i]])) {
 			bag_set_int(&a->props, TAG_ATTACH_FLAGS, 0x4); /* attRenderedInBody */
 			bag_set_bool(&a->props, TAG_ATTACHMENT_HIDDEN, TRUE);
 		}
 	}
+	g_free(found);
+	g_free(cid_at);
+	g_free(loc_at);
+	g_ptr_array_unref(needles);
 }
 
 /* ---- S/MIME (MS-OXOSMIME 2.2) ------------------------------------------ */

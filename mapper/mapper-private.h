@@ -243,6 +243,10 @@ void import_layout_clear(import_layout *layout);
 /* Whether header @name gets a PS_INTERNET_HEADERS property of its own name
  * (MS-OXCMAIL 2.2.3.2.29) rather than none or a mapped one. */
 bool import_header_is_generic(const char *name);
+/* Which of the @n NUL-terminated @needles occur in the NUL-terminated
+ * @text, as strstr() would find them, in time linear in the text and the
+ * needles: a new array of @n flags, freed with g_free(). */
+gboolean *import_text_contains(const char *text, const char *const *needles, guint n);
 /* Inverse tables of the reader: a language tag for an LCID, a charset name
  * for an Internet code page; NULL if unknown. */
 const char *import_lcid_tag(int64_t lcid);
