@@ -49,6 +49,8 @@ typedef struct {
 	const char *boundary;       /* of the innermost multipart being walked */
 	bool crlf;                  /* the input's header block ends lines in CRLF */
 	GPtrArray *parts;           /* for import_message_layout(): the part of each attachment */
+	GArray *order;              /* part_pos of every parsed object, pre-order (embedded_end) */
+	GHashTable *order_index;    /* GMimeObject* -> its index in @order + 1 */
 } ctx;
 
 static void parser_warning(gint64 offset, GMimeParserWarning code, const gchar *item, gpointer user)
@@ -930,6 +932,9 @@ static void set_body(ctx *c, GMimeObject *leaf)
 		GBytes *html = part_content(part);
 		gsize n;
 		const char *d = g_bytes_get_data(html, &n);
+		/* a second body can come (a rendition found by walk() before the
+		 * chosen alternative): the last one wins, the first is freed */
+		g_free(c->html_text);
 		c->html_text = g_strndup(d ? d : "", n);
 		bag_set_binary_take(bag, TAG_HTML, html);
 		bag_set_int(bag, TAG_NATIVE_BODY, 3);
@@ -950,6 +955,7 @@ static void set_body(ctx *c, GMimeObject *leaf)
 		g_object_unref(enr);
 		g_object_unref(f);
 		g_object_unref(mem);
+		g_free(c->html_text);
 		c->html_text = g_strndup((const char *)out->data, out->len);
 		bag_set_binary_take(bag, TAG_HTML, g_byte_array_free_to_bytes(out));
 		bag_set_int(bag, TAG_NATIVE_BODY, 3);
@@ -1202,6 +1208,86 @@ static void add_leaf_attachment(ctx *c, GMimePart *part)
 }
 
 
+/* ---- where a part ends ------------------------------------------------- */
+
+/* One object of the parse: the offset of its first own header field (-1
+ * if none) and the index in ctx.order just past its subtree. */
+typedef struct {
+	gint64 first;
+	guint end;
+} part_pos;
+
+static gint64 first_offset(GMimeObject *o)
+{
+	GMimeHeaderList *hl = g_mime_object_get_header_list(o);
+	gint64 first = -1;
+	for (int i = 0; hl && i < g_mime_header_list_get_count(hl); i++) {
+		gint64 off = g_mime_header_get_offset(g_mime_header_list_get_header_at(hl, i));
+		if (off >= 0 && (first < 0 || off < first))
+			first = off;
+	}
+	return first;
+}
+
+static void index_parts(ctx *c, GMimeObject *o, int depth)
+{
+	guint me = c->order->len;
+	part_pos p = { first_offset(o), 0 };
+	g_array_append_val(c->order, p);
+	g_hash_table_insert(c->order_index, o, GUINT_TO_POINTER(me + 1));
+	GMimeObject *sub = NULL;
+	/* deeper than the walk goes (it counts multiparts only) is left out */
+	bool deeper = depth <= 2 * MAPPER_MAX_DEPTH;
+	if (deeper && GMIME_IS_MULTIPART(o)) {
+		for (int i = 0; i < g_mime_multipart_get_count(GMIME_MULTIPART(o)); i++)
+			index_parts(c, g_mime_multipart_get_part(GMIME_MULTIPART(o), i), depth + 1);
+	} else if (GMIME_IS_MESSAGE_PART(o)) {
+		sub = GMIME_OBJECT(g_mime_message_part_get_message(GMIME_MESSAGE_PART(o)));
+	} else if (GMIME_IS_MESSAGE(o)) {
+		sub = g_mime_message_get_mime_part(GMIME_MESSAGE(o));
+	}
+	if (sub && deeper)
+		index_parts(c, sub, depth + 1);
+	g_array_index(c->order, part_pos, me).end = c->order->len;
+}
+
+/* The part of @o ends before the next thing GMime parsed after it (the
+ * first header field of the next object that is not inside it); where
+ * that is preceded by a delimiter line, before that line.  c->len if
+ * nothing follows. */
+static size_t part_end(ctx *c, GMimeObject *o)
+{
+	if (!c->order) {
+		c->order = g_array_new(FALSE, FALSE, sizeof(part_pos));
+		c->order_index = g_hash_table_new(g_direct_hash, g_direct_equal);
+		if (c->msg)
+			index_parts(c, GMIME_OBJECT(c->msg), 0);
+	}
+	guint i = GPOINTER_TO_UINT(g_hash_table_lookup(c->order_index, o));
+	if (!i)
+		return c->len;
+	gint64 next = -1;
+	for (guint k = g_array_index(c->order, part_pos, i - 1).end; k < c->order->len && next < 0; k++)
+		next = g_array_index(c->order, part_pos, k).first;
+	if (next < 0 || (size_t)next > c->len)
+		return c->len;
+	/* back over the line break that ends the delimiter line, the line, and
+	 * the line break before it (RFC 2046 5.1.1) */
+	size_t p = (size_t)next;
+	if (p > 0 && c->data[p - 1] == '\n')
+		p--;
+	while (p > 0 && c->data[p - 1] != '\n')
+		p--;
+	if (p + 1 < (size_t)next && c->data[p] == '-' && c->data[p + 1] == '-') {
+		if (p > 0 && c->data[p - 1] == '\n')
+			p--;
+		if (p > 0 && c->data[p - 1] == '\r')
+			p--;
+		return p;
+	}
+	return (size_t)next;
+}
+
 /* The bytes of an embedded message as the input has them: from its first
  * header field to the boundary that closes its part (RFC 2046 5.1.1: the
  * line break before a boundary belongs to the boundary).  Signed content
@@ -1227,10 +1313,17 @@ static GByteArray *embedded_bytes(ctx *c, GMimeMessage *inner)
 		size_t nl = strlen(name);
 		if ((size_t)start + nl < c->len && memcmp(c->data + start, name, nl) == 0 &&
 		    c->data[start + nl] == ':') {
-			size_t end = c->len;
+			/* GMime may have ended the part at an outer boundary that the
+			 * delimiter search below does not know; past that it would take
+			 * in the parts that follow, each of them again in the part
+			 * before it -- exponentially many embedded messages in a
+			 * 110 KB input (fuzz-import) */
+			size_t end = part_end(c, GMIME_OBJECT(inner));
+			if (end < (size_t)start)
+				end = c->len;
 			if (c->boundary) {
 				char *delim = g_strconcat("\n--", c->boundary, NULL);
-				const char *hit = g_strstr_len(c->data + start, (gssize)(c->len - (size_t)start), delim);
+				const char *hit = g_strstr_len(c->data + start, (gssize)(end - (size_t)start), delim);
 				if (hit) {
 					end = (size_t)(hit - c->data);
 					if (end > (size_t)start && c->data[end - 1] == '\r')
@@ -1696,6 +1789,10 @@ out:
 	g_mime_parser_options_free(c.opts);
 	g_ptr_array_unref(c.inline_candidates);
 	g_free(c.html_text);
+	if (c.order)
+		g_array_unref(c.order);
+	if (c.order_index)
+		g_hash_table_unref(c.order_index);
 }
 
 void import_message(mapper_message *m, const char *data, size_t len,

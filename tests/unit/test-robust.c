@@ -540,6 +540,90 @@ static void test_deep(void)
 	free(msg);
 }
 
+/*
+ * Inputs the fuzz targets found (tests/fuzz/, scripts/fuzz.sh), one each,
+ * with the bug it showed.  Run under AddressSanitizer (scripts/test.sh) the
+ * leak checker covers them too.
+ */
+static void test_fuzz_regressions(void)
+{
+	/* fuzz-import, leak: a text/html inside an unknown multipart before the
+	 * chosen alternative became the body during walk(), then the chosen
+	 * one again; import.c set_body() overwrote the first html_text without
+	 * freeing it (11 bytes a message) */
+	check_str("an HTML rendition before the chosen alternative",
+	          "From: a@example.com\r\n"
+	          "Content-Type: multipart/alternative; boundary=A\r\n"
+	          "\r\n"
+	          "--A\r\n"
+	          "Content-Type: multipart/foo; boundary=B\r\n"
+	          "\r\n"
+	          "--B\r\n"
+	          "Content-Type: text/html\r\n"
+	          "\r\n"
+	          "<p>one</p>\r\n"
+	          "--B--\r\n"
+	          "--A\r\n"
+	          "Content-Type: text/html\r\n"
+	          "\r\n"
+	          "<p>two</p>\r\n"
+	          "--A--\r\n");
+
+	/* fuzz-import, timeout (minutes for a 110 KB message): an embedded
+	 * message was cut from the input up to the next delimiter of its own
+	 * multipart, but GMime had ended its part at an outer boundary (the
+	 * inner multipart never closed): the cut took in the parts that
+	 * follow, and each of those again in the embedded message before it --
+	 * exponentially many embedded messages, and quadratic memory even
+	 * when not nested.  import.c part_end() now stops the cut where the
+	 * next part GMime parsed begins. */
+	buf b = { 0 };
+	buf_add(&b, "From: a@example.com\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n");
+	for (int i = 0; i < 2000; i++)
+		buf_printf(&b, "--B\r\nContent-Type: multipart/mixed; boundary=A%d\r\n\r\n--A%d\r\n"
+		               "Content-Type: message/rfc822\r\n\r\nSubject: %d\r\n\r\nbody\r\n", i, i, i);
+	mapper_message *m = check_robust("2000 unclosed multiparts, each with an embedded message", b.data, b.len, 10);
+	is_file(m, "attachments/0/PidTagAttachDataObject/message.eml", "Subject: 0\r\n\r\nbody",
+	        "unclosed multiparts: the first embedded message ends with its part");
+	is_file(m, "attachments/1998/PidTagAttachDataObject/PidTagBody", "body",
+	        "unclosed multiparts: the next part is not in its body");
+	mapper_message_free(m);
+	free(b.data);
+
+	/* the same in a small one (mail-parser's malformed/012.eml shape): the
+	 * message in the last part of an unclosed inner multipart */
+	static const char unclosed[] =
+		"Content-Type: multipart/mixed; boundary=\"1\"\n"
+		"\n"
+		"--1\n"
+		"Content-Type: multipart/mixed; boundary=\"2\"\n"
+		"\n"
+		"--2\n"
+		"Content-Type: message/rfc822\n"
+		"\n"
+		"Content-Type: text/plain\n"
+		"\n"
+		"1\n"
+		"--2\n"
+		"Content-Type: message/rfc822\n"
+		"\n"
+		"Content-Type: text/plain\n"
+		"\n"
+		"22\n"
+		"--1\n"
+		"Content-Type: message/rfc822\n"
+		"\n"
+		"Content-Type: text/plain\n"
+		"\n"
+		"333\n";
+	m = check_robust("an embedded message before an outer boundary", unclosed, sizeof unclosed - 1, 10);
+	is_file(m, "attachments/1/PidTagAttachDataObject/PidTagBody", "22",
+	        "embedded message before an outer boundary: its own body only");
+	is_file(m, "attachments/2/PidTagAttachDataObject/PidTagBody", "333\n",
+	        "embedded message before an outer boundary: the next part");
+	mapper_message_free(m);
+}
+
 int main(void)
 {
 	mapper_init();
@@ -547,6 +631,7 @@ int main(void)
 	test_invalid_utf8();
 	test_huge();
 	test_deep();
+	test_fuzz_regressions();
 	mapper_shutdown();
 	return done_testing();
 }
