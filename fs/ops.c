@@ -258,10 +258,7 @@ static bool cert_of(mount *mnt, const char *path, char **pem, size_t *len)
 	if (n <= 4 || strcmp(name + n - 4, ".pem") != 0)
 		return false;
 	char *addr = g_strndup(name, n - 4);
-	const void *p;
-	bool ok = mapper_crypto_map_get(mnt->crypto, addr, &p, len); /* TEMP until map_copy */
-	if (ok)
-		*pem = g_memdup2(p, *len);
+	bool ok = mapper_crypto_map_copy(mnt->crypto, addr, pem, len);
 	g_free(addr);
 	return ok;
 }
