@@ -6,15 +6,7 @@
  */
 #include "fuzz.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc, (void)argv;
-	fuzz_init();
-	return 0;
-}
+FUZZ_PLAIN_INIT
 
 /* Every root file of @full that does not need the body is in @head, same
  * size and bytes. */

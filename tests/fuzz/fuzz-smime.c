@@ -18,9 +18,6 @@
 
 #include <unistd.h>
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 static mapper_crypto *crypto;
 static bool can_sign;
 

@@ -8,15 +8,7 @@
  */
 #include "fuzz.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc, (void)argv;
-	fuzz_init();
-	return 0;
-}
+FUZZ_PLAIN_INIT
 
 /* A headers-only object cannot list its root: walk what the full object's
  * root has, as the daemon does before it loads the body. */

@@ -144,4 +144,16 @@ static inline mapper_source fuzz_source(uint8_t sel)
 	};
 }
 
+/* libFuzzer's entry points; a target without setup of its own takes
+ * fuzz_init() as its initialiser with FUZZ_PLAIN_INIT. */
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#define FUZZ_PLAIN_INIT \
+	int LLVMFuzzerInitialize(int *argc, char ***argv) \
+	{ \
+		(void)argc, (void)argv; \
+		fuzz_init(); \
+		return 0; \
+	}
+
 #endif /* MAPIFS_FUZZ_H */
