@@ -1747,11 +1747,27 @@ mapper_status smime_seal(mapper_message *m, const char *in, size_t in_len,
 	 * result would not even be S/MIME (found by fuzz-smime) */
 	if (header_has_nul(in, in_len))
 		return mapper_fail(why, MAPPER_INVALID, "a header field holds a NUL byte: the message cannot be sealed");
+	/* The same for bytes that end without a line break (a header block
+	 * that runs to the end): the last field's raw value has none, and the
+	 * sealed entity's Content-Type would be glued to it (fuzz-smime).  A
+	 * line break, in the message's own style, ends it first. */
+	char *ended = NULL;
+	if (in_len && in[in_len - 1] != '\n') {
+		const char *nl = memchr(in, '\n', in_len);
+		bool crlf = nl && nl > in && nl[-1] == '\r';
+		ended = g_malloc(in_len + 2);
+		memcpy(ended, in, in_len);
+		if (crlf && in[in_len - 1] != '\r')
+			ended[in_len++] = '\r';
+		ended[in_len++] = '\n';
+		in = ended;
+	}
 	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(in, in_len);
 	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
 	GMimeMessage *msg = g_mime_parser_construct_message(parser, NULL);
 	g_object_unref(parser);
 	g_object_unref(stream);
+	g_free(ended);
 	GMimeObject *body = msg ? g_mime_message_get_mime_part(msg) : NULL;
 	if (!body) {
 		if (msg)

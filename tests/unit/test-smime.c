@@ -1062,6 +1062,29 @@ static void test_seal_fuzz_regressions(void)
 	free(out);
 	free(why);
 
+	/* fuzz-smime: a header block that runs to the end of the bytes, its
+	 * last field without a line break.  The sealed entity's Content-Type
+	 * was glued to that field, so the signed message had no smime/. */
+	static const char unended[] =
+		"Subject: unended\r\n"
+		"MIME-Version: 1.0\r\n"
+		"Content-Type: multipart/rel0\r\n"
+		"Received: from a.example by b.example with ESMTP id La";
+	out = NULL;
+	why = NULL;
+	st = seal_message(crypto, unended, sizeof unended - 1, "2\n", &out, &len, &why);
+	ok(st == MAPPER_OK, "seal of a message that ends without a line break: sealed (%s)",
+	   why ? why : "ok");
+	if (st == MAPPER_OK) {
+		mapper_message *m = mapper_message_load(out, len, NULL, MAPPER_LOAD_FULL);
+		mapper_message_set_crypto(m, crypto);
+		is_file(m, "smime/status", "good\n", "sealed unended message");
+		is_file(m, "PidTagSubject", "unended\n", "sealed unended message");
+		mapper_message_free(m);
+	}
+	free(out);
+	free(why);
+
 	X509_free(cert);
 	EVP_PKEY_free(key);
 	mapper_crypto_free(crypto);
