@@ -121,6 +121,9 @@ typedef struct {
 	mapper_node_kind kind;
 	uint64_t size;
 	bool private;       /* decrypted content */
+	/* the mapper's, valid while the caller holds the cached reference */
+	uint32_t tag;
+	const char *type_name, *set_guid;
 } inner_info;
 
 /*
@@ -144,6 +147,9 @@ static int inner_node(mount *mnt, const node_ref *r, cached **out, inner_info *i
 		if (s == MAPPER_OK && info) {
 			info->kind = mn.kind;
 			info->size = mn.size;
+			info->tag = mn.tag;
+			info->type_name = mn.type_name;
+			info->set_guid = mn.set_guid;
 			info->private = decrypted_path(m, r->inner);
 		}
 		cache_unlock(c);
@@ -886,79 +892,60 @@ static void mfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 /* ---- extended attributes (design.md 2) -------------------------------------- */
 
+/* Offer attribute @name with value @text: listed into @names, or copied to
+ * @value when it is the one @want'ed (then true). */
+static bool offer(GString *names, const char *want, GString *value, const char *name,
+                  const char *text)
+{
+	if (names)
+		g_string_append_len(names, name, (gssize)strlen(name) + 1);
+	if (!want || strcmp(want, name) != 0)
+		return false;
+	g_string_assign(value, text);
+	return true;
+}
+
 static int do_xattrs(mount *mnt, const node_ref *r, GString *names, const char *want, GString *value)
 {
-#define XATTR(name, ...) do { \
-		if (names) g_string_append_len(names, name, sizeof name); \
-		if (want && strcmp(want, name) == 0) { g_string_printf(value, __VA_ARGS__); return 0; } \
-	} while (0)
-
 	if (r->kind == NODE_MESSAGE) {
 		pthread_mutex_lock(&mnt->lock);
 		msgfile *mf = folder_message_ref(mnt, r->folder, r->msgname);
 		pthread_mutex_unlock(&mnt->lock);
 		if (!mf)
 			return ENOENT;
-		if (names)
-			g_string_append_len(names, "user.mapifs.source", sizeof "user.mapifs.source");
-		if (want && strcmp(want, "user.mapifs.source") == 0)
-			g_string_assign(value, mf->relpath);
-		char *rel = g_strdup(mf->relpath);
-		msgfile_unref(mf);
-		if (want && strcmp(want, "user.mapifs.source") == 0) {
-			g_free(rel);
-			return 0;
-		}
-		if (names)
-			g_string_append_len(names, "user.mapifs.sha256", sizeof "user.mapifs.sha256");
-		if (want && strcmp(want, "user.mapifs.sha256") == 0) {
+		bool hit = offer(names, want, value, "user.mapifs.source", mf->relpath);
+		int err = 0;
+		/* hashed only when asked for (design.md 9: lazy) */
+		if (!hit && want && strcmp(want, "user.mapifs.sha256") == 0) {
 			char hex[65];
-			int err = source_sha256(mnt, rel, hex);
-			g_free(rel);
-			if (err)
-				return err;
-			g_string_assign(value, hex);
-			return 0;
+			err = source_sha256(mnt, mf->relpath, hex);
+			if (!err)
+				g_string_assign(value, hex);
+			hit = true;
+		} else if (names) {
+			offer(names, NULL, NULL, "user.mapifs.sha256", NULL);
 		}
-		g_free(rel);
-	} else if (r->kind == NODE_INNER) {
+		msgfile_unref(mf);
+		return hit || !want ? err : ENODATA;
+	}
+	if (r->kind == NODE_INNER) {
 		cached *c = NULL;
-		int err = inner_node(mnt, r, &c, NULL, NULL);
+		inner_info info = { 0 };
+		int err = inner_node(mnt, r, &c, &info, NULL);
 		if (err)
 			return err;
-		mapper_message *m = cache_lock(c);
-		mapper_node mn;
-		mapper_status s = mapper_message_stat(m, r->inner, &mn);
-		char *type_name = s == MAPPER_OK ? g_strdup(mn.type_name) : NULL;
-		char *set_guid = s == MAPPER_OK ? g_strdup(mn.set_guid) : NULL;
-		cache_unlock(c);
-		cache_put(mnt, c);
-		if (s != MAPPER_OK)
-			return mapper_errno(s);
-		err = want ? ENODATA : 0;
-		if (type_name) {
-			if (names) {
-				g_string_append_len(names, "user.mapi.tag", sizeof "user.mapi.tag");
-				g_string_append_len(names, "user.mapi.type", sizeof "user.mapi.type");
-				if (set_guid)
-					g_string_append_len(names, "user.mapi.guid", sizeof "user.mapi.guid");
-			} else if (strcmp(want, "user.mapi.tag") == 0) {
-				g_string_printf(value, "0x%08X", mn.tag);
-				err = 0;
-			} else if (strcmp(want, "user.mapi.type") == 0) {
-				g_string_assign(value, type_name);
-				err = 0;
-			} else if (set_guid && strcmp(want, "user.mapi.guid") == 0) {
-				g_string_assign(value, set_guid);
-				err = 0;
-			}
+		bool hit = false;
+		if (info.type_name) {
+			char tag[16];
+			g_snprintf(tag, sizeof tag, "0x%08X", info.tag);
+			hit = offer(names, want, value, "user.mapi.tag", tag) ||
+			      offer(names, want, value, "user.mapi.type", info.type_name) ||
+			      (info.set_guid && offer(names, want, value, "user.mapi.guid", info.set_guid));
 		}
-		g_free(type_name);
-		g_free(set_guid);
-		return err;
+		cache_put(mnt, c);
+		return hit || !want ? 0 : ENODATA;
 	}
 	return want ? ENODATA : 0;
-#undef XATTR
 }
 
 static void reply_xattr(fuse_req_t req, size_t size, int err, GString *v)
