@@ -114,17 +114,6 @@ static void make_inline(buf *b, size_t n)
 	buf_add(b, "--b--\n");
 }
 
-/* One Content-Type with n parameters, one a line: GMime compares each with
- * all the others when it may warn of a conflict (mapper/import.c). */
-static void make_params(buf *b, size_t n)
-{
-	buf_add(b, head);
-	buf_add(b, "Content-Type: text/plain; charset=us-ascii");
-	for (size_t i = 0; i < n; i++)
-		buf_printf(b, ";\n p%zu=v%zu", i, i);
-	buf_add(b, "\n\nbody\n");
-}
-
 /* ---- what a mount does with them -------------------------------------------- */
 
 static size_t count_names(mapper_message *m, const char *path)
@@ -320,11 +309,6 @@ static void check_inline(const scale_case *sc, size_t n, const outcome *o)
 	is_file(o->m, "attachments/0/PidTagAttachmentHidden", "true\n", sc->what);
 }
 
-static void check_params(const scale_case *sc, size_t n, const outcome *o)
-{
-	is_file(o->m, "PidTagBody", "body\n", sc->what);
-}
-
 static const scale_case cases[] = {
 	{ "distinct header fields", { 1500, 12500 }, make_distinct, check_distinct },
 	{ "one header field repeated", { 6250 }, make_repeated, check_repeated },
@@ -332,7 +316,6 @@ static const scale_case cases[] = {
 	{ "recipients in To and Cc", { 1000 }, make_recipients, check_recipients },
 	{ "attachments", { 1250 }, make_parts, check_parts },
 	{ "inline images the HTML refers to", { 1000 }, make_inline, check_inline },
-	{ "parameters of one Content-Type", { 1500 }, make_params, check_params },
 };
 
 /* Check the outcome for @n items and time the work: the best of @runs,
