@@ -27,6 +27,7 @@ struct cached {
 	mapper_load_level level;
 	size_t weight;
 	struct stat st;           /* of the backing file when parsed */
+	char *relpath;            /* that file, as the folder listing named it */
 	GList *link;              /* in mnt->lru; NULL when not in the table */
 	int refs;                 /* under mount->lock; the table holds one */
 	bool loading;             /* a placeholder: one thread is loading it */
@@ -48,6 +49,7 @@ static void cached_free(cached *c)
 	mapper_message_free(c->msg);
 	g_mutex_clear(&c->use);
 	g_free(c->key);
+	g_free(c->relpath);
 	g_free(c);
 }
 
@@ -113,9 +115,17 @@ void cache_drop(mount *mnt, folder *f, const char *name)
 		evict(mnt, c);
 }
 
+/* Whether @c was loaded from the file the listing of @f now has for
+ * @name (lock held). */
+static bool current(const folder *f, const char *name, const cached *c)
+{
+	const msgfile *mf = g_hash_table_lookup(f->messages, name);
+	return mf && c->relpath && strcmp(mf->relpath, c->relpath) == 0;
+}
+
 /* Read and parse @name of @f (lock NOT held). */
 static mapper_message *load(mount *mnt, folder *f, const char *name, mapper_load_level level,
-                            size_t *weight, struct stat *st, int *err)
+                            size_t *weight, struct stat *st, char **relpath, int *err)
 {
 	char *data = NULL;
 	size_t len = 0;
@@ -144,6 +154,7 @@ static mapper_message *load(mount *mnt, folder *f, const char *name, mapper_load
 	 * logged when the whole message is parsed (the header pass would repeat it) */
 	if (level == MAPPER_LOAD_FULL && mapper_message_warning(m))
 		mapifs_log("%s: %s", mf->relpath, mapper_message_warning(m));
+	*relpath = g_strdup(mf->relpath);
 	msgfile_unref(mf);
 	*weight = len;
 	return m;
@@ -161,6 +172,12 @@ cached *cache_get(mount *mnt, folder *f, const char *name, mapper_load_level lev
 		if (!c || !c->loading)
 			break;
 		pthread_cond_wait(&mnt->cache_cond, &mnt->lock);
+	}
+	/* a rescan (store.c, or another program's rename seen by a reader)
+	 * may have given the name another file before sync.c dropped it */
+	if (c && !current(f, name, c)) {
+		evict(mnt, c);
+		c = NULL;
 	}
 	if (c && (c->level == MAPPER_LOAD_FULL || level == MAPPER_LOAD_HEADERS)) {
 		g_free(key);
@@ -185,7 +202,8 @@ cached *cache_get(mount *mnt, folder *f, const char *name, mapper_load_level lev
 
 	struct stat fst;
 	size_t weight = 0;
-	mapper_message *m = load(mnt, f, name, level, &weight, &fst, err);
+	char *relpath = NULL;
+	mapper_message *m = load(mnt, f, name, level, &weight, &fst, &relpath, err);
 
 	pthread_mutex_lock(&mnt->lock);
 	c->loading = false;
@@ -197,6 +215,7 @@ cached *cache_get(mount *mnt, folder *f, const char *name, mapper_load_level lev
 		return NULL;
 	}
 	c->msg = m;
+	c->relpath = relpath;
 	c->weight = weight;
 	c->st = fst;
 	if (c->stale) {

@@ -20,7 +20,7 @@ static void learn_folder(mount *mnt, folder *f, int depth)
 	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
 	GPtrArray *subs = g_ptr_array_new();
 	pthread_mutex_lock(&mnt->lock);
-	folder_refresh(mnt, f, NULL);
+	sync_folder(mnt, f, NULL);
 	GHashTableIter it;
 	gpointer k, v;
 	g_hash_table_iter_init(&it, f->messages);

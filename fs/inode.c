@@ -69,7 +69,7 @@ node *inode_find_path(mount *mnt, const char *path)
 
 node *inode_child(mount *mnt, node *parent, const char *name, node_kind kind, folder *f)
 {
-	char *path = *parent->path ? g_strconcat(parent->path, "/", name, NULL) : g_strdup(name);
+	char *path = path_join(parent->path, name);
 	node *n = g_hash_table_lookup(mnt->nodes_by_path, path);
 	if (n && n->kind == kind) {
 		g_free(path);

@@ -7,61 +7,15 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <syslog.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "mapifs.h"
-
-bool mapifs_use_syslog;
-
-static void log_line(int priority, const char *fmt, va_list ap) G_GNUC_PRINTF(2, 0);
-
-static void log_line(int priority, const char *fmt, va_list ap)
-{
-	char *raw = g_strdup_vprintf(fmt, ap);
-	/* Log lines quote message bytes: control characters (terminal escape
-	 * sequences, line breaks) are shown as \xNN so that every problem stays
-	 * one harmless line on an examiner's terminal. */
-	GString *line = g_string_new(NULL);
-	for (const unsigned char *c = (const unsigned char *)raw; *c; c++) {
-		if (*c < 0x20 || *c == 0x7f)
-			g_string_append_printf(line, "\\x%02x", *c);
-		else
-			g_string_append_c(line, (char)*c);
-	}
-	char *safe = g_utf8_make_valid(line->str, (gssize)line->len);
-	const char *level = priority == LOG_ERR ? "error: " : "";
-	if (mapifs_use_syslog)
-		syslog(priority, "%s%s", level, safe);
-	else
-		fprintf(stderr, "mapifs: %s%s\n", level, safe);
-	g_free(safe);
-	g_string_free(line, TRUE);
-	g_free(raw);
-}
-
-void mapifs_log(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	log_line(LOG_WARNING, fmt, ap);
-	va_end(ap);
-}
-
-void mapifs_error(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	log_line(LOG_ERR, fmt, ap);
-	va_end(ap);
-}
 
 struct options {
 	char *source;
@@ -447,6 +401,7 @@ int main(int argc, char *argv[])
 	mnt.open_writes = g_hash_table_new(g_str_hash, g_str_equal);
 	mnt.open_handles = g_hash_table_new(g_direct_hash, g_direct_equal);
 	mnt.open_dirs = g_hash_table_new(g_direct_hash, g_direct_equal);
+	sync_init(&mnt);
 	err = watch_init(&mnt);
 	if (err) {
 		fprintf(stderr, "mapifs: %s\n", g_strerror(err));
@@ -462,8 +417,7 @@ int main(int argc, char *argv[])
 		goto out5;
 
 	if (!cmd.foreground) {
-		openlog("mapifs", LOG_PID, LOG_DAEMON);
-		mapifs_use_syslog = true;
+		mapifs_open_syslog();
 	}
 	fuse_daemonize(cmd.foreground);
 	/* the watcher thread starts after fork(): threads do not survive it */
@@ -496,6 +450,7 @@ out4:
 	fuse_session_destroy(mnt.se);
 out3:
 	watch_stop(&mnt);
+	sync_free(&mnt);
 	cache_free(&mnt);
 	/* files and directories still open when the session ended: the
 	 * kernel sends no release for them */

@@ -1,5 +1,22 @@
 /*
- * mapifs.h - the daemon's internal interfaces.
+ * mapifs.h - the daemon's internal interfaces, file by file in layer
+ * order: each file of fs/ uses only the files listed before it (a test,
+ * tests/layers.py, checks this on the object files), and mapper/ below all.
+ *
+ *   base.c    the log, mapper status -> errno, path joins
+ *   source.c  opening and reading files below the source root, no symlinks
+ *   store.c   folders, listings, Maildir names, tmp/ -> fsync -> rename
+ *   inode.c   the inode table
+ *   cache.c   parsed message objects, reference counted, LRU
+ *   sync.c    a change of the source -> cache drops, kernel notifications
+ *   watch.c   the inotify thread
+ *   certs.c   certificates/: learning the map from every signed message
+ *   write.c   edit transactions
+ *   ops.c     the FUSE operations
+ *   main.c    options, the mount, the session loop
+ *
+ * Errors are 0 or a positive errno in every function of fs/ that returns
+ * an int, unless its comment says otherwise.
  *
  * Threads.  Requests are served by libfuse's multi-threaded loop (one
  * thread with -s); a watcher thread follows the source tree with inotify and
@@ -35,8 +52,11 @@
  *               anywhere, used under mount->lock.
  *   msgfile*    immutable and reference counted: a pointer taken from
  *               folder->messages is valid only while mount->lock is held and
- *               no folder_refresh() has run since (a rescan replaces the
- *               listing); keep one longer with msgfile_ref()/msgfile_unref().
+ *               no folder_refresh()/sync_folder() has run since (a rescan
+ *               replaces the listing); keep one longer with msgfile_ref()/
+ *               msgfile_unref().
+ *   folder_diff* from folder_take_unsynced(): the caller's, freed with
+ *               folder_diff_free().
  *   node*       owned by the inode table, valid while mount->lock is held;
  *               copy its fields (node_ref) before releasing the lock.
  *   cached*     reference counted (cache_get/cache_put); its message stays
@@ -57,7 +77,25 @@
 
 #include "mapper.h"
 
-/* ---- source tree (mailbox.c) -------------------------------------------- */
+/* ---- base.c: the bottom of fs/ --------------------------------------------- */
+
+/* Logging: one line to stderr, or syslog once daemonised.
+ * mapifs_log is for what a user may want to know (a message that did not
+ * convert cleanly, a refused edit, a skipped symlink); mapifs_error is for
+ * a failure of the daemon or the system (a store that failed, a source
+ * that cannot be read): "mapifs: error: ..." and LOG_ERR.  Control
+ * characters in the text are shown as \xNN. */
+void mapifs_log(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+void mapifs_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+extern bool mapifs_use_syslog;
+/* Log to syslog from now on (a daemon has no stderr). */
+void mapifs_open_syslog(void);
+/* The errno for a mapper status: the one translation in fs/. */
+int mapper_errno(mapper_status st);
+/* "dir/name", or "name" when @dir is "" (the root); caller frees. */
+char *path_join(const char *dir, const char *name);
+
+/* ---- the source tree (store.c) ---------------------------------------------- */
 
 typedef enum {
 	FOLDER_MAILDIR_ROOT, /* mount root of a Maildir: INBOX + Maildir++ folders */
@@ -93,16 +131,19 @@ typedef struct folder {
 	bool gone;              /* removed from the source */
 	GHashTable *messages;   /* name -> msgfile* (one reference each) */
 	GHashTable *subfolders; /* name -> folder* (owned by the mount) */
+	struct folder_diff *unsynced; /* changes found by rescans that sync.c has
+	                               * not passed on yet (NULL if none), owned */
 	int wd[2];              /* inotify watches (-1 if none) */
 	struct timespec dir_mtime[2]; /* when unwatched: rescan when these change */
 } folder;
 
 /* What a rescan changed, for the kernel notifications. */
-typedef struct folder_diff {
+struct folder_diff {
 	GPtrArray *added;    /* names (char*), owned */
 	GPtrArray *removed;
 	GPtrArray *changed;  /* same name, other backing file */
-} folder_diff;
+};
+typedef struct folder_diff folder_diff;
 
 /* ---- inodes (inode.c) ----------------------------------------------------- */
 
@@ -161,7 +202,6 @@ typedef struct mount {
 	GHashTable *cache;          /* "folder\nname" -> cached* (one reference) */
 	GQueue lru;                 /* of cached*, most recent at the head */
 	size_t cache_weight;
-	uint64_t cache_gen;         /* bumped by every cache_drop */
 	pthread_cond_t cache_cond;  /* a load finished (with lock) */
 
 	GHashTable *open_writes;    /* mount path -> whandle* open for writing */
@@ -190,43 +230,35 @@ typedef struct mount {
 #define CACHE_MAX_ENTRIES 2048
 #define CACHE_MAX_BYTES (256u << 20)
 
-/* Logging (main.c): one line to stderr, or syslog once daemonised.
- * mapifs_log is for what a user may want to know (a message that did not
- * convert cleanly, a refused edit, a skipped symlink); mapifs_error is for
- * a failure of the daemon or the system (a store that failed, a source
- * that cannot be read): "mapifs: error: ..." and LOG_ERR. */
-void mapifs_log(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
-void mapifs_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
-extern bool mapifs_use_syslog;
+/* source.c: files relative to the source root.  Never follow a symlink in
+ * any component (openat2 RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH), never
+ * change an atime (O_NOATIME where allowed).  No lock needed. */
+int source_open(mount *mnt, const char *relpath, int *fd);
+/* A directory, for the *at() calls that change files in it. */
+int source_open_dir(mount *mnt, const char *reldir, int *fd);
+/* A directory, for reading its entries (O_NOATIME). */
+int source_open_listing(mount *mnt, const char *reldir, int *fd);
+int source_stat(mount *mnt, const char *relpath, struct stat *st);
+/* Read the whole file (level FULL) or its header block (HEADERS) from
+ * @fd; *@data is the caller's (g_free). */
+int source_read_fd(int fd, mapper_load_level level, char **data, size_t *len, struct stat *st);
+int source_sha256(mount *mnt, const char *relpath, char hex[65]);
 
-/* mailbox.c.  Errors are positive errnos everywhere in fs/. */
+/* store.c: the mailbox on disk.  Calls nothing above it: a rescan records
+ * what changed in folder->unsynced, for sync.c. */
 int mount_open_source(mount *mnt, const char *source);
-folder *folder_get(mount *mnt, const char *path);
-/* Make sure @f's listing is current; fills @diff (may be NULL) with changes
- * and queues the kernel notifications they need.  Called with mount->lock
- * held; releases it while it reads directories, so every msgfile* taken
- * before is void afterwards. */
+void mount_folders_free(mount *mnt);
+/* Make sure @f's listing is current; appends to @diff (may be NULL) what
+ * changed, and records it in f->unsynced too (except on the first scan).
+ * Called with mount->lock held; releases it while it reads directories,
+ * so every msgfile* taken before is void afterwards.  Use sync_folder()
+ * above store.c, so that the caches and the kernel hear of it. */
 void folder_refresh(mount *mnt, folder *f, folder_diff *diff);
-/* Force a rescan now (another program may have renamed a file). Lock held. */
-void folder_rescan(mount *mnt, folder *f);
-/* Message @name of @f after a refresh (lock held; pointer rules above). */
-msgfile *folder_message(mount *mnt, folder *f, const char *name);
-/* The same with a reference the caller drops with msgfile_unref (lock held). */
-msgfile *folder_message_ref(mount *mnt, folder *f, const char *name);
+/* The changes not yet passed on, now the caller's (lock held); NULL if none. */
+folder_diff *folder_take_unsynced(folder *f);
 void folder_diff_init(folder_diff *d);
 void folder_diff_release(folder_diff *d);
-void mount_folders_free(mount *mnt);
-
-/* Source files, relative to the source root.  Never follow a symlink in any
- * component (openat2 RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH), never change
- * an atime (O_NOATIME where allowed).  No lock needed. */
-int source_open(mount *mnt, const char *relpath, int *fd);
-int source_open_dir(mount *mnt, const char *reldir, int *fd);
-int source_stat(mount *mnt, const char *relpath, struct stat *st);
-/* Read the whole file (level FULL) or its header block (HEADERS). */
-int source_read(mount *mnt, const char *relpath, mapper_load_level level,
-                char **data, size_t *len, struct stat *st);
-int source_sha256(mount *mnt, const char *relpath, char hex[65]);
+void folder_diff_free(folder_diff *d);
 /* Open message @name of @f for reading, looking again when another program
  * renamed its file (a flag change) since the last scan.  Lock NOT held. On
  * success *@mf holds a reference to the file's listing entry. */
@@ -235,6 +267,38 @@ int message_stat(mount *mnt, folder *f, const char *name, struct stat *st);
 /* message_open, then read the whole file or its header block. */
 int message_read(mount *mnt, folder *f, const char *name, mapper_load_level level,
                  char **data, size_t *len, struct stat *st, msgfile **mf);
+
+/* Maildir names (maildir(5)).  The message name of file @file in a folder
+ * of @type: the Maildir unique name before ":2," (*@flags, may be NULL,
+ * points at the letters after it in @file), or the .eml stem; NULL for a
+ * file that is not a message.  Caller frees. */
+char *store_message_name(folder_type type, const char *file, const char **flags);
+/* "x" for "x.eml" (any case), else NULL.  Caller frees. */
+char *store_eml_stem(const char *file);
+/* Usable as a Maildir unique name and as an .eml stem. */
+bool store_valid_name(const char *name);
+/* Flag letters: @computed for "DFPRST", other letters of @old kept, in
+ * ASCII order. */
+void store_merge_flags(const char *old, const char *computed, char out[64]);
+/* Whether two stats are the same version of a file. */
+bool store_same_version(const struct stat *a, const struct stat *b);
+
+/* Changing messages, each through tmp/ -> fsync -> rename -> fsync of the
+ * directories (maildir(5); Dovecot's maildir-save.c), each file reached
+ * through a directory opened without following symlinks.  The folder's
+ * wlock is held; mount->lock is not.  Nothing is told to the caches or
+ * the kernel: the caller calls sync_message_changed(). */
+/* Replace message @mf: new content @data (NULL: keep the bytes) and flags
+ * @flags (NULL: keep them); the rename for the flags comes first, so a
+ * crash in between leaves the old content under the new flags. */
+int store_replace(mount *mnt, folder *f, const msgfile *mf, const void *data, size_t len,
+                  const char *flags, mode_t mode);
+/* A new message @name, never replacing one (maildir(5) delivery). */
+int store_create(mount *mnt, folder *f, const char *name, const void *data, size_t len,
+                 const char *flags, bool in_new);
+int store_delete(mount *mnt, const msgfile *mf);
+/* Move @mf of @from to @to as @newname, never replacing one (both wlocks). */
+int store_move(mount *mnt, folder *from, const msgfile *mf, folder *to, const char *newname);
 
 /* inode.c (all with mount->lock held) */
 fuse_ino_t inode_number(const char *path);
@@ -278,26 +342,44 @@ void cache_free(mount *mnt);
 /* Forget the object of @name (lock held). */
 void cache_drop(mount *mnt, folder *f, const char *name);
 
+/* sync.c: bring the caches and the kernel in step with the source. */
+void sync_init(mount *mnt);
+void sync_free(mount *mnt);
+/* folder_refresh(), then pass what it and any earlier rescan changed on:
+ * drop the cached objects of changed and removed messages, queue the
+ * kernel notifications, and watch @f's directories (lock held; released
+ * while reading, as folder_refresh). */
+void sync_folder(mount *mnt, folder *f, folder_diff *diff);
+/* The same, rescanning even when nothing seems changed (lock held). */
+void sync_rescan(mount *mnt, folder *f);
+/* sync_folder(), then message @name with a reference, or NULL (lock held). */
+msgfile *sync_message_ref(mount *mnt, folder *f, const char *name);
+/* Files of @names in @f were replaced under the same names (lock held). */
+void sync_rewritten(mount *mnt, folder *f, GPtrArray *names);
+/* We changed message @name of @f: rescan, drop its object, invalidate
+ * the attributes under it and of the folder (lock NOT held). */
+void sync_message_changed(mount *mnt, folder *f, const char *name);
+/* Attributes of every inode at or under mount path @path are stale: sent
+ * at once (attributes only, which takes no kernel lock; lock NOT held). */
+void sync_attrs_under(mount *mnt, const char *path);
+/* Add inotify watches for @f's directories, once (lock held). */
+void sync_watch(mount *mnt, folder *f);
+/* Forget watch @wd of @f (may be NULL); @remove: also tell inotify. */
+void sync_unwatch(mount *mnt, folder *f, int wd, bool remove);
+/* Send every queued notification (the watcher thread; lock NOT held). */
+void sync_send_pending(mount *mnt);
+
+/* watch.c: the watcher thread */
+int watch_init(mount *mnt);
+int watch_start(mount *mnt);
+void watch_stop(mount *mnt);
+
 /* certs.c: the certificate map at the mount root (design.md 5) */
 #define CERTIFICATES_DIR "certificates"
 /* Evaluate every S/MIME message not seen yet, so the map learns from all
  * signed mail in the mailbox; cheap once done (headers of new files only).
  * Lock NOT held. */
 void certificates_learn(mount *mnt);
-
-/* watch.c */
-int watch_init(mount *mnt);
-void watch_folder(mount *mnt, folder *f);
-int watch_start(mount *mnt);
-void watch_stop(mount *mnt);
-/* Queue the kernel notifications for what @d changed in @f (lock held);
- * the watcher thread sends them. */
-void notify_folder_diff(mount *mnt, folder *f, const folder_diff *d);
-/* Queue: forget the entry @name of directory @parent (lock held). */
-void notify_entry(mount *mnt, fuse_ino_t parent, const char *name);
-/* Attributes of every inode at or under mount path @path are stale: sent
- * at once (attributes only, which takes no kernel lock; lock NOT held). */
-void notify_attrs_under(mount *mnt, const char *path);
 
 /* write.c: the write path (design.md 4).  Called WITHOUT mount->lock. */
 typedef enum {
@@ -323,14 +405,10 @@ int write_mkdir(mount *mnt, const node_ref *parent, const char *name);
 int write_rmdir(mount *mnt, const node_ref *parent, const char *name);
 int write_rename(mount *mnt, const node_ref *parent, const char *name, const node_ref *newparent,
                  const char *newname, unsigned int flags);
-/* Remove our temporary files left by a crash (before the first scan). */
-void write_clean_leftovers(mount *mnt, folder *f);
-
 /* Free the handles still open when the session ended (no lock, one thread). */
 void write_free_leftover_handles(mount *mnt);
 
 /* ops.c */
-int mapper_errno(mapper_status st);
 void ops_free_leftover_listings(mount *mnt);
 extern const struct fuse_lowlevel_ops mapifs_ops;
 

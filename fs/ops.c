@@ -8,7 +8,7 @@
  * several threads at once (mapifs.h says which lock protects what): a
  * worker reads message files and calls the mapper with no table lock held,
  * so one slow message, verification or listing never stalls the others.
- * Mapper statuses become errnos in mapper_errno() only.
+ * Mapper statuses become errnos in mapper_errno() (base.c) only.
  *
  * Caching (docs/perf-notes.md): entries and attributes are valid for a day
  * and file pages are kept, because the watcher invalidates them when the
@@ -36,22 +36,6 @@
 static mount *mnt_of(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
-}
-
-int mapper_errno(mapper_status st)
-{
-	switch (st) {
-	case MAPPER_OK: return 0;
-	case MAPPER_NOT_FOUND: return ENOENT;
-	case MAPPER_NOT_A_DIRECTORY: return ENOTDIR;
-	case MAPPER_IS_A_DIRECTORY: return EISDIR;
-	case MAPPER_INVALID: return EINVAL;
-	case MAPPER_INCOMPLETE: return EIO;
-	case MAPPER_NO_MEMORY: return ENOMEM;
-	case MAPPER_READ_ONLY: return EPERM;
-	case MAPPER_EXISTS: return EEXIST;
-	}
-	return EIO;
 }
 
 /* Copy node @ino into @r; ESTALE when the kernel's inode is unknown. */
@@ -242,7 +226,7 @@ static int folder_stat(mount *mnt, folder *f, struct stat *st)
 	bool have = false;
 	for (int i = 0; f->type == FOLDER_MAILDIR && i < 2; i++) {
 		struct stat src;
-		char *rel = *f->srcdir ? g_build_filename(f->srcdir, subs[i], NULL) : g_strdup(subs[i]);
+		char *rel = path_join(f->srcdir, subs[i]);
 		int r = source_stat(mnt, rel, &src);
 		g_free(rel);
 		if (r == 0 && (!have || src.st_mtim.tv_sec > st->st_mtim.tv_sec ||
@@ -407,7 +391,7 @@ static int do_lookup(mount *mnt, fuse_ino_t parent, const char *name, struct fus
 		kind = NODE_CERT;
 	} else if (p.kind == NODE_FOLDER) {
 		pthread_mutex_lock(&mnt->lock);
-		folder_refresh(mnt, p.folder, NULL);
+		sync_folder(mnt, p.folder, NULL);
 		folder *sub = g_hash_table_lookup(p.folder->subfolders, name);
 		if (sub) {
 			kind = NODE_FOLDER;
@@ -415,7 +399,7 @@ static int do_lookup(mount *mnt, fuse_ino_t parent, const char *name, struct fus
 		} else if (g_hash_table_contains(p.folder->messages, name)) {
 			kind = NODE_MESSAGE;
 		} else {
-			char *path = *p.path ? g_strconcat(p.path, "/", name, NULL) : g_strdup(name);
+			char *path = path_join(p.path, name);
 			size_t size;
 			bool pending = write_pending_size(mnt, path, &size);
 			g_free(path);
@@ -440,7 +424,7 @@ static int do_lookup(mount *mnt, fuse_ino_t parent, const char *name, struct fus
 	node_ref c = { 0 };
 	c.kind = kind;
 	c.folder = f;
-	c.path = *p.path ? g_strconcat(p.path, "/", name, NULL) : g_strdup(name);
+	c.path = path_join(p.path, name);
 	c.msgname = kind == NODE_MESSAGE ? g_strdup(name) : g_strdup(p.msgname);
 	if (kind == NODE_INNER)
 		c.inner = p.kind == NODE_INNER ? g_strconcat(p.inner, "/", name, NULL) : g_strdup(name);
@@ -506,7 +490,7 @@ typedef struct {
 /* d_ino of an entry: its inode number, or the one it will get (lock held). */
 static fuse_ino_t entry_ino(mount *mnt, const char *dir, const char *name)
 {
-	char *p = *dir ? g_strconcat(dir, "/", name, NULL) : g_strdup(name);
+	char *p = path_join(dir, name);
 	node *n = inode_find_path(mnt, p);
 	fuse_ino_t ino = n ? n->ino : inode_number(p);
 	g_free(p);
@@ -545,8 +529,7 @@ static int list_message(mount *mnt, const node_ref *r, GPtrArray *names, GArray 
 		if (names->len)
 			qsort(names->pdata, names->len, sizeof(char *), str_cmp);
 		for (guint i = 0; i < names->len; i++) {
-			char *p = *inner ? g_strconcat(inner, "/", names->pdata[i], NULL)
-			                 : g_strdup(names->pdata[i]);
+			char *p = path_join(inner, names->pdata[i]);
 			/* the top message.eml is the daemon's, not the mapper's */
 			mapper_node child;
 			unsigned char d = strcmp(names->pdata[i], "message.eml") != 0 || *inner
@@ -569,7 +552,7 @@ static int do_list(mount *mnt, const node_ref *r, listing *out)
 
 	if (r->kind == NODE_FOLDER) {
 		pthread_mutex_lock(&mnt->lock);
-		folder_refresh(mnt, r->folder, NULL);
+		sync_folder(mnt, r->folder, NULL);
 		GHashTableIter it;
 		gpointer k, v;
 		g_hash_table_iter_init(&it, r->folder->subfolders);
@@ -909,7 +892,7 @@ static int do_xattrs(mount *mnt, const node_ref *r, GString *names, const char *
 {
 	if (r->kind == NODE_MESSAGE) {
 		pthread_mutex_lock(&mnt->lock);
-		msgfile *mf = folder_message_ref(mnt, r->folder, r->msgname);
+		msgfile *mf = sync_message_ref(mnt, r->folder, r->msgname);
 		pthread_mutex_unlock(&mnt->lock);
 		if (!mf)
 			return ENOENT;
@@ -1096,7 +1079,7 @@ static void mfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 		node_ref c = { 0 };
 		c.kind = kind;
 		c.folder = p.folder;
-		c.path = *p.path ? g_strconcat(p.path, "/", name, NULL) : g_strdup(name);
+		c.path = path_join(p.path, name);
 		c.msgname = g_strdup(p.msgname);
 		if (kind == NODE_INNER)
 			c.inner = p.kind == NODE_INNER ? g_strconcat(p.inner, "/", name, NULL) : g_strdup(name);

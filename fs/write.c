@@ -1,41 +1,27 @@
 /*
- * write.c - the write path (design.md section 4).
- *
- * Every change ends in a complete message file that replaces the old one
- * atomically: the new bytes go to a temporary file (the Maildir's tmp/, or
- * a hidden file beside an .eml), are fsync'ed, renamed over the old name,
- * and the directory is fsync'ed (the maildir(5) delivery steps, and
- * Dovecot's maildir-save.c).  A crash at any point leaves the old or the new
- * message, plus at most a temporary file that the next writable mount
- * removes.
+ * write.c - edit transactions (design.md section 4): what a write, create,
+ * mkdir, rmdir, rename or truncate through the mount does to a message.
  *
  * A property edit is buffered per open file and applied on flush (close):
  * the daemon reads the backing file again, refuses with ESTALE if it is not
  * the version that was open (another writer got there first), applies the
- * value to a freshly loaded object, and converts the object back with
- * mapper_message_export().  Each change holds its folder's wlock (two for a
- * move), so two changes of one message never interleave, while readers and
- * writers of other folders go on (mapifs.h: the lock order).
- *
- * Every file is reached through a directory opened without following
- * symlinks (source_open_dir), so a tmp/ or cur/ that is a symlink never
- * makes us write outside the mailbox.  When storing fails (no space, no
+ * value to a freshly loaded object, converts the object back with
+ * mapper_message_export(), and has store.c replace the file atomically
+ * (tmp/ -> fsync -> rename: a crash leaves the old or the new message).
+ * Each change holds its folder's wlock (two for a move), so two changes of
+ * one message never interleave, while readers and writers of other folders
+ * go on (mapifs.h: the lock order).  When storing fails (no space, no
  * permission, tmp/ missing or not a directory) the errno reaches close(),
- * the temporary file is removed and the message is as it was.
+ * and the message is as it was.
  *
- * Kernel caches: after a change the attributes of every inode under the
- * message are invalidated (offset -1: no page locks are taken, so this is
- * safe inside a request); their new mtime then drops cached pages
- * (FUSE_CAP_AUTO_INVAL_DATA) and cached listings.  Entry notifications go
- * through the watcher thread (notify_folder_diff).
+ * After every change, sync_message_changed() has the caches and the
+ * kernel forget what they held of the message (sync.c).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "mapifs.h"
@@ -43,242 +29,13 @@
 /* Largest file accepted through the mount: a message or a property. */
 #define WRITE_MAX_BYTES ((size_t)256 << 20)
 
-#define TMP_SUFFIX ".mapifs-tmp"
-
-/* ---- names ------------------------------------------------------------- */
-
-/* A message name must be usable as a Maildir unique name (maildir(5): no
- * "/" or ":"; a leading dot hides it) and as an .eml stem. */
-static bool valid_message_name(const char *name)
-{
-	if (!*name || name[0] == '.' || strchr(name, ':') || strchr(name, '/') || strlen(name) > 200)
-		return false;
-	for (const unsigned char *c = (const unsigned char *)name; *c; c++)
-		if (*c < 32 || *c == 127)
-			return false;
-	return true;
-}
-
-static char *child_path(const char *dir, const char *name)
-{
-	return *dir ? g_strconcat(dir, "/", name, NULL) : g_strdup(name);
-}
-
-/* The backing file of message @name in folder @f with @flags. */
-static char *target_rel(folder *f, const char *name, const char *flags, bool in_new)
-{
-	if (f->type == FOLDER_EML) {
-		char *file = g_strconcat(name, ".eml", NULL);
-		char *rel = child_path(f->srcdir, file);
-		g_free(file);
-		return rel;
-	}
-	/* maildir(5): new/ holds messages without info; flags mean cur/ */
-	char *file = in_new ? g_strdup(name) : g_strconcat(name, ":2,", flags, NULL);
-	char *rel = g_build_filename(*f->srcdir ? f->srcdir : ".", in_new ? "new" : "cur", file, NULL);
-	g_free(file);
-	if (g_str_has_prefix(rel, "./")) {
-		char *r = g_strdup(rel + 2);
-		g_free(rel);
-		rel = r;
-	}
-	return rel;
-}
-
-/* Flag letters: the ones mapper computes for "DFPRST", the others kept. */
-static void merge_flags(const char *old, const char *computed, char out[64])
-{
-	GString *s = g_string_new(computed);
-	for (const char *c = old; *c; c++)
-		if (!strchr("DFPRST", *c) && !strchr(s->str, *c))
-			g_string_append_c(s, *c);
-	/* maildir(5): flags in ASCII order */
-	char *sorted = g_strdup(s->str);
-	size_t n = strlen(sorted);
-	for (size_t i = 1; i < n; i++)
-		for (size_t j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {
-			char t = sorted[j];
-			sorted[j] = sorted[j - 1];
-			sorted[j - 1] = t;
-		}
-	g_strlcpy(out, sorted, 64);
-	g_free(sorted);
-	g_string_free(s, TRUE);
-}
-
-/* ---- files --------------------------------------------------------------- */
-
-/* A file named by its directory, opened without following symlinks, and its
- * base name: every change below goes through one. */
-typedef struct {
-	int dfd;
-	char *base;
-} place;
-
-static int place_open(mount *mnt, const char *rel, place *p)
-{
-	char *dir = g_path_get_dirname(rel);
-	p->base = g_path_get_basename(rel);
-	int err = source_open_dir(mnt, strcmp(dir, ".") == 0 ? "" : dir, &p->dfd);
-	g_free(dir);
-	if (err) {
-		g_free(p->base);
-		p->base = NULL;
-		p->dfd = -1;
-	}
-	return err;
-}
-
-static void place_close(place *p)
-{
-	if (p->dfd >= 0)
-		close(p->dfd);
-	g_free(p->base);
-	p->dfd = -1;
-	p->base = NULL;
-}
-
-/* Where temporary files for folder @f go, and a fresh name there. */
-static char *tmp_rel(mount *mnt, folder *f, const char *name)
-{
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	pthread_mutex_lock(&mnt->lock);
-	unsigned n = ++mnt->tmp_counter;
-	pthread_mutex_unlock(&mnt->lock);
-	if (f->type == FOLDER_EML) {
-		/* hidden beside the .eml (the scanner skips dot files) */
-		char *file = g_strdup_printf(".%s.%ld.%u%s", name, (long)getpid(), n, TMP_SUFFIX);
-		char *rel = child_path(f->srcdir, file);
-		g_free(file);
-		return rel;
-	}
-	/* maildir(5) unique-name shape, marked as ours for the cleanup */
-	char *file = g_strdup_printf("%ld.M%ldP%ldQ%u%s", (long)tv.tv_sec, (long)tv.tv_usec,
-	                             (long)getpid(), n, TMP_SUFFIX);
-	char *rel = g_build_filename(*f->srcdir ? f->srcdir : ".", "tmp", file, NULL);
-	g_free(file);
-	if (g_str_has_prefix(rel, "./")) {
-		char *r = g_strdup(rel + 2);
-		g_free(rel);
-		rel = r;
-	}
-	return rel;
-}
-
-static int unlink_rel(mount *mnt, const char *rel)
-{
-	place p;
-	int err = place_open(mnt, rel, &p);
-	if (!err && unlinkat(p.dfd, p.base, 0) != 0)
-		err = errno;
-	if (!err && fsync(p.dfd) != 0)
-		err = errno;
-	place_close(&p);
-	return err;
-}
-
-/* Write @data to a new temporary file and fsync it; *@rel names it. */
-static int write_tmp(mount *mnt, folder *f, const char *name, const void *data, size_t len,
-                     mode_t mode, char **rel)
-{
-	*rel = tmp_rel(mnt, f, name);
-	place p;
-	int err = place_open(mnt, *rel, &p);
-	int fd = -1;
-	if (!err) {
-		fd = openat(p.dfd, p.base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-		if (fd < 0)
-			err = errno;
-	}
-	const char *c = data;
-	size_t left = len;
-	while (!err && left) {
-		ssize_t w = write(fd, c, left);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			err = errno;
-			break;
-		}
-		c += w;
-		left -= (size_t)w;
-	}
-	if (fd >= 0) {
-		if (!err && fsync(fd) != 0)
-			err = errno;
-		if (close(fd) != 0 && !err)
-			err = errno;
-		if (err)
-			unlinkat(p.dfd, p.base, 0);
-	}
-	place_close(&p);
-	if (err) {
-		g_free(*rel);
-		*rel = NULL;
-	}
-	return err;
-}
-
-/* Move @from to @to (relative paths) and make both directories durable. */
-static int move_file(mount *mnt, const char *from, const char *to, bool noreplace)
-{
-	place a, b;
-	int err = place_open(mnt, from, &a);
-	if (err)
-		return err;
-	err = place_open(mnt, to, &b);
-	if (err) {
-		place_close(&a);
-		return err;
-	}
-	if (renameat2(a.dfd, a.base, b.dfd, b.base, noreplace ? RENAME_NOREPLACE : 0) != 0)
-		err = errno;
-	if (!err && fsync(b.dfd) != 0)
-		err = errno;
-	struct stat sa, sb;
-	if (!err && fstat(a.dfd, &sa) == 0 && fstat(b.dfd, &sb) == 0 &&
-	    (sa.st_dev != sb.st_dev || sa.st_ino != sb.st_ino) && fsync(a.dfd) != 0)
-		err = errno;
-	place_close(&a);
-	place_close(&b);
-	return err;
-}
-
 /* ---- after a change ------------------------------------------------------ */
-
-static void invalidate_folder(mount *mnt, folder *f)
-{
-	pthread_mutex_lock(&mnt->lock);
-	node *n = inode_find_path(mnt, f->path);
-	fuse_ino_t ino = n ? n->ino : 0;
-	pthread_mutex_unlock(&mnt->lock);
-	if (ino) {
-		int r = fuse_lowlevel_notify_inval_inode(mnt->se, ino, -1, 0);
-		if (r < 0 && r != -ENOENT)
-			mapifs_error("kernel cache invalidation failed: %s", g_strerror(-r));
-	}
-}
-
-/* Forget what the daemon and the kernel know about message @name (the
- * folder's wlock held, mount->lock not). */
-static void changed(mount *mnt, folder *f, const char *name)
-{
-	pthread_mutex_lock(&mnt->lock);
-	folder_rescan(mnt, f);
-	cache_drop(mnt, f, name);
-	pthread_mutex_unlock(&mnt->lock);
-	char *p = child_path(f->path, name);
-	notify_attrs_under(mnt, p);
-	g_free(p);
-	invalidate_folder(mnt, f);
-}
 
 /* Message @name of @f with a reference (msgfile_unref), or NULL. */
 static msgfile *find_message(mount *mnt, folder *f, const char *name)
 {
 	pthread_mutex_lock(&mnt->lock);
-	msgfile *mf = folder_message_ref(mnt, f, name);
+	msgfile *mf = sync_message_ref(mnt, f, name);
 	pthread_mutex_unlock(&mnt->lock);
 	return mf;
 }
@@ -293,52 +50,10 @@ static bool message_exists(mount *mnt, folder *f, const char *name)
 static bool subfolder_exists(mount *mnt, folder *f, const char *name)
 {
 	pthread_mutex_lock(&mnt->lock);
-	folder_refresh(mnt, f, NULL);
+	sync_folder(mnt, f, NULL);
 	bool yes = g_hash_table_lookup(f->subfolders, name) != NULL;
 	pthread_mutex_unlock(&mnt->lock);
 	return yes;
-}
-
-static bool same_version(const struct stat *a, const struct stat *b)
-{
-	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
-	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
-}
-
-/*
- * Replace message @mf of @f: new content @data (NULL: keep the bytes) and
- * flags @flags (NULL: keep them).  The rename for the flags comes first, so
- * a crash in between leaves the old content under the new flags, complete.
- * The folder's wlock is held; @mf is a reference of the caller's.
- */
-static int store(mount *mnt, folder *f, const msgfile *mf, const void *data, size_t len,
-                 const char *flags, mode_t mode)
-{
-	bool in_new = mf->in_new;
-	char *rel = g_strdup(mf->relpath);
-	int err = 0;
-
-	if (flags && f->type != FOLDER_EML && strcmp(flags, mf->flags) != 0) {
-		/* a message with flags has been seen: it lives in cur/ */
-		in_new = in_new && !*flags;
-		char *to = target_rel(f, mf->name, flags, in_new);
-		err = move_file(mnt, rel, to, false);
-		g_free(rel);
-		rel = to;
-	}
-	if (!err && data) {
-		char *tmp = NULL;
-		err = write_tmp(mnt, f, mf->name, data, len, mode, &tmp);
-		if (!err) {
-			err = move_file(mnt, tmp, rel, false);
-			if (err)
-				unlink_rel(mnt, tmp);
-		}
-		g_free(tmp);
-	}
-	changed(mnt, f, mf->name);
-	g_free(rel);
-	return err;
 }
 
 /* ---- applying an edit ------------------------------------------------------ */
@@ -391,7 +106,7 @@ static int update_message(mount *mnt, folder *f, const char *name, const struct 
 			mapifs_error("%s/%s: cannot read the message file: %s", f->path, name, g_strerror(err));
 		return err;
 	}
-	if (base && !same_version(base, &st)) {
+	if (base && !store_same_version(base, &st)) {
 		mapifs_log("%s: %s: the message changed since it was opened; not overwritten",
 		           mf->relpath, what);
 		g_free(data);
@@ -415,7 +130,7 @@ static int update_message(mount *mnt, folder *f, const char *name, const struct 
 	if (s == MAPPER_OK && flags_only) {
 		char computed[8];
 		mapper_message_maildir_flags(m, computed);
-		merge_flags(mf->flags, computed, flags);
+		store_merge_flags(mf->flags, computed, flags);
 	} else if (s == MAPPER_OK) {
 		g_strlcpy(flags, mf->flags, sizeof flags);
 		s = mapper_message_export(m, data, len, &out, &outlen, &why);
@@ -434,8 +149,10 @@ static int update_message(mount *mnt, folder *f, const char *name, const struct 
 		free(out);
 		out = NULL;
 	}
-	if (out || strcmp(flags, mf->flags) != 0)
-		err = store(mnt, f, mf, out, outlen, flags, st.st_mode & 0777);
+	if (out || strcmp(flags, mf->flags) != 0) {
+		err = store_replace(mnt, f, mf, out, outlen, flags, st.st_mode & 0777);
+		sync_message_changed(mnt, f, mf->name);
+	}
 	if (err)
 		mapifs_error("%s: %s: cannot store the changed message: %s", mf->relpath, what,
 		             g_strerror(err));
@@ -564,17 +281,17 @@ int write_create(mount *mnt, const node_ref *parent, const char *name, whandle *
 	*out = NULL;
 	if (mnt->readonly)
 		return EROFS;
-	char *path = child_path(parent->path, name);
+	char *path = path_join(parent->path, name);
 	int err = 0;
 	if (parent->kind == NODE_FOLDER) {
 		/* design.md 4: cp x.eml MOUNT/INBOX/ delivers message "x" */
 		folder *f = parent->folder;
-		size_t n = strlen(name);
-		char *msgname = n > 4 && g_ascii_strcasecmp(name + n - 4, ".eml") == 0
-		                ? g_strndup(name, n - 4) : g_strdup(name);
+		char *msgname = store_eml_stem(name);
+		if (!msgname)
+			msgname = g_strdup(name);
 		if (f->type == FOLDER_MAILDIR_ROOT) {
 			err = EPERM;
-		} else if (!valid_message_name(msgname) || name[0] == '.') {
+		} else if (!store_valid_name(msgname) || name[0] == '.') {
 			err = EINVAL;
 		} else {
 			size_t size;
@@ -668,25 +385,6 @@ int write_truncate(whandle *h, off_t size)
 	return 0;
 }
 
-/* Make new message @name of @f from @data: through a temporary file, then
- * renamed to its place without replacing anything (maildir(5) delivery).
- * The folder's wlock is held. */
-static int create_message(mount *mnt, folder *f, const char *name, const void *data, size_t len,
-                          const char *flags, bool in_new)
-{
-	char *tmp = NULL;
-	int err = write_tmp(mnt, f, name, data, len, 0600, &tmp);
-	if (!err) {
-		char *to = target_rel(f, name, flags, in_new);
-		err = move_file(mnt, tmp, to, true);
-		if (err)
-			unlink_rel(mnt, tmp);
-		g_free(to);
-	}
-	g_free(tmp);
-	return err;
-}
-
 /* The folder's wlock is held. */
 static int deliver(mount *mnt, whandle *h)
 {
@@ -696,11 +394,11 @@ static int deliver(mount *mnt, whandle *h)
 		return EEXIST;
 	}
 	/* maildir(5): a delivered message goes from tmp/ to new/ */
-	int err = create_message(mnt, f, h->msgname, h->buf->data, h->buf->len, "", true);
+	int err = store_create(mnt, f, h->msgname, h->buf->data, h->buf->len, "", true);
 	if (err)
 		mapifs_error("%s: cannot deliver: %s", h->path, g_strerror(err));
-	changed(mnt, f, h->msgname);
-	notify_attrs_under(mnt, h->path);
+	sync_message_changed(mnt, f, h->msgname);
+	sync_attrs_under(mnt, h->path);
 	return err;
 }
 
@@ -745,13 +443,15 @@ int write_apply(mount *mnt, whandle *h)
 				err = errno;
 			close(fd);
 		}
-		if (!err && !same_version(&h->base, &st)) {
+		if (!err && !store_same_version(&h->base, &st)) {
 			mapifs_log("%s: message.eml: the message changed since it was opened; not overwritten",
 			           mf->relpath);
 			err = ESTALE;
 		}
 		if (!err) {
-			err = store(mnt, h->folder, mf, h->buf->data, h->buf->len, NULL, st.st_mode & 0777);
+			err = store_replace(mnt, h->folder, mf, h->buf->data, h->buf->len, NULL,
+			                    st.st_mode & 0777);
+			sync_message_changed(mnt, h->folder, mf->name);
 			if (err)
 				mapifs_error("%s: message.eml: cannot store the new message: %s", mf->relpath,
 				             g_strerror(err));
@@ -803,7 +503,7 @@ void write_release(mount *mnt, whandle *h)
 	g_hash_table_remove(mnt->open_handles, h);
 	pthread_mutex_unlock(&mnt->lock);
 	if (h->kind == WH_DELIVERY || h->kind == WH_PROP)
-		notify_attrs_under(mnt, h->path);
+		sync_attrs_under(mnt, h->path);
 	handle_free(h);
 }
 
@@ -869,11 +569,11 @@ static int new_message(mount *mnt, folder *f, const char *name)
 		return mapper_errno(s);
 	}
 	/* made by the user, so already seen */
-	int err = create_message(mnt, f, name, out, outlen, "S", false);
+	int err = store_create(mnt, f, name, out, outlen, "S", false);
 	free(out);
 	if (err)
 		mapifs_error("%s/%s: cannot make a new message: %s", f->path, name, g_strerror(err));
-	changed(mnt, f, name);
+	sync_message_changed(mnt, f, name);
 	return err;
 }
 
@@ -886,7 +586,7 @@ int write_mkdir(mount *mnt, const node_ref *parent, const char *name)
 		folder *f = parent->folder;
 		if (f->type == FOLDER_MAILDIR_ROOT)
 			return EPERM;   /* new Maildir++ folders are not made through the mount */
-		if (!valid_message_name(name)) {
+		if (!store_valid_name(name)) {
 			mapifs_log("%s/%s: not a usable message name", f->path, name);
 			return EINVAL;
 		}
@@ -908,11 +608,9 @@ static int delete_message(mount *mnt, folder *f, const char *name)
 	msgfile *mf = find_message(mnt, f, name);
 	if (!mf)
 		return ENOENT;
-	int err = unlink_rel(mnt, mf->relpath);
-	if (err)
-		mapifs_error("%s: cannot delete: %s", mf->relpath, g_strerror(err));
+	int err = store_delete(mnt, mf);
 	msgfile_unref(mf);
-	changed(mnt, f, name);
+	sync_message_changed(mnt, f, name);
 	return err;
 }
 
@@ -937,7 +635,7 @@ static int move_message(mount *mnt, folder *from, const char *name, folder *to, 
 	msgfile *mf = find_message(mnt, from, name);
 	if (!mf)
 		return subfolder_exists(mnt, from, name) ? EPERM : ENOENT;
-	if (!valid_message_name(newname)) {
+	if (!store_valid_name(newname)) {
 		mapifs_log("%s/%s: not a usable message name", to->path, newname);
 		msgfile_unref(mf);
 		return EINVAL;
@@ -950,21 +648,17 @@ static int move_message(mount *mnt, folder *from, const char *name, folder *to, 
 		msgfile_unref(mf);
 		return EEXIST;
 	}
-	char *newrel = target_rel(to, newname, mf->flags, mf->in_new && from->type != FOLDER_EML);
-	int err = move_file(mnt, mf->relpath, newrel, true);
-	if (err)
-		mapifs_error("%s: cannot move to %s: %s", mf->relpath, newrel, g_strerror(err));
-	char *oldpath = child_path(from->path, name), *newpath = child_path(to->path, newname);
+	int err = store_move(mnt, from, mf, to, newname);
+	char *oldpath = path_join(from->path, name), *newpath = path_join(to->path, newname);
 	pthread_mutex_lock(&mnt->lock);
 	if (!err)
 		inode_rename(mnt, oldpath, newpath, to, newname);
 	cache_drop(mnt, from, name);
 	pthread_mutex_unlock(&mnt->lock);
-	changed(mnt, from, name);
-	changed(mnt, to, newname);
+	sync_message_changed(mnt, from, name);
+	sync_message_changed(mnt, to, newname);
 	g_free(oldpath);
 	g_free(newpath);
-	g_free(newrel);
 	msgfile_unref(mf);
 	return err;
 }
@@ -992,50 +686,6 @@ int write_rename(mount *mnt, const node_ref *parent, const char *name, const nod
 		g_mutex_unlock(&second->wlock);
 	g_mutex_unlock(&first->wlock);
 	return err;
-}
-
-/* ---- crash leftovers ------------------------------------------------------------ */
-
-static void clean_dir(mount *mnt, const char *rel, bool hidden_only)
-{
-	int dfd;
-	if (source_open_dir(mnt, rel, &dfd) != 0)
-		return;
-	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		close(dfd);
-		return;
-	}
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (!g_str_has_suffix(e->d_name, TMP_SUFFIX) || (hidden_only && e->d_name[0] != '.'))
-			continue;
-		char *p = child_path(rel, e->d_name);
-		if (unlinkat(dfd, e->d_name, 0) == 0)
-			mapifs_log("%s: removed a temporary file left by an interrupted write", p);
-		g_free(p);
-	}
-	closedir(d);
-	close(dfd);
-}
-
-/* Remove the temporary files of writes a crash interrupted: ours only
- * (the TMP_SUFFIX), never another program's delivery in progress.  Called
- * before the folder's first scan, without mount->lock. */
-void write_clean_leftovers(mount *mnt, folder *f)
-{
-	if (mnt->readonly)
-		return;
-	if (f->type == FOLDER_MAILDIR) {
-		char *tmp = *f->srcdir ? g_build_filename(f->srcdir, "tmp", NULL) : g_strdup("tmp");
-		clean_dir(mnt, tmp, false);
-		g_free(tmp);
-	} else if (f->type == FOLDER_EML) {
-		clean_dir(mnt, f->srcdir, true);
-	}
 }
 
 /* read(2) on a handle open for writing: what it holds so far. */

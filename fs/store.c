@@ -1,0 +1,957 @@
+/*
+ * store.c - the mailbox on disk: its folders and their listings, Maildir
+ * names, and the Maildir way of changing a file (tmp/ -> fsync -> rename
+ * -> fsync of the directory).  A Maildir (with Maildir++ subfolders) or a
+ * tree of .eml files.
+ *
+ * It reads and changes the source and reports what changed (folder->
+ * unsynced); it calls nothing above it: the caches and the kernel hear of a
+ * change through sync.c.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "mapifs.h"
+
+#define TMP_SUFFIX ".mapifs-tmp"
+
+/* ---- message names (maildir(5)) ------------------------------------------ */
+
+/* A message name must be usable as a Maildir unique name (maildir(5): no
+ * "/" or ":"; a leading dot hides it) and as an .eml stem. */
+bool store_valid_name(const char *name)
+{
+	if (!*name || name[0] == '.' || strchr(name, ':') || strchr(name, '/') || strlen(name) > 200)
+		return false;
+	for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+		if (*c < 32 || *c == 127)
+			return false;
+	return true;
+}
+
+char *store_eml_stem(const char *file)
+{
+	size_t n = strlen(file);
+	return n > 4 && g_ascii_strcasecmp(file + n - 4, ".eml") == 0 ? g_strndup(file, n - 4) : NULL;
+}
+
+char *store_message_name(folder_type type, const char *file, const char **flags)
+{
+	if (flags)
+		*flags = "";
+	/* maildir(5): names starting with a dot are not messages */
+	if (file[0] == '.')
+		return NULL;
+	if (type == FOLDER_EML)
+		return store_eml_stem(file);
+	if (type != FOLDER_MAILDIR)
+		return NULL;
+	const char *info = strstr(file, ":2,");
+	if (!info)
+		return g_strdup(file);
+	if (flags)
+		*flags = info + 3;
+	return g_strndup(file, (gsize)(info - file));
+}
+
+/* The backing file of message @name in folder @f with @flags: the inverse
+ * of store_message_name(). */
+static char *target_rel(folder *f, const char *name, const char *flags, bool in_new)
+{
+	if (f->type == FOLDER_EML) {
+		char *file = g_strconcat(name, ".eml", NULL);
+		char *rel = path_join(f->srcdir, file);
+		g_free(file);
+		return rel;
+	}
+	/* maildir(5): new/ holds messages without info; flags mean cur/ */
+	char *file = in_new ? g_strdup(name) : g_strconcat(name, ":2,", flags, NULL);
+	char *dir = path_join(f->srcdir, in_new ? "new" : "cur");
+	char *rel = path_join(dir, file);
+	g_free(dir);
+	g_free(file);
+	return rel;
+}
+
+/* Flag letters: the ones mapper computes for "DFPRST", the others kept. */
+void store_merge_flags(const char *old, const char *computed, char out[64])
+{
+	GString *s = g_string_new(computed);
+	for (const char *c = old; *c; c++)
+		if (!strchr("DFPRST", *c) && !strchr(s->str, *c))
+			g_string_append_c(s, *c);
+	/* maildir(5): flags in ASCII order */
+	char *sorted = g_strdup(s->str);
+	size_t n = strlen(sorted);
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {
+			char t = sorted[j];
+			sorted[j] = sorted[j - 1];
+			sorted[j - 1] = t;
+		}
+	g_strlcpy(out, sorted, 64);
+	g_free(sorted);
+	g_string_free(s, TRUE);
+}
+
+/* ---- folders ------------------------------------------------------------- */
+
+static msgfile *msgfile_new(const char *name, const char *relpath, const char *flags, bool in_new)
+{
+	msgfile *mf = g_atomic_rc_box_new0(msgfile);
+	mf->name = g_strdup(name);
+	mf->relpath = g_strdup(relpath);
+	mf->flags = g_strdup(flags ? flags : "");
+	mf->in_new = in_new;
+	return mf;
+}
+
+static void msgfile_clear(gpointer p)
+{
+	msgfile *mf = p;
+	g_free(mf->name);
+	g_free(mf->relpath);
+	g_free(mf->flags);
+}
+
+msgfile *msgfile_ref(msgfile *mf)
+{
+	return g_atomic_rc_box_acquire(mf);
+}
+
+void msgfile_unref(msgfile *mf)
+{
+	if (mf)
+		g_atomic_rc_box_release_full(mf, msgfile_clear);
+}
+
+static void msgfile_unref_cb(gpointer p)
+{
+	msgfile_unref(p);
+}
+
+static folder *folder_new(mount *mnt, const char *path, const char *srcdir, folder_type type)
+{
+	folder *f = g_hash_table_lookup(mnt->folders, path);
+	if (f) {
+		f->gone = false;
+		f->dirty = true;
+		return f;
+	}
+	f = g_new0(folder, 1);
+	f->path = g_strdup(path);
+	f->srcdir = g_strdup(srcdir);
+	f->type = type;
+	g_mutex_init(&f->wlock);
+	f->messages = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, msgfile_unref_cb);
+	f->subfolders = g_hash_table_new(g_str_hash, g_str_equal);
+	f->wd[0] = f->wd[1] = -1;
+	g_hash_table_insert(mnt->folders, f->path, f);
+	return f;
+}
+
+static void folder_free(gpointer p)
+{
+	folder *f = p;
+	g_hash_table_unref(f->messages);
+	g_hash_table_unref(f->subfolders);
+	folder_diff_free(f->unsynced);
+	g_mutex_clear(&f->wlock);
+	g_free(f->path);
+	g_free(f->srcdir);
+	g_free(f);
+}
+
+int mount_open_source(mount *mnt, const char *source)
+{
+	char *abs = realpath(source, NULL);
+	if (!abs)
+		return errno;
+	struct stat st;
+	if (stat(abs, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		free(abs);
+		return ENOTDIR;
+	}
+	mnt->source = g_strdup(abs);
+	free(abs);
+	mnt->srcfd = open(mnt->source, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (mnt->srcfd < 0)
+		return errno;
+
+	/* a Maildir has a cur/ or new/ directory (not a symlink to one) */
+	struct stat sub;
+	mnt->maildir = fstatat(mnt->srcfd, "cur", &sub, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sub.st_mode);
+	if (!mnt->maildir)
+		mnt->maildir = fstatat(mnt->srcfd, "new", &sub, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sub.st_mode);
+
+	mnt->folders = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, folder_free);
+	mnt->skipped = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	mnt->root = folder_new(mnt, "", "", mnt->maildir ? FOLDER_MAILDIR_ROOT : FOLDER_EML);
+	return 0;
+}
+
+void mount_folders_free(mount *mnt)
+{
+	if (mnt->folders)
+		g_hash_table_unref(mnt->folders);
+	mnt->folders = NULL;
+	if (mnt->skipped)
+		g_hash_table_unref(mnt->skipped);
+	mnt->skipped = NULL;
+}
+
+void folder_diff_init(folder_diff *d)
+{
+	d->added = g_ptr_array_new_with_free_func(g_free);
+	d->removed = g_ptr_array_new_with_free_func(g_free);
+	d->changed = g_ptr_array_new_with_free_func(g_free);
+}
+
+void folder_diff_release(folder_diff *d)
+{
+	g_ptr_array_unref(d->added);
+	g_ptr_array_unref(d->removed);
+	g_ptr_array_unref(d->changed);
+}
+
+/* What a scan found; built with mount->lock released, from the immutable
+ * fields of the folder only. */
+typedef struct {
+	mount *mnt;
+	const folder *f;
+	GHashTable *messages;    /* new listing: name -> msgfile* */
+	GPtrArray *subdirs;      /* names of subdirectories (eml) or Maildir++ folders */
+	GPtrArray *symlinks;     /* source paths skipped as symlinks */
+	const char *sub;         /* "cur" or "new" */
+	const char *dir;         /* source directory being read */
+	bool missing;            /* the folder's directory is gone */
+} scan_state;
+
+/* Call @fn for every entry of source directory @rel. */
+static int each_entry(mount *mnt, const char *rel, void (*fn)(scan_state *, struct dirent *),
+                      scan_state *s)
+{
+	int fd;
+	int err = source_open_listing(mnt, rel, &fd);
+	if (err)
+		return err;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		err = errno;
+		close(fd);
+		return err;
+	}
+	s->dir = rel;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		fn(s, e);
+	closedir(d);
+	return 0;
+}
+
+/* The entry's file type, without following a symlink. */
+static unsigned char entry_type(scan_state *s, struct dirent *e)
+{
+	if (e->d_type != DT_UNKNOWN)
+		return e->d_type;
+	struct stat st;
+	char *p = path_join(s->dir, e->d_name);
+	unsigned char t = DT_UNKNOWN;
+	if (fstatat(s->mnt->srcfd, p, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		t = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG
+		  : S_ISLNK(st.st_mode) ? DT_LNK : DT_UNKNOWN;
+	g_free(p);
+	return t;
+}
+
+static void skip_symlink(scan_state *s, struct dirent *e)
+{
+	g_ptr_array_add(s->symlinks, path_join(s->dir, e->d_name));
+}
+
+static void add_message(scan_state *s, const char *name, const char *relpath,
+                        const char *flags, bool in_new)
+{
+	msgfile *old = g_hash_table_lookup(s->messages, name);
+	/* the same unique name in cur/ and new/ should not happen; cur/ wins */
+	if (old && !old->in_new)
+		return;
+	msgfile *mf = msgfile_new(name, relpath, flags, in_new);
+	g_hash_table_replace(s->messages, mf->name, mf);
+}
+
+static void scan_maildir_entry(scan_state *s, struct dirent *e)
+{
+	const char *flags;
+	char *name = store_message_name(FOLDER_MAILDIR, e->d_name, &flags);
+	if (!name)
+		return;
+	unsigned char t = entry_type(s, e);
+	if (t == DT_LNK)
+		skip_symlink(s, e);
+	if (t != DT_REG) {
+		g_free(name);
+		return;
+	}
+	char *rel = path_join(s->dir, e->d_name);
+	if (*name)
+		add_message(s, name, rel, flags, strcmp(s->sub, "new") == 0);
+	g_free(rel);
+	g_free(name);
+}
+
+static void scan_root_entry(scan_state *s, struct dirent *e)
+{
+	/* Maildir++: subfolders are ".Name" directories beside cur/ new/ tmp/ */
+	if (e->d_name[0] != '.' || !e->d_name[1] || !strcmp(e->d_name, ".."))
+		return;
+	unsigned char t = entry_type(s, e);
+	if (t == DT_LNK)
+		skip_symlink(s, e);
+	if (t != DT_DIR)
+		return;
+	g_ptr_array_add(s->subdirs, g_strdup(e->d_name));
+}
+
+static void scan_eml_entry(scan_state *s, struct dirent *e)
+{
+	if (e->d_name[0] == '.')
+		return;
+	unsigned char t = entry_type(s, e);
+	if (t == DT_DIR) {
+		g_ptr_array_add(s->subdirs, g_strdup(e->d_name));
+		return;
+	}
+	if (t == DT_LNK) {
+		skip_symlink(s, e);
+		return;
+	}
+	char *name = t == DT_REG ? store_message_name(FOLDER_EML, e->d_name, NULL) : NULL;
+	if (name) {
+		char *rel = path_join(s->dir, e->d_name);
+		add_message(s, name, rel, "", false);
+		g_free(rel);
+		g_free(name);
+	}
+}
+
+/* Read the folder's directories (mount->lock released). */
+static void scan(mount *mnt, const folder *f, scan_state *s)
+{
+	if (f->type == FOLDER_MAILDIR) {
+		static const char *const subs[] = { "cur", "new" };
+		for (int i = 0; i < 2; i++) {
+			char *rel = path_join(f->srcdir, subs[i]);
+			s->sub = subs[i];
+			int err = each_entry(mnt, rel, scan_maildir_entry, s);
+			if (err == ELOOP || err == EXDEV)
+				g_ptr_array_add(s->symlinks, g_strdup(rel));
+			g_free(rel);
+		}
+	} else if (f->type == FOLDER_MAILDIR_ROOT) {
+		each_entry(mnt, "", scan_root_entry, s);
+	} else {
+		int err = each_entry(mnt, f->srcdir, scan_eml_entry, s);
+		if (err == ENOENT)
+			s->missing = true;
+		else if (err == ELOOP || err == EXDEV)
+			g_ptr_array_add(s->symlinks, g_strdup(f->srcdir));
+	}
+}
+
+/* Whether an unwatched folder changed since its last scan (lock held). */
+static bool dirs_changed(mount *mnt, folder *f)
+{
+	const char *subs[2] = { "cur", "new" };
+	int n = f->type == FOLDER_MAILDIR ? 2 : 1;
+	bool changed = false;
+	for (int i = 0; i < n; i++) {
+		char *rel = f->type == FOLDER_MAILDIR ? path_join(f->srcdir, subs[i]) : g_strdup(f->srcdir);
+		struct stat st;
+		if (source_stat(mnt, rel, &st) == 0 &&
+		    (st.st_mtim.tv_sec != f->dir_mtime[i].tv_sec ||
+		     st.st_mtim.tv_nsec != f->dir_mtime[i].tv_nsec)) {
+			f->dir_mtime[i] = st.st_mtim;
+			changed = true;
+		}
+		g_free(rel);
+	}
+	return changed;
+}
+
+static void diff_listings(GHashTable *old, GHashTable *new, folder_diff *diff)
+{
+	GHashTableIter it;
+	gpointer k, v;
+	g_hash_table_iter_init(&it, new);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		msgfile *o = g_hash_table_lookup(old, k);
+		if (!o)
+			g_ptr_array_add(diff->added, g_strdup(k));
+		else if (strcmp(o->relpath, ((msgfile *)v)->relpath) != 0)
+			g_ptr_array_add(diff->changed, g_strdup(k));
+	}
+	g_hash_table_iter_init(&it, old);
+	while (g_hash_table_iter_next(&it, &k, &v))
+		if (!g_hash_table_contains(new, k))
+			g_ptr_array_add(diff->removed, g_strdup(k));
+}
+
+/* Log each symlink once per mount (design.md 8): it is skipped, not an error. */
+static void log_symlinks(mount *mnt, GPtrArray *links)
+{
+	for (guint i = 0; i < links->len; i++) {
+		const char *p = links->pdata[i];
+		if (g_hash_table_contains(mnt->skipped, p))
+			continue;
+		if (g_hash_table_size(mnt->skipped) < 100000)
+			g_hash_table_add(mnt->skipped, g_strdup(p));
+		mapifs_log("%s: a symbolic link, not followed: skipped", p);
+	}
+}
+
+static void scan_state_init(scan_state *s, mount *mnt, const folder *f)
+{
+	*s = (scan_state){ mnt, f, NULL, g_ptr_array_new_with_free_func(g_free),
+	                   g_ptr_array_new_with_free_func(g_free), NULL, NULL, false };
+	s->messages = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, msgfile_unref_cb);
+}
+
+static void scan_state_release(scan_state *s)
+{
+	if (s->messages)
+		g_hash_table_unref(s->messages);
+	g_ptr_array_unref(s->subdirs);
+	g_ptr_array_unref(s->symlinks);
+}
+
+/*
+ * readdir(3) may miss a file renamed while it runs (POSIX leaves it
+ * unspecified), and a mail client renames for every flag change: a message
+ * of the old listing that seems gone from the new one @s is looked for
+ * again before it is dropped, so a rename never makes it vanish for a
+ * moment.  Bounded: at most two more reads of the directories, and only
+ * when something went.  mount->lock held, released while reading.
+ */
+static void refind_gone(mount *mnt, folder *f, scan_state *s)
+{
+	for (int again = 0; again < 2 && f->type == FOLDER_MAILDIR; again++) {
+		GPtrArray *gone = g_ptr_array_new_with_free_func(g_free);
+		GHashTableIter it;
+		gpointer k, v;
+		g_hash_table_iter_init(&it, f->messages);
+		while (g_hash_table_iter_next(&it, &k, &v))
+			if (!g_hash_table_contains(s->messages, k))
+				g_ptr_array_add(gone, g_strdup(k));
+		if (!gone->len) {
+			g_ptr_array_unref(gone);
+			break;
+		}
+		scan_state s2;
+		scan_state_init(&s2, mnt, f);
+		pthread_mutex_unlock(&mnt->lock);
+		scan(mnt, f, &s2);
+		pthread_mutex_lock(&mnt->lock);
+		bool found = false;
+		for (guint i = 0; i < gone->len; i++) {
+			msgfile *mf = g_hash_table_lookup(s2.messages, gone->pdata[i]);
+			if (mf && !g_hash_table_contains(s->messages, mf->name)) {
+				g_hash_table_insert(s->messages, mf->name, msgfile_ref(mf));
+				found = true;
+			}
+		}
+		scan_state_release(&s2);
+		g_ptr_array_unref(gone);
+		if (!found)
+			break;
+	}
+}
+
+/* The subfolders the scan @s found, as a new table of @f's subfolders:
+ * mount name -> folder* (lock held). */
+static GHashTable *subfolders_found(mount *mnt, folder *f, scan_state *s)
+{
+	/* sorted for stable listings */
+	g_ptr_array_sort(s->subdirs, (GCompareFunc)g_strcmp0);
+	GHashTable *subs = g_hash_table_new(g_str_hash, g_str_equal);
+	if (f->type == FOLDER_MAILDIR_ROOT) {
+		folder *inbox = folder_new(mnt, "INBOX", "", FOLDER_MAILDIR);
+		g_hash_table_insert(subs, (char *)"INBOX", inbox);
+	}
+	for (guint i = 0; i < s->subdirs->len; i++) {
+		const char *d = s->subdirs->pdata[i];
+		folder *sub;
+		if (f->type == FOLDER_MAILDIR_ROOT) {
+			/* ".Archive.2024" is shown as "Archive.2024"; "INBOX" stays the Maildir itself */
+			if (!strcmp(d + 1, "INBOX"))
+				continue;
+			sub = folder_new(mnt, d + 1, d, FOLDER_MAILDIR);
+		} else {
+			if (g_hash_table_contains(s->messages, d))
+				continue; /* a message "x.eml" beside a folder "x": the folder wins */
+			char *path = path_join(f->path, d), *src = path_join(f->srcdir, d);
+			sub = folder_new(mnt, path, src, FOLDER_EML);
+			g_free(path);
+			g_free(src);
+		}
+		g_hash_table_insert(subs, sub->path + (*f->path ? strlen(f->path) + 1 : 0), sub);
+	}
+	return subs;
+}
+
+/* Folders are reported like messages: added or removed names. */
+static void diff_subfolders(GHashTable *old, GHashTable *new, folder_diff *diff)
+{
+	GHashTableIter it;
+	gpointer k, v;
+	g_hash_table_iter_init(&it, new);
+	while (g_hash_table_iter_next(&it, &k, &v))
+		if (!g_hash_table_contains(old, k))
+			g_ptr_array_add(diff->added, g_strdup(k));
+	g_hash_table_iter_init(&it, old);
+	while (g_hash_table_iter_next(&it, &k, &v))
+		if (!g_hash_table_contains(new, k)) {
+			g_ptr_array_add(diff->removed, g_strdup(k));
+			((folder *)v)->gone = true;
+		}
+}
+
+static void diff_append(folder_diff *to, const folder_diff *from)
+{
+	GPtrArray *const src[] = { from->added, from->removed, from->changed };
+	GPtrArray *const dst[] = { to->added, to->removed, to->changed };
+	for (int l = 0; l < 3; l++)
+		for (guint i = 0; i < src[l]->len; i++)
+			g_ptr_array_add(dst[l], g_strdup(src[l]->pdata[i]));
+}
+
+static void clean_leftovers(mount *mnt, folder *f);
+
+/* Whether @f must be read again (lock held); waits for a rescan that runs. */
+static bool needs_scan(mount *mnt, folder *f)
+{
+	/* one rescan of a folder at a time; a caller that finds one running
+	 * waits for it, then looks again (the watcher may have marked the
+	 * folder dirty meanwhile) */
+	while (f->scanning)
+		pthread_cond_wait(&mnt->scan_cond, &mnt->lock);
+	bool unwatched = f->wd[0] < 0;
+	if (f->scanned && !f->dirty && !(unwatched && dirs_changed(mnt, f)))
+		return false;
+	if (!f->scanned && unwatched)
+		dirs_changed(mnt, f); /* remember the directory times */
+	return true;
+}
+
+void folder_refresh(mount *mnt, folder *f, folder_diff *diff)
+{
+	if (!needs_scan(mnt, f))
+		return;
+	bool first = !f->scanned;
+	f->scanning = true;
+	f->dirty = false;
+
+	scan_state s;
+	scan_state_init(&s, mnt, f);
+	pthread_mutex_unlock(&mnt->lock);
+	if (first)
+		clean_leftovers(mnt, f);
+	scan(mnt, f, &s);
+	pthread_mutex_lock(&mnt->lock);
+	refind_gone(mnt, f, &s);
+	f->scanning = false;
+	pthread_cond_broadcast(&mnt->scan_cond);
+
+	log_symlinks(mnt, s.symlinks);
+	if (s.missing)
+		f->gone = true;
+
+	GHashTable *subs = subfolders_found(mnt, f, &s);
+	folder_diff d;
+	folder_diff_init(&d);
+	diff_subfolders(f->subfolders, subs, &d);
+	diff_listings(f->messages, s.messages, &d);
+	if (diff)
+		diff_append(diff, &d);
+	/* what a first scan finds is new to nobody; later changes wait in
+	 * unsynced for sync.c to tell the caches and the kernel */
+	if (!first) {
+		if (!f->unsynced) {
+			f->unsynced = g_new(folder_diff, 1);
+			folder_diff_init(f->unsynced);
+		}
+		diff_append(f->unsynced, &d);
+	}
+	folder_diff_release(&d);
+	g_hash_table_unref(f->subfolders);
+	f->subfolders = subs;
+	g_hash_table_unref(f->messages);
+	f->messages = s.messages;
+	s.messages = NULL;
+	scan_state_release(&s);
+	f->scanned = true;
+}
+
+folder_diff *folder_take_unsynced(folder *f)
+{
+	folder_diff *d = f->unsynced;
+	f->unsynced = NULL;
+	return d;
+}
+
+void folder_diff_free(folder_diff *d)
+{
+	if (!d)
+		return;
+	folder_diff_release(d);
+	g_free(d);
+}
+
+static void folder_rescan(mount *mnt, folder *f)
+{
+	f->dirty = true;
+	folder_refresh(mnt, f, NULL);
+}
+
+static msgfile *folder_message(mount *mnt, folder *f, const char *name)
+{
+	folder_refresh(mnt, f, NULL);
+	return g_hash_table_lookup(f->messages, name);
+}
+
+static msgfile *folder_message_ref(mount *mnt, folder *f, const char *name)
+{
+	msgfile *mf = folder_message(mnt, f, name);
+	return mf ? msgfile_ref(mf) : NULL;
+}
+
+/* How often a message is looked for again when its file vanished under us:
+ * a mail client renaming it for a flag change makes the old name fail once;
+ * a rename storm may make a rescan miss it (readdir during a rename). */
+#define REFIND_TRIES 4
+
+/* Whether a failure to open a listed file means "look again". */
+static bool refind_errno(int err)
+{
+	return err == ENOENT || err == ELOOP || err == ENOTDIR || err == EXDEV;
+}
+
+int message_open(mount *mnt, folder *f, const char *name, int *fd, msgfile **out)
+{
+	*out = NULL;
+	*fd = -1;
+	int err = ENOENT;
+	for (int i = 0; i < REFIND_TRIES; i++) {
+		pthread_mutex_lock(&mnt->lock);
+		if (i > 0)
+			folder_rescan(mnt, f);
+		msgfile *mf = folder_message_ref(mnt, f, name);
+		pthread_mutex_unlock(&mnt->lock);
+		if (!mf)
+			return ENOENT;
+		err = source_open(mnt, mf->relpath, fd);
+		if (!err) {
+			*out = mf;
+			return 0;
+		}
+		msgfile_unref(mf);
+		if (!refind_errno(err))
+			break;
+	}
+	return err == ELOOP || err == EXDEV ? ENOENT : err;
+}
+
+int message_stat(mount *mnt, folder *f, const char *name, struct stat *st)
+{
+	int fd;
+	msgfile *mf;
+	int err = message_open(mnt, f, name, &fd, &mf);
+	if (err)
+		return err;
+	err = fstat(fd, st) == 0 ? 0 : errno;
+	close(fd);
+	msgfile_unref(mf);
+	return err;
+}
+
+int message_read(mount *mnt, folder *f, const char *name, mapper_load_level level,
+                 char **data, size_t *len, struct stat *st, msgfile **mf)
+{
+	int fd;
+	int err = message_open(mnt, f, name, &fd, mf);
+	if (err)
+		return err;
+	err = source_read_fd(fd, level, data, len, st);
+	close(fd);
+	if (err) {
+		msgfile_unref(*mf);
+		*mf = NULL;
+	}
+	return err;
+}
+
+/* ---- files --------------------------------------------------------------- */
+
+/* A file named by its directory, opened without following symlinks, and its
+ * base name: every change below goes through one. */
+typedef struct {
+	int dfd;
+	char *base;
+} place;
+
+static int place_open(mount *mnt, const char *rel, place *p)
+{
+	char *dir = g_path_get_dirname(rel);
+	p->base = g_path_get_basename(rel);
+	int err = source_open_dir(mnt, strcmp(dir, ".") == 0 ? "" : dir, &p->dfd);
+	g_free(dir);
+	if (err) {
+		g_free(p->base);
+		p->base = NULL;
+		p->dfd = -1;
+	}
+	return err;
+}
+
+static void place_close(place *p)
+{
+	if (p->dfd >= 0)
+		close(p->dfd);
+	g_free(p->base);
+	p->dfd = -1;
+	p->base = NULL;
+}
+
+/* Where temporary files for folder @f go, and a fresh name there. */
+static char *tmp_rel(mount *mnt, folder *f, const char *name)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	pthread_mutex_lock(&mnt->lock);
+	unsigned n = ++mnt->tmp_counter;
+	pthread_mutex_unlock(&mnt->lock);
+	if (f->type == FOLDER_EML) {
+		/* hidden beside the .eml (the scanner skips dot files) */
+		char *file = g_strdup_printf(".%s.%ld.%u%s", name, (long)getpid(), n, TMP_SUFFIX);
+		char *rel = path_join(f->srcdir, file);
+		g_free(file);
+		return rel;
+	}
+	/* maildir(5) unique-name shape, marked as ours for the cleanup */
+	char *file = g_strdup_printf("%ld.M%ldP%ldQ%u%s", (long)tv.tv_sec, (long)tv.tv_usec,
+	                             (long)getpid(), n, TMP_SUFFIX);
+	char *dir = path_join(f->srcdir, "tmp");
+	char *rel = path_join(dir, file);
+	g_free(dir);
+	g_free(file);
+	return rel;
+}
+
+static int unlink_rel(mount *mnt, const char *rel)
+{
+	place p;
+	int err = place_open(mnt, rel, &p);
+	if (!err && unlinkat(p.dfd, p.base, 0) != 0)
+		err = errno;
+	if (!err && fsync(p.dfd) != 0)
+		err = errno;
+	place_close(&p);
+	return err;
+}
+
+/* Write @data to a new temporary file and fsync it; *@rel names it. */
+static int write_tmp(mount *mnt, folder *f, const char *name, const void *data, size_t len,
+                     mode_t mode, char **rel)
+{
+	*rel = tmp_rel(mnt, f, name);
+	place p;
+	int err = place_open(mnt, *rel, &p);
+	int fd = -1;
+	if (!err) {
+		fd = openat(p.dfd, p.base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+		if (fd < 0)
+			err = errno;
+	}
+	const char *c = data;
+	size_t left = len;
+	while (!err && left) {
+		ssize_t w = write(fd, c, left);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			err = errno;
+			break;
+		}
+		c += w;
+		left -= (size_t)w;
+	}
+	if (fd >= 0) {
+		if (!err && fsync(fd) != 0)
+			err = errno;
+		if (close(fd) != 0 && !err)
+			err = errno;
+		if (err)
+			unlinkat(p.dfd, p.base, 0);
+	}
+	place_close(&p);
+	if (err) {
+		g_free(*rel);
+		*rel = NULL;
+	}
+	return err;
+}
+
+/* Move @from to @to (relative paths) and make both directories durable. */
+static int move_file(mount *mnt, const char *from, const char *to, bool noreplace)
+{
+	place a, b;
+	int err = place_open(mnt, from, &a);
+	if (err)
+		return err;
+	err = place_open(mnt, to, &b);
+	if (err) {
+		place_close(&a);
+		return err;
+	}
+	if (renameat2(a.dfd, a.base, b.dfd, b.base, noreplace ? RENAME_NOREPLACE : 0) != 0)
+		err = errno;
+	if (!err && fsync(b.dfd) != 0)
+		err = errno;
+	struct stat sa, sb;
+	if (!err && fstat(a.dfd, &sa) == 0 && fstat(b.dfd, &sb) == 0 &&
+	    (sa.st_dev != sb.st_dev || sa.st_ino != sb.st_ino) && fsync(a.dfd) != 0)
+		err = errno;
+	place_close(&a);
+	place_close(&b);
+	return err;
+}
+
+bool store_same_version(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/*
+ * Replace message @mf of @f: new content @data (NULL: keep the bytes) and
+ * flags @flags (NULL: keep them).  The rename for the flags comes first, so
+ * a crash in between leaves the old content under the new flags, complete.
+ * The folder's wlock is held; @mf is a reference of the caller's.
+ */
+int store_replace(mount *mnt, folder *f, const msgfile *mf, const void *data, size_t len,
+                  const char *flags, mode_t mode)
+{
+	bool in_new = mf->in_new;
+	char *rel = g_strdup(mf->relpath);
+	int err = 0;
+
+	if (flags && f->type != FOLDER_EML && strcmp(flags, mf->flags) != 0) {
+		/* a message with flags has been seen: it lives in cur/ */
+		in_new = in_new && !*flags;
+		char *to = target_rel(f, mf->name, flags, in_new);
+		err = move_file(mnt, rel, to, false);
+		g_free(rel);
+		rel = to;
+	}
+	if (!err && data) {
+		char *tmp = NULL;
+		err = write_tmp(mnt, f, mf->name, data, len, mode, &tmp);
+		if (!err) {
+			err = move_file(mnt, tmp, rel, false);
+			if (err)
+				unlink_rel(mnt, tmp);
+		}
+		g_free(tmp);
+	}
+	g_free(rel);
+	return err;
+}
+
+/* Make new message @name of @f from @data: through a temporary file, then
+ * renamed to its place without replacing anything (maildir(5) delivery).
+ * The folder's wlock is held. */
+int store_create(mount *mnt, folder *f, const char *name, const void *data, size_t len,
+                 const char *flags, bool in_new)
+{
+	char *tmp = NULL;
+	int err = write_tmp(mnt, f, name, data, len, 0600, &tmp);
+	if (!err) {
+		char *to = target_rel(f, name, flags, in_new);
+		err = move_file(mnt, tmp, to, true);
+		if (err)
+			unlink_rel(mnt, tmp);
+		g_free(to);
+	}
+	g_free(tmp);
+	return err;
+}
+
+int store_delete(mount *mnt, const msgfile *mf)
+{
+	int err = unlink_rel(mnt, mf->relpath);
+	if (err)
+		mapifs_error("%s: cannot delete: %s", mf->relpath, g_strerror(err));
+	return err;
+}
+
+int store_move(mount *mnt, folder *from, const msgfile *mf, folder *to, const char *newname)
+{
+	char *newrel = target_rel(to, newname, mf->flags, mf->in_new && from->type != FOLDER_EML);
+	int err = move_file(mnt, mf->relpath, newrel, true);
+	if (err)
+		mapifs_error("%s: cannot move to %s: %s", mf->relpath, newrel, g_strerror(err));
+	g_free(newrel);
+	return err;
+}
+
+/* ---- crash leftovers ------------------------------------------------------------ */
+
+static void clean_dir(mount *mnt, const char *rel, bool hidden_only)
+{
+	int dfd;
+	if (source_open_dir(mnt, rel, &dfd) != 0)
+		return;
+	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		close(dfd);
+		return;
+	}
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!g_str_has_suffix(e->d_name, TMP_SUFFIX) || (hidden_only && e->d_name[0] != '.'))
+			continue;
+		char *p = path_join(rel, e->d_name);
+		if (unlinkat(dfd, e->d_name, 0) == 0)
+			mapifs_log("%s: removed a temporary file left by an interrupted write", p);
+		g_free(p);
+	}
+	closedir(d);
+	close(dfd);
+}
+
+/* Remove the temporary files of writes a crash interrupted: ours only
+ * (the TMP_SUFFIX), never another program's delivery in progress.  Called
+ * before the folder's first scan, without mount->lock. */
+static void clean_leftovers(mount *mnt, folder *f)
+{
+	if (mnt->readonly)
+		return;
+	if (f->type == FOLDER_MAILDIR) {
+		char *tmp = path_join(f->srcdir, "tmp");
+		clean_dir(mnt, tmp, false);
+		g_free(tmp);
+	} else if (f->type == FOLDER_EML) {
+		clean_dir(mnt, f->srcdir, true);
+	}
+}
+
