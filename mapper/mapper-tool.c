@@ -12,9 +12,8 @@
  * rebuild prints the Internet-format message mapper_message_export() makes
  * from the unedited object of FILE.eml and FILE.eml's bytes.
  *
- * Crypto options (before FILE, as for mapifs): --ca FILE|DIR|system,
- * --key FILE --cert FILE, --pkcs12 FILE --pass-file FILE, --verify-at TIME;
- * they decide what smime/ shows.
+ * Crypto options (before FILE): those of mapifs, parsed by the same code
+ * (crypto-options.h); they decide what smime/ shows.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -25,6 +24,7 @@
 #include <glib.h>
 
 #include "config.h"
+#include "crypto-options.h"
 #include "mapper.h"
 
 static int usage(FILE *out)
@@ -38,12 +38,13 @@ static int usage(FILE *out)
 	      "Prints the MS-OXCMAIL/MS-OXOSMIME message object of FILE.eml as the\n"
 	      "files a mapifs mount shows.  FLAGS are Maildir flag letters (e.g. FRS).\n"
 	      "rebuild prints the message written back from that object.\n"
-	      "Crypto options (before FILE.eml): --ca FILE|DIR|system, --key FILE --cert FILE,\n"
-	      "--pkcs12 FILE --pass-file FILE, --verify-at TIME.\n",
+	      "Crypto options (before FILE.eml), as for mapifs:\n",
 	      out);
+	fputs(mapper_crypto_options_help(), out);
 	return out == stderr ? 2 : 0;
 }
 
+/* "dir/name", or "name" at the top. */
 static char *join(const char *dir, const char *name)
 {
 	return *dir ? g_strconcat(dir, "/", name, NULL) : g_strdup(name);
@@ -124,6 +125,61 @@ static int export(mapper_message *m, const char *path, const char *dir)
 	return rc;
 }
 
+/* Carry out @cmd on @m, loaded from @file (its bytes @data); @args are
+ * the arguments after FILE.  The exit status. */
+static int run(const char *cmd, mapper_message *m, const char *file, const char *data,
+               size_t len, mapper_load_level level, int nargs, char **args)
+{
+	int rc = 0;
+	if (!strcmp(cmd, "show") && nargs == 0) {
+		if (level == MAPPER_LOAD_HEADERS)
+			fputs("(headers only: body, attachments and flags are not shown)\n", stdout);
+		show(m, "", 0);
+	} else if (!strcmp(cmd, "class") && nargs == 0) {
+		printf("%s\n", mapper_message_class(m));
+	} else if (!strcmp(cmd, "export") && nargs == 1 && level == MAPPER_LOAD_FULL) {
+		rc = export(m, "", args[0]);
+	} else if (!strcmp(cmd, "ls") && nargs <= 1) {
+		char **names;
+		size_t n;
+		mapper_status s = mapper_message_list(m, nargs ? args[0] : "", &names, &n);
+		if (s != MAPPER_OK) {
+			fprintf(stderr, "mapper-tool: %s\n", mapper_status_to_string(s));
+			rc = 1;
+		} else {
+			for (size_t k = 0; k < n; k++)
+				puts(names[k]);
+			mapper_names_free(names);
+		}
+	} else if (!strcmp(cmd, "cat") && nargs == 1) {
+		const void *d;
+		size_t n;
+		mapper_status s = mapper_message_read(m, args[0], &d, &n);
+		if (s != MAPPER_OK) {
+			fprintf(stderr, "mapper-tool: %s: %s\n", args[0], mapper_status_to_string(s));
+			rc = 1;
+		} else {
+			fwrite(d, 1, n, stdout);
+		}
+	} else if (!strcmp(cmd, "rebuild") && nargs == 0 && level == MAPPER_LOAD_FULL) {
+		char *out = NULL, *why = NULL;
+		size_t n = 0;
+		mapper_status s = mapper_message_export(m, data, len, &out, &n, &why);
+		if (s != MAPPER_OK) {
+			fprintf(stderr, "mapper-tool: %s: %s\n", file, why ? why : mapper_status_to_string(s));
+			rc = 1;
+		} else if (fwrite(out, 1, n, stdout) != n || fflush(stdout) != 0) {
+			fprintf(stderr, "mapper-tool: writing stdout: %s\n", g_strerror(errno));
+			rc = 1;
+		}
+		free(out);
+		free(why);
+	} else {
+		rc = usage(stderr);
+	}
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -138,36 +194,30 @@ int main(int argc, char **argv)
 
 	mapper_source src = { 0 };
 	mapper_load_level level = MAPPER_LOAD_FULL;
-	/* repeatable, paired in order as mapifs pairs them */
-	GPtrArray *cas = g_ptr_array_new(), *keys = g_ptr_array_new(), *certs = g_ptr_array_new();
-	GPtrArray *p12s = g_ptr_array_new(), *pass_files = g_ptr_array_new();
-	const char *at = NULL;
+	/* the S/MIME options are those of mapifs (crypto-options.h) */
+	mapper_crypto_options *opts = mapper_crypto_options_new();
+	char *why = NULL;
 	int i = 2;
 	for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
-		bool has_arg = i + 1 < argc;
-		if (!strcmp(argv[i], "--headers-only"))
+		int taken = mapper_crypto_options_take(opts, argc, argv, &i, &why);
+		if (taken > 0)
+			continue;
+		if (taken == 0 && !strcmp(argv[i], "--headers-only")) {
 			level = MAPPER_LOAD_HEADERS;
-		else if (!strcmp(argv[i], "--flags") && has_arg)
+		} else if (taken == 0 && !strcmp(argv[i], "--flags") && i + 1 < argc) {
 			src.maildir_flags = argv[++i];
-		else if (!strcmp(argv[i], "--ca") && has_arg)
-			g_ptr_array_add(cas, argv[++i]);
-		else if (!strcmp(argv[i], "--key") && has_arg)
-			g_ptr_array_add(keys, argv[++i]);
-		else if (!strcmp(argv[i], "--cert") && has_arg)
-			g_ptr_array_add(certs, argv[++i]);
-		else if (!strcmp(argv[i], "--pkcs12") && has_arg)
-			g_ptr_array_add(p12s, argv[++i]);
-		else if (!strcmp(argv[i], "--pass-file") && has_arg)
-			g_ptr_array_add(pass_files, argv[++i]);
-		else if (!strcmp(argv[i], "--verify-at") && has_arg)
-			at = argv[++i];
-		else
+		} else {
+			if (why)
+				fprintf(stderr, "mapper-tool: %s\n", why);
+			free(why);
+			mapper_crypto_options_free(opts);
 			return usage(stderr);
+		}
 	}
-	if (keys->len != certs->len)
+	if (i >= argc) {
+		mapper_crypto_options_free(opts);
 		return usage(stderr);
-	if (i >= argc)
-		return usage(stderr);
+	}
 	const char *file = argv[i++];
 
 	gchar *data;
@@ -176,6 +226,7 @@ int main(int argc, char **argv)
 	if (!g_file_get_contents(file, &data, &len, &err)) {
 		fprintf(stderr, "mapper-tool: %s\n", err->message);
 		g_error_free(err);
+		mapper_crypto_options_free(opts);
 		return 1;
 	}
 	struct stat st;
@@ -184,96 +235,21 @@ int main(int argc, char **argv)
 
 	mapper_init();
 	mapper_crypto *crypto = mapper_crypto_new();
-	char *why = NULL;
-	mapper_status cst = MAPPER_OK;
-	for (guint k = 0; cst == MAPPER_OK && k < cas->len; k++)
-		cst = mapper_crypto_add_trust(crypto, cas->pdata[k], &why);
-	for (guint k = 0; cst == MAPPER_OK && k < keys->len; k++)
-		cst = mapper_crypto_add_identity(crypto, keys->pdata[k], certs->pdata[k], &why);
-	for (guint k = 0; cst == MAPPER_OK && k < p12s->len; k++) {
-		gchar *pw = NULL;
-		if (k < pass_files->len && !g_file_get_contents(pass_files->pdata[k], &pw, NULL, NULL))
-			pw = NULL;
-		if (pw)
-			pw[strcspn(pw, "\r\n")] = '\0';
-		cst = mapper_crypto_add_pkcs12(crypto, p12s->pdata[k], pw ? pw : "", &why);
-		g_free(pw);
-	}
-	g_ptr_array_unref(cas);
-	g_ptr_array_unref(keys);
-	g_ptr_array_unref(certs);
-	g_ptr_array_unref(p12s);
-	g_ptr_array_unref(pass_files);
-	if (cst == MAPPER_OK && at) {
-		int64_t t;
-		if (mapper_parse_time(at, &t) == MAPPER_OK)
-			mapper_crypto_set_verify_at(crypto, t);
-		else
-			cst = MAPPER_INVALID, why = strdup("--verify-at: not a date");
-	}
+	mapper_status cst = mapper_crypto_options_apply(opts, crypto, &why);
+	mapper_crypto_options_free(opts);
+	int rc = 1;
 	if (cst != MAPPER_OK) {
 		fprintf(stderr, "mapper-tool: %s\n", why ? why : mapper_status_to_string(cst));
 		free(why);
-		g_free(data);
-		mapper_crypto_free(crypto);
-		mapper_shutdown();
-		return 1;
-	}
-	mapper_message *m = mapper_message_load(data, len, &src, level);
-	mapper_message_set_crypto(m, crypto);
-	if (mapper_message_warning(m))
-		fprintf(stderr, "mapper-tool: %s: %s\n", file, mapper_message_warning(m));
-
-	int rc = 0;
-	if (!strcmp(cmd, "show") && i == argc) {
-		if (level == MAPPER_LOAD_HEADERS)
-			fputs("(headers only: body, attachments and flags are not shown)\n", stdout);
-		show(m, "", 0);
-	} else if (!strcmp(cmd, "class") && i == argc) {
-		printf("%s\n", mapper_message_class(m));
-	} else if (!strcmp(cmd, "export") && i + 1 == argc && level == MAPPER_LOAD_FULL) {
-		rc = export(m, "", argv[i]);
-	} else if (!strcmp(cmd, "ls") && i + 1 >= argc) {
-		char **names;
-		size_t n;
-		mapper_status s = mapper_message_list(m, i < argc ? argv[i] : "", &names, &n);
-		if (s != MAPPER_OK) {
-			fprintf(stderr, "mapper-tool: %s\n", mapper_status_to_string(s));
-			rc = 1;
-		} else {
-			for (size_t k = 0; k < n; k++)
-				puts(names[k]);
-			mapper_names_free(names);
-		}
-	} else if (!strcmp(cmd, "cat") && i + 1 == argc) {
-		const void *d;
-		size_t n;
-		mapper_status s = mapper_message_read(m, argv[i], &d, &n);
-		if (s != MAPPER_OK) {
-			fprintf(stderr, "mapper-tool: %s: %s\n", argv[i], mapper_status_to_string(s));
-			rc = 1;
-		} else {
-			fwrite(d, 1, n, stdout);
-		}
-	} else if (!strcmp(cmd, "rebuild") && i == argc && level == MAPPER_LOAD_FULL) {
-		char *out = NULL;
-		size_t n = 0;
-		mapper_status s = mapper_message_export(m, data, len, &out, &n, &why);
-		if (s != MAPPER_OK) {
-			fprintf(stderr, "mapper-tool: %s: %s\n", file, why ? why : mapper_status_to_string(s));
-			rc = 1;
-		} else if (fwrite(out, 1, n, stdout) != n || fflush(stdout) != 0) {
-			fprintf(stderr, "mapper-tool: writing stdout: %s\n", g_strerror(errno));
-			rc = 1;
-		}
-		free(out);
-		free(why);
-		why = NULL;
 	} else {
-		rc = usage(stderr);
+		mapper_message *m = mapper_message_load(data, len, &src, level);
+		mapper_message_set_crypto(m, crypto);
+		if (mapper_message_warning(m))
+			fprintf(stderr, "mapper-tool: %s: %s\n", file, mapper_message_warning(m));
+		rc = run(cmd, m, file, data, len, level, argc - i, argv + i);
+		mapper_message_free(m);
 	}
 	g_free(data);
-	mapper_message_free(m);
 	mapper_crypto_free(crypto);
 	mapper_shutdown();
 	return rc;
