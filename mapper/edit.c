@@ -116,17 +116,8 @@ typedef struct {
 	const char *name;            /* the file name (points into the path copy) */
 } target;
 
-/* Parse "N" strictly: decimal, no sign, no leading zero. */
-static bool parse_row(const char *s, guint *out)
-{
-	if (!*s || (s[0] == '0' && s[1]) || strlen(s) > 6)
-		return false;
-	for (const char *c = s; *c; c++)
-		if (!g_ascii_isdigit(*c))
-			return false;
-	*out = (guint)atoi(s);
-	return true;
-}
+/* Row numbers written to are at most 6 digits (the tree view reads 9). */
+#define ROW_DIGITS 6
 
 /* Split @path (a copy the caller frees) into a target. Only the top message
  * is editable: an embedded message is part of its parent's attachment. */
@@ -161,7 +152,7 @@ static mapper_status locate(mapper_message *m, char *path, target *t, char **why
 	if (n == 3 && (strcmp(parts[0], "recipients") == 0 || strcmp(parts[0], "attachments") == 0)) {
 		bool rcpt = parts[0][0] == 'r';
 		GPtrArray *rows = rcpt ? m->recipients : m->attachments;
-		if (!parse_row(parts[1], &t->row) || t->row >= rows->len)
+		if (!row_number(parts[1], ROW_DIGITS, &t->row) || t->row >= rows->len)
 			return mapper_fail(why, MAPPER_NOT_FOUND, "no row %s/%s", parts[0], parts[1]);
 		t->kind = rcpt ? W_RECIPIENT : W_ATTACHMENT;
 		if (rcpt) {
@@ -696,7 +687,7 @@ static mapper_status row_path(mapper_message *m, const char *path, bool adding,
 		if (!*rcpt && m->smime != SMIME_NONE)
 			/* MS-OXOSMIME 2.2.1/2.2.2: exactly one attachment */
 			st = mapper_fail(why, MAPPER_READ_ONLY, "an S/MIME message has exactly one attachment");
-		else if (!parse_row(parts[1], row))
+		else if (!row_number(parts[1], ROW_DIGITS, row))
 			st = mapper_fail(why, MAPPER_INVALID, "%s is not a row number", parts[1]);
 		else if (adding && *row < (*rows)->len)
 			st = mapper_fail(why, MAPPER_EXISTS, "%s already exists", path);

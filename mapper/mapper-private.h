@@ -127,6 +127,9 @@ mapper_prop *bag_set_named_lid(mapper_bag *bag, const mapper_propset *set,
 
 /* Give named properties ids 0x8000+ in (set, name) order, as a store would. */
 void bag_number_named(mapper_bag *bag);
+/* The file name of named property @p in its set's directory: p->name
+ * (borrowed from @p), or its lid as "0xNNNN" written into @buf. */
+const char *prop_named_file_name(const mapper_prop *p, char buf[static 12]);
 
 /* ---- objects ------------------------------------------------------------- */
 
@@ -186,6 +189,10 @@ mapper_attachment *attachment_new(void);
 mapper_status mapper_fail(char **why, mapper_status st, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 /* Record the first warning only; later ones are dropped. printf-style. */
 void message_warn(mapper_message *m, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/* Parse the name of row N of recipients/ or attachments/: decimal, no sign,
+ * no leading zero, at most @max_digits digits.  The range is the caller's. */
+bool row_number(const char *s, size_t max_digits, guint *out);
 
 /* ---- modules ----------------------------------------------------------- */
 

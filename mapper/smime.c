@@ -558,33 +558,6 @@ unsigned mapper_crypto_map_generation(const mapper_crypto *c)
 
 /* ---- the smime/ tree ---------------------------------------------------- */
 
-void smime_node_free(gpointer p)
-{
-	smime_node *n = p;
-	if (!n)
-		return;
-	g_free(n->name);
-	if (n->data)
-		g_bytes_unref(n->data);
-	if (n->children)
-		g_ptr_array_unref(n->children);
-	if (n->msg)
-		mapper_message_free(n->msg);
-	g_free(n);
-}
-
-smime_node *smime_node_child(const smime_node *dir, const char *name)
-{
-	if (!dir->children)
-		return NULL;
-	for (guint i = 0; i < dir->children->len; i++) {
-		smime_node *c = dir->children->pdata[i];
-		if (strcmp(c->name, name) == 0)
-			return c;
-	}
-	return NULL;
-}
-
 static smime_node *vdir(smime_node *parent, const char *name)
 {
 	smime_node *n = g_new0(smime_node, 1);
