@@ -537,7 +537,6 @@ static void couple_subject(mapper_bag *bag, const char *canon)
  * mfUnsent would leave D set through msDraft. */
 static void couple_flags(mapper_bag *bag, const char *canon)
 {
-	enum { MF_READ = 0x1, MF_UNSENT = 0x8, MS_DRAFT = 0x100, MS_ANSWERED = 0x200 };
 	uint32_t flags_tag = mapper_tag_from_name("PidTagMessageFlags");
 	uint32_t status_tag = mapper_tag_from_name("PidTagMessageStatus");
 	uint32_t verb_tag = mapper_tag_from_name("PidTagLastVerbExecuted");
@@ -548,19 +547,19 @@ static void couple_flags(mapper_bag *bag, const char *canon)
 
 	if (strcmp(canon, "PidTagMessageFlags") == 0) {
 		int64_t f = flags ? flags->v.i : 0;
-		st = (f & MF_UNSENT) ? (st | MS_DRAFT) : (st & ~(int64_t)MS_DRAFT);
-		if (status || (st & MS_DRAFT))
+		st = (f & MF_UNSENT) ? (st | MSGSTATUS_DRAFT) : (st & ~(int64_t)MSGSTATUS_DRAFT);
+		if (status || (st & MSGSTATUS_DRAFT))
 			bag_set_int(bag, status_tag, st);
 		bag_set_bool(bag, mapper_tag_from_name("PidTagRead"), (f & MF_READ) != 0);
 	} else if (strcmp(canon, "PidTagMessageStatus") == 0) {
 		int64_t f = flags ? flags->v.i : 0;
-		f = (st & MS_DRAFT) ? (f | MF_UNSENT) : (f & ~(int64_t)MF_UNSENT);
+		f = (st & MSGSTATUS_DRAFT) ? (f | MF_UNSENT) : (f & ~(int64_t)MF_UNSENT);
 		bag_set_int(bag, flags_tag, f);
-		if (!(st & MS_ANSWERED) && verb && (verb->v.i == 102 || verb->v.i == 103))
+		if (!(st & MSGSTATUS_ANSWERED) && verb && (verb->v.i == 102 || verb->v.i == 103))
 			bag_remove(bag, verb_tag);
 	} else if (strcmp(canon, "PidTagLastVerbExecuted") == 0) {
 		bool replied = verb && (verb->v.i == 102 || verb->v.i == 103);
-		st = replied ? (st | MS_ANSWERED) : (st & ~(int64_t)MS_ANSWERED);
+		st = replied ? (st | MSGSTATUS_ANSWERED) : (st & ~(int64_t)MSGSTATUS_ANSWERED);
 		if (status || replied)
 			bag_set_int(bag, status_tag, st);
 	}

@@ -28,13 +28,6 @@
 
 #include "tags.h"
 
-/* MS-OXCMSG 2.2.1.6 and oxcmail-mapping.md 7.1 (gromox values) */
-#define MF_READ 0x1
-#define MF_UNSENT 0x8
-#define MSGSTATUS_DELMARKED 0x8
-#define MSGSTATUS_DRAFT 0x100
-#define MSGSTATUS_ANSWERED 0x200
-
 /* MS-OXCDATA 2.2.5.1: ProviderUID of one-off EntryIDs (MUIDOOP) */
 static const guint8 muid_oop[16] = {
 	0x81, 0x2B, 0x1F, 0xA4, 0xBE, 0xA3, 0x10, 0x19,

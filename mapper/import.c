@@ -22,15 +22,6 @@
 #include "tags.h"
 
 
-/* MS-OXCMSG 2.2.1.6 */
-#define MF_READ 0x1
-#define MF_UNSENT 0x8
-#define MF_HAS_ATTACH 0x10
-/* oxcmail-mapping.md 7.1 (gromox values) */
-#define MSGSTATUS_DELMARKED 0x8
-#define MSGSTATUS_DRAFT 0x100
-#define MSGSTATUS_ANSWERED 0x200
-
 /* ---- the conversion context ------------------------------------------- */
 
 typedef struct {

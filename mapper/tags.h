@@ -1,12 +1,22 @@
 /*
- * tags.h - the property tags and address groups the reader (import.c) and
- * the writer (export.c) share, so both name one property the same way.
+ * tags.h - the property tags, flag bits and address groups the reader
+ * (import.c), the writer (export.c) and the editor (edit.c) share, so all
+ * name one property and one bit the same way.
  * Private to mapper/; values from oxcmail-mapping.md and MS-OXPROPS.
  */
 #ifndef MAPPER_TAGS_H
 #define MAPPER_TAGS_H
 
 #include "mapper-private.h"
+
+/* PidTagMessageFlags bits (MS-OXCMSG 2.2.1.6) */
+#define MF_READ 0x1
+#define MF_UNSENT 0x8
+#define MF_HAS_ATTACH 0x10
+/* PidTagMessageStatus bits (oxcmail-mapping.md 7.1, gromox values) */
+#define MSGSTATUS_DELMARKED 0x8
+#define MSGSTATUS_DRAFT 0x100
+#define MSGSTATUS_ANSWERED 0x200
 
 #define T(id, type) PROP_TAG(id, type)
 enum {
