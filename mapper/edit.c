@@ -21,29 +21,13 @@
 #include <openssl/err.h>
 #include <openssl/objects.h>
 
-#include "tags.h"
+#include "mapper-private.h"
+#include "headers.h"
 
 /* ---- what may be written ------------------------------------------------ */
 
-/* Message properties the writer turns into header fields (1.2). */
-static const char *const header_props[] = {
-	"PidTagSubject", "PidTagSubjectPrefix", "PidTagNormalizedSubject",
-	"PidTagImportance", "PidTagPriority", "PidTagSensitivity",
-	"PidTagClientSubmitTime", "PidTagInternetMessageId", "PidTagInReplyToId",
-	"PidTagInternetReferences",
-	"PidTagSentRepresentingName", "PidTagSentRepresentingEmailAddress",
-	"PidTagSentRepresentingSmtpAddress",
-	"PidTagSenderName", "PidTagSenderEmailAddress", "PidTagSenderSmtpAddress",
-	"PidTagReplyRecipientNames",
-	"PidTagReadReceiptRequested", "PidTagReadReceiptName",
-	"PidTagReadReceiptEmailAddress", "PidTagReadReceiptSmtpAddress",
-	"PidTagOriginatorDeliveryReportRequested",
-	"PidTagConversationTopic", "PidTagConversationIndex", "PidTagMessageLocaleId",
-	"PidTagListHelp", "PidTagListSubscribe", "PidTagListUnsubscribe",
-	"PidTagInternetPrecedence", "PidTagExpiryTime", "PidTagReplyTime",
-	"PidTagAutoResponseSuppress", "PidTagAutoForwarded",
-	NULL,
-};
+/* Message properties the writer turns into header fields (1.2) are those
+ * of header_table's edit column (headers.c). */
 
 /* Body properties: MIME parts of a message that is not S/MIME (3.3). */
 static const char *const body_props[] = { "PidTagBody", "PidTagHtml", NULL };
@@ -65,33 +49,10 @@ static const char *const attachment_props[] = {
 	"PidTagAttachContentLocation", NULL,
 };
 
-/* Header names another property (or the MIME structure) already writes;
- * MS-OXCMAIL 2.1.3.2.4 forbids a PS_INTERNET_HEADERS twin for them. */
-static const char *const mapped_headers[] = {
-	"From", "Sender", "Reply-To", "To", "Cc", "Bcc", "Date", "Subject",
-	"Message-ID", "In-Reply-To", "References", "Importance", "Priority",
-	"X-Priority", "X-MSMail-Priority", "Sensitivity", "Keywords",
-	"Content-Language", "X-Accept-Language", "Thread-Topic", "Thread-Index",
-	"Return-Receipt-To", "Disposition-Notification-To", "List-Help",
-	"List-Subscribe", "List-Unsubscribe", "X-List-Help", "X-List-Subscribe",
-	"X-List-Unsubscribe", "Precedence", "Expires", "Expiry-Date", "Reply-By",
-	"X-Message-Flag", "X-Auto-Response-Suppress", "X-Payload-Class",
-	"X-Payload-Provider-GUID", "X-Unsent", "Received", "Return-Path",
-	"MIME-Version", "Bytes", "Lines", NULL,
-};
-
 static bool in_list(const char *const *list, const char *name)
 {
 	for (; *list; list++)
 		if (strcmp(*list, name) == 0)
-			return true;
-	return false;
-}
-
-static bool in_list_ci(const char *const *list, const char *name)
-{
-	for (; *list; list++)
-		if (g_ascii_strcasecmp(*list, name) == 0)
 			return true;
 	return false;
 }
@@ -197,7 +158,9 @@ static mapper_status check(mapper_message *m, const target *t, uint32_t *tag, ch
 				/* the MIME structure writes these; on opaque S/MIME the
 				 * Content-Type describes the protected content (MS-OXOSMIME 2.2.2) */
 				return mapper_fail(why, MAPPER_READ_ONLY, "%s describes the MIME structure", name);
-			if (in_list_ci(mapped_headers, name))
+			/* header names another property (or the MIME structure) already writes */
+			const header_row *row = header_find(name);
+			if (row && (row->flags & HF_NO_TWIN))
 				return mapper_fail(why, MAPPER_INVALID,
 				            "%s is written from another property (MS-OXCMAIL 2.1.3.2.4)", name);
 			*tag = PROP_TAG(0, PT_UNICODE);
@@ -229,7 +192,7 @@ static mapper_status check(mapper_message *m, const target *t, uint32_t *tag, ch
 
 	switch (t->kind) {
 	case W_MESSAGE:
-		if (in_list(flag_props, canon) || (in_list(header_props, canon)))
+		if (in_list(flag_props, canon) || header_tag_is_editable(tg))
 			return MAPPER_OK;
 		if (in_list(body_props, canon)) {
 			if (m->smime != SMIME_NONE)

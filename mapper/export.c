@@ -26,7 +26,7 @@
 
 #include "mapper-private.h"
 
-#include "tags.h"
+#include "headers.h"
 
 /* MS-OXCDATA 2.2.5.1: ProviderUID of one-off EntryIDs (MUIDOOP) */
 static const guint8 muid_oop[16] = {
@@ -344,8 +344,6 @@ static void put(ex *x, const char *const *names, char *text)
 	g_ptr_array_add(x->fields, f);
 }
 
-#define NAMES(...) ((const char *const[]){ __VA_ARGS__, NULL })
-
 /* "Name: value" and a line break, RFC 2047-encoded and folded by GMime
  * (MS-OXCMAIL 2.1.3.2: non-ASCII header text MUST be encoded). */
 static char *fmt_text(ex *x, const char *name, const char *utf8)
@@ -418,24 +416,26 @@ static char *fmt_group(ex *x, const char *name, const address_tags *t)
 
 /* ---- header groups (oxcmail-mapping.md 1.2; in the G order of section 5) -- */
 
-static void hdr_sender(ex *x)
+static void hdr_sender(ex *x, const header_row *row, const char *const *names)
 {
+	(void)row;
 	if (!differs_group(x, &sender))
 		return;
 	/* written only when it is not the From mailbox (G compares SMTP addresses) */
 	const char *s = group_addr(x, &sender), *f = group_addr(x, &sent_representing);
-	put(x, NAMES("Sender"), s && f && !ieq(s, f) ? fmt_group(x, "Sender", &sender) : NULL);
+	put(x, names, s && f && !ieq(s, f) ? fmt_group(x, names[0], &sender) : NULL);
 }
 
-static void hdr_from(ex *x)
+static void hdr_from(ex *x, const header_row *row, const char *const *names)
 {
+	(void)row;
 	if (!differs_group(x, &sent_representing))
 		return;
 	/* PidTagSentRepresenting*, else PidTagSender* (G, K) */
-	char *s = fmt_group(x, "From", &sent_representing);
+	char *s = fmt_group(x, names[0], &sent_representing);
 	if (!s)
-		s = fmt_group(x, "From", &sender);
-	put(x, NAMES("From"), s);
+		s = fmt_group(x, names[0], &sender);
+	put(x, names, s);
 }
 
 static bool flag_set(const mapper_bag *bag, uint32_t tag)
@@ -446,30 +446,32 @@ static bool flag_set(const mapper_bag *bag, uint32_t tag)
 
 /* MS-OXCMAIL 2.1.3.1.5: the address from PidTagReadReceipt*, else
  * PidTagSender*, else PidTagSentRepresenting*. */
-static void hdr_return_receipt(ex *x)
+static void hdr_return_receipt(ex *x, const header_row *row, const char *const *names)
 {
+	(void)row;
 	if (!differs(x, TAG_ORIGINATOR_DELIVERY_REPORT_REQUESTED))
 		return;
 	char *s = NULL;
 	if (flag_set(&x->m->props, TAG_ORIGINATOR_DELIVERY_REPORT_REQUESTED)) {
 		const address_tags *t = group_addr(x, &read_receipt) ? &read_receipt
 		                        : group_addr(x, &sender) ? &sender : &sent_representing;
-		s = fmt_group(x, "Return-Receipt-To", t);
+		s = fmt_group(x, names[0], t);
 	}
-	put(x, NAMES("Return-Receipt-To"), s);
+	put(x, names, s);
 }
 
 /* MS-OXCMAIL 2.1.3.1.6: only when PidTagReadReceiptRequested is TRUE; the
  * address from PidTagReadReceipt*, else PidTagSentRepresenting*. */
-static void hdr_notification(ex *x)
+static void hdr_notification(ex *x, const header_row *row, const char *const *names)
 {
+	(void)row;
 	if (!differs(x, TAG_READ_RECEIPT_REQUESTED) && !differs_group(x, &read_receipt))
 		return;
 	char *s = NULL;
 	if (flag_set(&x->m->props, TAG_READ_RECEIPT_REQUESTED))
-		s = fmt_group(x, "Disposition-Notification-To",
+		s = fmt_group(x, names[0],
 		              group_addr(x, &read_receipt) ? &read_receipt : &sent_representing);
-	put(x, NAMES("Disposition-Notification-To"), s);
+	put(x, names, s);
 }
 
 /* The recipients of type @type (1 To, 2 Cc, 3 Bcc) as name/address pairs. */
@@ -488,44 +490,41 @@ static GPtrArray *recipient_list(const mapper_message *m, int64_t type)
 	return out;
 }
 
-/* MS-OXCMAIL 2.1.3.1.1: type 1 To, 2 Cc, 3 Bcc, others ignored.  A row
+/* MS-OXCMAIL 2.1.3.1.1: the rows of type @row->param (1 To, 2 Cc, 3 Bcc; others ignored).  A row
  * without address yet is an empty group (RFC 5322 3.4) named by its display
  * name, or undisclosed-recipients:; when it has none (the reader reads both
  * back into a row). */
-static void hdr_recipients(ex *x)
+static void hdr_recipients(ex *x, const header_row *row, const char *const *names)
 {
-	static const char *const names[] = { NULL, "To", "Cc", "Bcc" };
-	for (int type = 1; type <= 3; type++) {
-		GPtrArray *now = recipient_list(x->m, type);
-		GPtrArray *was = recipient_list(x->base, type);
-		bool same = x->base && now->len == was->len;
-		for (guint i = 0; same && i < now->len; i++)
-			same = g_strcmp0(now->pdata[i], was->pdata[i]) == 0;
-		if (!same) {
-			char *s = NULL;
-			if (now->len) {
-				InternetAddressList *list = internet_address_list_new();
-				for (guint i = 0; i < now->len; i += 2) {
-					const char *name = now->pdata[i], *addr = now->pdata[i + 1];
-					InternetAddress *ia;
-					if (addr) {
-						ia = mailbox_new(name, addr);
-					} else {
-						ia = internet_address_group_new(name ? name : "undisclosed-recipients");
-						internet_address_set_charset(ia, "utf-8");
-					}
-					internet_address_list_add(list, ia);
-					g_object_unref(ia);
+	int type = row->param;
+	GPtrArray *now = recipient_list(x->m, type);
+	GPtrArray *was = recipient_list(x->base, type);
+	bool same = x->base && now->len == was->len;
+	for (guint i = 0; same && i < now->len; i++)
+		same = g_strcmp0(now->pdata[i], was->pdata[i]) == 0;
+	if (!same) {
+		char *s = NULL;
+		if (now->len) {
+			InternetAddressList *list = internet_address_list_new();
+			for (guint i = 0; i < now->len; i += 2) {
+				const char *name = now->pdata[i], *addr = now->pdata[i + 1];
+				InternetAddress *ia;
+				if (addr) {
+					ia = mailbox_new(name, addr);
+				} else {
+					ia = internet_address_group_new(name ? name : "undisclosed-recipients");
+					internet_address_set_charset(ia, "utf-8");
 				}
-				s = fmt_addresses(x, names[type], list);
-				g_object_unref(list);
+				internet_address_list_add(list, ia);
+				g_object_unref(ia);
 			}
-			const char *const rm[] = { names[type], NULL };
-			put(x, rm, s);
+			s = fmt_addresses(x, names[0], list);
+			g_object_unref(list);
 		}
-		g_ptr_array_unref(now);
-		g_ptr_array_unref(was);
+		put(x, names, s);
 	}
+	g_ptr_array_unref(now);
+	g_ptr_array_unref(was);
 }
 
 static guint32 le32(const guint8 *d)
@@ -608,19 +607,21 @@ static InternetAddressList *reply_to_list(const mapper_bag *bag)
 	return list;
 }
 
-static void hdr_reply_to(ex *x)
+static void hdr_reply_to(ex *x, const header_row *row, const char *const *names)
 {
+	(void)row;
 	if (!differs(x, TAG_REPLY_RECIPIENT_ENTRIES) && !differs(x, TAG_REPLY_RECIPIENT_NAMES))
 		return;
 	InternetAddressList *list = reply_to_list(&x->m->props);
-	put(x, NAMES("Reply-To"), list ? fmt_addresses(x, "Reply-To", list) : NULL);
+	put(x, names, list ? fmt_addresses(x, names[0], list) : NULL);
 	if (list)
 		g_object_unref(list);
 }
 
 /* One string property, one header. */
-static void hdr_string(ex *x, uint32_t tag, const char *const *names)
+static void hdr_string(ex *x, const header_row *row, const char *const *names)
 {
+	uint32_t tag = row->tag;
 	if (!differs(x, tag))
 		return;
 	const char *v = bag_str(&x->m->props, tag);
@@ -630,52 +631,57 @@ static void hdr_string(ex *x, uint32_t tag, const char *const *names)
 /* MS-OXCMAIL 2.2.3.2.5 read in reverse, the G way: Importance wins over
  * the other priority headers on reading, so those that would only repeat it
  * go.  Priority stays: it carries PidTagPriority. */
-static void hdr_importance(ex *x)
+static void hdr_importance(ex *x, const header_row *row, const char *const *names)
 {
+	(void)row;
 	if (!differs(x, TAG_IMPORTANCE))
 		return;
 	static const char *const words[] = { "Low", "Normal", "High" };
 	int64_t v = -1;
 	bag_int(&x->m->props, TAG_IMPORTANCE, &v);
-	put(x, NAMES("Importance", "X-Priority", "X-MSMail-Priority"),
-	    v >= 0 && v <= 2 ? fmt_text(x, "Importance", words[v]) : NULL);
+	put(x, names,
+	    v >= 0 && v <= 2 ? fmt_text(x, names[0], words[v]) : NULL);
 }
 
-static void hdr_priority(ex *x)
+static void hdr_priority(ex *x, const header_row *row, const char *const *names)
 {
+	(void)row;
 	if (!differs(x, TAG_PRIORITY))
 		return;
 	int64_t v = 0;
 	bool have = bag_int(&x->m->props, TAG_PRIORITY, &v);
-	put(x, NAMES("Priority"),
-	    have ? fmt_text(x, "Priority", v > 0 ? "urgent" : v < 0 ? "non-urgent" : "normal") : NULL);
+	put(x, names,
+	    have ? fmt_text(x, names[0], v > 0 ? "urgent" : v < 0 ? "non-urgent" : "normal") : NULL);
 }
 
 /* oxcmail-mapping.md 1.2: the RFC 2156 words; 0 (normal) has none (K). */
-static void hdr_sensitivity(ex *x)
+static void hdr_sensitivity(ex *x, const header_row *row, const char *const *names)
 {
+	(void)row;
 	if (!differs(x, TAG_SENSITIVITY))
 		return;
 	static const char *const words[] = { NULL, "Personal", "Private", "Company-Confidential" };
 	int64_t v = 0;
 	bag_int(&x->m->props, TAG_SENSITIVITY, &v);
-	put(x, NAMES("Sensitivity"), v >= 1 && v <= 3 ? fmt_text(x, "Sensitivity", words[v]) : NULL);
+	put(x, names, v >= 1 && v <= 3 ? fmt_text(x, names[0], words[v]) : NULL);
 }
 
-static void hdr_date(ex *x)
+static void hdr_date(ex *x, const header_row *row, const char *const *names)
 {
+	(void)row;
 	if (!differs(x, TAG_CLIENT_SUBMIT_TIME))
 		return;
 	mapper_prop *p = bag_get(&x->m->props, TAG_CLIENT_SUBMIT_TIME);
 	/* MS-OXCMAIL 2.1.3.2.7: a message without one is dated now */
 	int64_t t = p ? p->v.t : x->base ? 0 : g_get_real_time() / G_USEC_PER_SEC;
-	put(x, NAMES("Date"), p || !x->base ? fmt_date(x, "Date", t) : NULL);
+	put(x, names, p || !x->base ? fmt_date(x, names[0], t) : NULL);
 }
 
 /* MS-OXCMAIL 2.1.3.2.8: PidTagSubjectPrefix + PidTagNormalizedSubject, else
  * PidTagSubject.  A subject that was just written wins over a stale pair. */
-static void hdr_subject(ex *x)
+static void hdr_subject(ex *x, const header_row *row, const char *const *names)
 {
+	(void)row;
 	if (!differs(x, TAG_SUBJECT) && !differs(x, TAG_SUBJECT_PREFIX) &&
 	    !differs(x, TAG_NORMALIZED_SUBJECT))
 		return;
@@ -689,24 +695,26 @@ static void hdr_subject(ex *x)
 	else if (prefix || normalized)
 		value = g_strconcat(prefix && prefix->str ? prefix->str : "",
 		                    normalized && normalized->str ? normalized->str : "", NULL);
-	put(x, NAMES("Subject"), value ? fmt_text(x, "Subject", value) : NULL);
+	put(x, names, value ? fmt_text(x, names[0], value) : NULL);
 	g_free(value);
 }
 
-static void hdr_thread_index(ex *x)
+static void hdr_thread_index(ex *x, const header_row *row, const char *const *names)
 {
+	(void)row;
 	if (!differs(x, TAG_CONVERSATION_INDEX))
 		return;
 	mapper_prop *p = bag_get(&x->m->props, TAG_CONVERSATION_INDEX);
 	gsize n = 0;
 	const guchar *d = p && p->bin ? g_bytes_get_data(p->bin, &n) : NULL;
 	char *b64 = n ? g_base64_encode(d, n) : NULL;
-	put(x, NAMES("Thread-Index"), b64 ? fmt_text(x, "Thread-Index", b64) : NULL);
+	put(x, names, b64 ? fmt_text(x, names[0], b64) : NULL);
 	g_free(b64);
 }
 
-static void hdr_message_id(ex *x)
+static void hdr_message_id(ex *x, const header_row *row, const char *const *names)
 {
+	(void)row;
 	if (!differs(x, TAG_INTERNET_MESSAGE_ID))
 		return;
 	const char *v = bag_str(&x->m->props, TAG_INTERNET_MESSAGE_ID);
@@ -717,50 +725,47 @@ static void hdr_message_id(ex *x)
 		v = made = g_strdup_printf("<%s>", id);
 		g_free(id);
 	}
-	put(x, NAMES("Message-ID"), v ? fmt_text(x, "Message-ID", v) : NULL);
+	put(x, names, v ? fmt_text(x, names[0], v) : NULL);
 	g_free(made);
 }
 
 /* PidNameKeywords: one keyword per value, joined with ", " (1.2). */
-static void hdr_keywords(ex *x)
+static void hdr_keywords(ex *x, const header_row *row, const char *const *names)
 {
+	(void)row;
 	if (!differs_named(x, &mapper_ps_public_strings, "Keywords"))
 		return;
 	mapper_prop *p = bag_get_named(&x->m->props, &mapper_ps_public_strings, "Keywords");
 	char *v = p && p->mv && *p->mv ? g_strjoinv(", ", p->mv) : NULL;
-	put(x, NAMES("Keywords"), v ? fmt_text(x, "Keywords", v) : NULL);
+	put(x, names, v ? fmt_text(x, names[0], v) : NULL);
 	g_free(v);
 }
 
-static void hdr_lists(ex *x)
-{
-	hdr_string(x, TAG_LIST_HELP, NAMES("List-Help", "X-List-Help"));
-	hdr_string(x, TAG_LIST_SUBSCRIBE, NAMES("List-Subscribe", "X-List-Subscribe"));
-	hdr_string(x, TAG_LIST_UNSUBSCRIBE, NAMES("List-Unsubscribe", "X-List-Unsubscribe"));
-}
-
 /* MS-OXCMAIL 2.1.3.2.16: the LCID as a language tag. */
-static void hdr_language(ex *x)
+static void hdr_language(ex *x, const header_row *row, const char *const *names)
 {
+	(void)row;
 	if (!differs(x, TAG_MESSAGE_LOCALE_ID))
 		return;
 	int64_t lcid = 0;
-	const char *tag = bag_int(&x->m->props, TAG_MESSAGE_LOCALE_ID, &lcid) ? import_lcid_tag(lcid) : NULL;
-	put(x, NAMES("Content-Language"), tag ? fmt_text(x, "Content-Language", tag) : NULL);
+	const char *tag = bag_int(&x->m->props, TAG_MESSAGE_LOCALE_ID, &lcid) ? header_lcid_tag(lcid) : NULL;
+	put(x, names, tag ? fmt_text(x, names[0], tag) : NULL);
 }
 
 /* A PS_INTERNET_HEADERS property with a place of its own in the G order,
  * or more than one header to replace. */
-static void hdr_named(ex *x, const char *const *names)
+static void hdr_named(ex *x, const header_row *row, const char *const *names)
 {
+	(void)row;
 	if (!differs_named(x, &mapper_ps_internet_headers, names[0]))
 		return;
 	mapper_prop *p = bag_get_named(&x->m->props, &mapper_ps_internet_headers, names[0]);
 	put(x, names, p && p->str && *p->str ? fmt_text(x, names[0], p->str) : NULL);
 }
 
-static void hdr_time(ex *x, uint32_t tag, const char *const *names)
+static void hdr_time(ex *x, const header_row *row, const char *const *names)
 {
+	uint32_t tag = row->tag;
 	if (!differs(x, tag))
 		return;
 	mapper_prop *p = bag_get(&x->m->props, tag);
@@ -768,8 +773,9 @@ static void hdr_time(ex *x, uint32_t tag, const char *const *names)
 }
 
 /* X-Auto-Response-Suppress tokens (G): the reader's suppress_from() reversed. */
-static void hdr_suppress(ex *x)
+static void hdr_suppress(ex *x, const header_row *row, const char *const *names)
 {
+	(void)row;
 	if (!differs(x, TAG_AUTO_RESPONSE_SUPPRESS))
 		return;
 	static const char *const tokens[] = { "DR", "NDR", "RN", "NRN", "OOF", "AutoReply" };
@@ -782,20 +788,21 @@ static void hdr_suppress(ex *x)
 		for (int i = 0; i < 6; i++)
 			if (bits & (1 << i))
 				g_string_append_printf(v, "%s%s", v->len ? ", " : "", tokens[i]);
-	put(x, NAMES("X-Auto-Response-Suppress"),
-	    v->len ? fmt_text(x, "X-Auto-Response-Suppress", v->str) : NULL);
+	put(x, names,
+	    v->len ? fmt_text(x, names[0], v->str) : NULL);
 	g_string_free(v, TRUE);
 }
 
 /* PidLidFlagRequest (PSETID_Common 0x8530) -> X-Message-Flag. */
-static void hdr_message_flag(ex *x)
+static void hdr_message_flag(ex *x, const header_row *row, const char *const *names)
 {
+	(void)row;
 	mapper_prop *now = bag_get_lid(&x->m->props, &mapper_psetid_common, 0x8530);
 	mapper_prop *was = x->base ? bag_get_lid(&x->base->props, &mapper_psetid_common, 0x8530) : NULL;
 	if (x->base && prop_same(now, was))
 		return;
-	put(x, NAMES("X-Message-Flag"),
-	    now && now->str && *now->str ? fmt_text(x, "X-Message-Flag", now->str) : NULL);
+	put(x, names,
+	    now && now->str && *now->str ? fmt_text(x, names[0], now->str) : NULL);
 }
 
 /* Whether PS_INTERNET_HEADERS/@name is written as the header @name here:
@@ -813,7 +820,7 @@ static bool generic_writable(const char *name)
 		return false;
 	/* MS-OXCMAIL 2.1.3.2.4: never one another property maps to, nor the
 	 * reserved Exchange ones */
-	return import_header_is_generic(name);
+	return header_is_generic(name);
 }
 
 /* The PS_INTERNET_HEADERS names of @m that @before (when not NULL) does
@@ -851,36 +858,53 @@ static void hdr_generic(ex *x)
 	g_ptr_array_unref(names);
 }
 
+typedef void field_writer(ex *x, const header_row *row, const char *const *names);
+
+static field_writer *const field_writers[] = {
+	[HX_NONE] = NULL,
+	[HX_WITH_ABOVE] = NULL,
+	[HX_SENDER] = hdr_sender,
+	[HX_FROM] = hdr_from,
+	[HX_RETURN_RECEIPT] = hdr_return_receipt,
+	[HX_NOTIFICATION] = hdr_notification,
+	[HX_RECIPIENTS] = hdr_recipients,
+	[HX_REPLY_TO] = hdr_reply_to,
+	[HX_NAMED] = hdr_named,
+	[HX_IMPORTANCE] = hdr_importance,
+	[HX_PRIORITY] = hdr_priority,
+	[HX_SENSITIVITY] = hdr_sensitivity,
+	[HX_DATE] = hdr_date,
+	[HX_SUBJECT] = hdr_subject,
+	[HX_STRING] = hdr_string,
+	[HX_THREAD_INDEX] = hdr_thread_index,
+	[HX_MESSAGE_ID] = hdr_message_id,
+	[HX_KEYWORDS] = hdr_keywords,
+	[HX_LANGUAGE] = hdr_language,
+	[HX_TIME] = hdr_time,
+	[HX_SUPPRESS] = hdr_suppress,
+	[HX_MESSAGE_FLAG] = hdr_message_flag,
+};
+G_STATIC_ASSERT(G_N_ELEMENTS(field_writers) == HX_COUNT);
+
+/* Every header group, in header_table's (the G) order, then the generic
+ * ones.  A group's names are its row's and those of the HX_WITH_ABOVE rows
+ * right after it. */
 static void headers(ex *x)
 {
-	hdr_sender(x);
-	hdr_from(x);
-	hdr_return_receipt(x);
-	hdr_notification(x);
-	hdr_recipients(x);
-	hdr_reply_to(x);
-	hdr_named(x, NAMES("Content-Class"));
-	hdr_importance(x);
-	hdr_priority(x);
-	hdr_sensitivity(x);
-	hdr_date(x);
-	hdr_subject(x);
-	hdr_string(x, TAG_CONVERSATION_TOPIC, NAMES("Thread-Topic"));
-	hdr_thread_index(x);
-	hdr_message_id(x);
-	hdr_string(x, TAG_INTERNET_REFERENCES, NAMES("References"));
-	hdr_keywords(x);
-	hdr_string(x, TAG_IN_REPLY_TO_ID, NAMES("In-Reply-To"));
-	hdr_lists(x);
-	hdr_language(x);
-	hdr_named(x, NAMES("Accept-Language", "X-Accept-Language"));
-	hdr_string(x, TAG_INTERNET_PRECEDENCE, NAMES("Precedence"));
-	hdr_time(x, TAG_EXPIRY_TIME, NAMES("Expires", "Expiry-Date"));
-	hdr_suppress(x);
-	hdr_message_flag(x);
-	hdr_time(x, TAG_REPLY_TIME, NAMES("Reply-By"));
-	hdr_string(x, TAG_ATTACH_PAYLOAD_CLASS, NAMES("X-Payload-Class"));
-	hdr_string(x, TAG_ATTACH_PAYLOAD_PROVIDER_GUID, NAMES("X-Payload-Provider-GUID"));
+	for (size_t i = 0; i < header_table_len; i++) {
+		const header_row *row = &header_table[i];
+		field_writer *w = field_writers[row->export];
+		if (!w)
+			continue;
+		const char *names[5];
+		size_t n = 0;
+		names[n++] = row->name;
+		for (size_t j = i + 1; j < header_table_len && n < 4 &&
+		     header_table[j].export == HX_WITH_ABOVE; j++)
+			names[n++] = header_table[j].name;
+		names[n] = NULL;
+		w(x, row, names);
+	}
 	hdr_generic(x);
 }
 
@@ -1010,7 +1034,7 @@ static const char *html_charset(ex *x, const char *data, size_t len)
 	if (g_utf8_validate(data, (gssize)len, NULL))
 		return "utf-8";
 	int64_t cp = 0;
-	const char *cs = bag_int(&x->m->props, TAG_INTERNET_CODEPAGE, &cp) ? import_codepage_charset(cp) : NULL;
+	const char *cs = bag_int(&x->m->props, TAG_INTERNET_CODEPAGE, &cp) ? text_codepage_charset(cp) : NULL;
 	return cs && g_ascii_strncasecmp(cs, "utf-", 4) != 0 ? cs : "windows-1252";
 }
 
@@ -1572,7 +1596,7 @@ static mapper_status build_tree(ex *x)
 		const char *cid = g_mime_object_get_content_id(parts->pdata[i]);
 		g_ptr_array_add(refs, cid ? g_strconcat("cid:", cid, NULL) : g_strdup(""));
 	}
-	gboolean *found = html_text ? import_text_contains(html_text, (const char *const *)refs->pdata, refs->len)
+	gboolean *found = html_text ? text_contains(html_text, (const char *const *)refs->pdata, refs->len)
 	                            : NULL;
 	GMimeMultipart *related = NULL, *mixed = NULL;
 	for (guint i = 0; i < parts->len; i++) {

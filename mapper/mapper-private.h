@@ -247,17 +247,16 @@ typedef struct import_layout {
 void import_message_layout(mapper_message *m, const char *data, size_t len,
                            import_layout *layout);
 void import_layout_clear(import_layout *layout);
-/* Whether header @name gets a PS_INTERNET_HEADERS property of its own name
- * (MS-OXCMAIL 2.2.3.2.29) rather than none or a mapped one. */
-bool import_header_is_generic(const char *name);
+
+/* text.c: the Internet code page of charset @charset (any case; NULL
+ * gives 0), 0 if unknown; the charset name of @codepage, a static string,
+ * NULL if unknown.  The first charset of a code page is the one named. */
+int text_codepage_from_charset(const char *charset);
+const char *text_codepage_charset(int64_t codepage);
 /* Which of the @n NUL-terminated @needles occur in the NUL-terminated
  * @text, as strstr() would find them, in time linear in the text and the
  * needles: a new array of @n flags, freed with g_free(). */
-gboolean *import_text_contains(const char *text, const char *const *needles, guint n);
-/* Inverse tables of the reader: a language tag for an LCID, a charset name
- * for an Internet code page; NULL if unknown. */
-const char *import_lcid_tag(int64_t lcid);
-const char *import_codepage_charset(int64_t codepage);
+gboolean *text_contains(const char *text, const char *const *needles, guint n);
 
 /* address.c: one-off EntryIDs and search keys (oxcmail-mapping.md 1.5). */
 GBytes *address_oneoff_entryid(const char *display_name, const char *smtp);
