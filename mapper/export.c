@@ -1227,6 +1227,138 @@ static void pair_with(ex *x, GMimeObject *unit, GMimeObject *part, bool part_fir
 	replace_object(x, unit, GMIME_OBJECT(alt));
 }
 
+/* Where the reader's body sits in the tree (update_body). */
+typedef struct {
+	GMimeObject *leaf;         /* the part the body was read from */
+	GMimeObject *unit;         /* the HTML "unit": leaf, or the multipart/related it leads */
+	GMimeObject *rendition;    /* what is a rendition in @alt: unit, or further up */
+	GMimeMultipart *alt;       /* the multipart/alternative holding @rendition, or NULL */
+	GMimeObject *sibling;      /* the text/plain alternative of an HTML body, or NULL */
+} body_place;
+
+static void find_body_place(ex *x, GMimeObject *leaf, body_place *bp)
+{
+	bp->leaf = bp->unit = leaf;
+	int i = 0;
+	GMimeMultipart *parent = parent_of(x->top, leaf, 0, &i);
+	if (parent && i == 0 && is_type(GMIME_OBJECT(parent), "multipart", "related")) {
+		bp->unit = GMIME_OBJECT(parent);
+		parent = parent_of(x->top, bp->unit, 0, &i);
+	}
+	/* the multipart/alternative it is a rendition in: its parent, or further
+	 * up where it leads a multipart/mixed the reader took as the body
+	 * (3.2: a mixed entity qualifies by its first part) */
+	bp->rendition = bp->unit;
+	for (int d = 0; parent && i == 0 && d < MAPPER_MAX_DEPTH &&
+	     (is_type(GMIME_OBJECT(parent), "multipart", "mixed") ||
+	      is_type(GMIME_OBJECT(parent), "multipart", "related")); d++) {
+		bp->rendition = GMIME_OBJECT(parent);
+		parent = parent_of(x->top, bp->rendition, 0, &i);
+	}
+	bp->alt = parent && is_type(GMIME_OBJECT(parent), "multipart", "alternative") ? parent : NULL;
+	bool plain_body = is_type(leaf, "text", "plain");
+	bp->sibling = NULL;
+	for (int k = 0; bp->alt && !plain_body && k < g_mime_multipart_get_count(bp->alt); k++) {
+		GMimeObject *c = g_mime_multipart_get_part(bp->alt, k);
+		if (!bp->sibling && c != bp->rendition && is_text_leaf(c, "plain"))
+			bp->sibling = c;
+	}
+}
+
+/* The body was text/plain: @text (PidTagBody, NULL if gone) and @mh
+ * (PidTagHtml, NULL if none) as they are now. */
+static void update_plain_body(ex *x, const body_place *bp, const char *text, mapper_prop *mh,
+                              bool body_changed, bool html_changed)
+{
+	GMimeObject *leaf = bp->leaf;
+	if (html_changed && mh) {
+		GMimeObject *h = html_part(x, mh->bin);
+		if (body_changed && !text) {
+			/* the plain text went: the HTML's own rendition replaces it */
+			GMimeObject *p = plain_from_html(x, mh->bin);
+			replace_object(x, leaf, new_multipart("alternative", p, h));
+			g_object_unref(p);
+			g_object_unref(h);
+			return;
+		}
+		if (body_changed)
+			set_text(GMIME_PART(leaf), text, strlen(text), "utf-8", x->layout.crlf);
+		if (bp->alt && bp->rendition == leaf) {
+			g_mime_multipart_add(bp->alt, h);
+			g_object_unref(h);
+		} else {
+			pair_with(x, leaf, h, false);
+		}
+		return;
+	}
+	if (body_changed && text)
+		set_text(GMIME_PART(leaf), text, strlen(text), "utf-8", x->layout.crlf);
+	else if (body_changed)
+		remove_object(x, leaf, 0);
+}
+
+/* The body was HTML (or enriched), PidTagHtml changed: the new HTML in its
+ * place, or the part removed.  False when the whole change is done. */
+static bool update_html_part(ex *x, body_place *bp, const char *text, mapper_prop *mh,
+                             bool body_changed)
+{
+	GMimeObject *leaf = bp->leaf;
+	if (mh) {
+		if (is_type(leaf, "text", "html")) {
+			gsize n = 0;
+			const char *d = mh->bin ? g_bytes_get_data(mh->bin, &n) : NULL;
+			/* keep the part's charset unless the new bytes need UTF-8 */
+			const char *cs = d && !is_ascii(d, n) && g_utf8_validate(d, (gssize)n, NULL) ? "utf-8"
+			                 : g_mime_object_get_content_type_parameter(leaf, "charset") ? NULL
+			                 : html_charset(x, d ? d : "", n);
+			set_text(GMIME_PART(leaf), d, n, cs, x->layout.crlf);
+		} else {
+			/* text/enriched: HTML takes its place */
+			GMimeObject *h = html_part(x, mh->bin);
+			if (bp->unit == leaf)
+				bp->unit = h;
+			replace_object(x, leaf, h);
+		}
+		/* the plain alternative is made from the HTML (2.1.3.3.4) */
+		if (bp->sibling && !text && !body_changed) {
+			gsize n = 0;
+			const char *d = mh->bin ? g_bytes_get_data(mh->bin, &n) : NULL;
+			char *plain = html_to_text(d ? d : "", n, html_charset(x, d ? d : "", n), x->layout.crlf);
+			set_text(GMIME_PART(bp->sibling), plain, strlen(plain), "utf-8", x->layout.crlf);
+			g_free(plain);
+		}
+	} else if (text && !bp->sibling) {
+		/* HTML gone, text stays: the text takes the HTML's place */
+		replace_object(x, leaf, text_part("plain", text, strlen(text), "utf-8", x->layout.crlf));
+		return false;
+	} else {
+		remove_object(x, leaf, 0);
+		if (bp->unit == leaf)
+			bp->unit = NULL;
+	}
+	return true;
+}
+
+/* The body was HTML (or enriched), PidTagBody changed: its plain
+ * alternative follows @text, made when there was none. */
+static void update_html_text(ex *x, const body_place *bp, const char *text)
+{
+	if (bp->sibling && text) {
+		set_text(GMIME_PART(bp->sibling), text, strlen(text), "utf-8", x->layout.crlf);
+	} else if (bp->sibling) {
+		remove_object(x, bp->sibling, 0);
+	} else if (text) {
+		GMimeObject *p = text_part("plain", text, strlen(text), "utf-8", x->layout.crlf);
+		if (bp->alt && bp->unit) {
+			g_mime_multipart_insert(bp->alt, 0, p);
+			g_object_unref(p);
+		} else if (bp->unit)
+			pair_with(x, bp->unit, p, true);
+		else
+			prepend_body(x, p);
+	}
+}
+
 /* PidTagBody / PidTagHtml changed: change the parts the reader took them
  * from (import.c's walk, via import_layout), create or remove them. */
 static void update_body(ex *x)
@@ -1248,113 +1380,16 @@ static void update_body(ex *x)
 		return;
 	}
 
-	/* the HTML "unit" is the leaf, or the multipart/related it leads */
-	GMimeObject *unit = leaf;
-	int i = 0;
-	GMimeMultipart *parent = parent_of(x->top, leaf, 0, &i);
-	if (parent && i == 0 && is_type(GMIME_OBJECT(parent), "multipart", "related")) {
-		unit = GMIME_OBJECT(parent);
-		parent = parent_of(x->top, unit, 0, &i);
-	}
-	/* the multipart/alternative it is a rendition in: its parent, or further
-	 * up where it leads a multipart/mixed the reader took as the body
-	 * (3.2: a mixed entity qualifies by its first part) */
-	GMimeObject *rendition = unit;
-	for (int d = 0; parent && i == 0 && d < MAPPER_MAX_DEPTH &&
-	     (is_type(GMIME_OBJECT(parent), "multipart", "mixed") ||
-	      is_type(GMIME_OBJECT(parent), "multipart", "related")); d++) {
-		rendition = GMIME_OBJECT(parent);
-		parent = parent_of(x->top, rendition, 0, &i);
-	}
-	GMimeMultipart *alt = parent && is_type(GMIME_OBJECT(parent), "multipart", "alternative") ? parent : NULL;
-	bool plain_body = is_type(leaf, "text", "plain");
-	GMimeObject *sibling = NULL;   /* the text/plain alternative of an HTML body */
-	for (int k = 0; alt && !plain_body && k < g_mime_multipart_get_count(alt); k++) {
-		GMimeObject *c = g_mime_multipart_get_part(alt, k);
-		if (!sibling && c != rendition && is_text_leaf(c, "plain"))
-			sibling = c;
-	}
-
-	if (plain_body) {
-		if (html_changed && mh) {
-			GMimeObject *h = html_part(x, mh->bin);
-			if (body_changed && !text) {
-				/* the plain text went: the HTML's own rendition replaces it */
-				GMimeObject *p = plain_from_html(x, mh->bin);
-				replace_object(x, leaf, new_multipart("alternative", p, h));
-				g_object_unref(p);
-				g_object_unref(h);
-				return;
-			}
-			if (body_changed)
-				set_text(GMIME_PART(leaf), text, strlen(text), "utf-8", x->layout.crlf);
-			if (alt && rendition == leaf) {
-				g_mime_multipart_add(alt, h);
-				g_object_unref(h);
-			} else {
-				pair_with(x, leaf, h, false);
-			}
-			return;
-		}
-		if (body_changed && text)
-			set_text(GMIME_PART(leaf), text, strlen(text), "utf-8", x->layout.crlf);
-		else if (body_changed)
-			remove_object(x, leaf, 0);
+	body_place bp;
+	find_body_place(x, leaf, &bp);
+	if (is_type(leaf, "text", "plain")) {
+		update_plain_body(x, &bp, text, mh, body_changed, html_changed);
 		return;
 	}
-
-	/* HTML (or enriched) body */
-	if (html_changed) {
-		if (mh) {
-			if (is_type(leaf, "text", "html")) {
-				gsize n = 0;
-				const char *d = mh->bin ? g_bytes_get_data(mh->bin, &n) : NULL;
-				/* keep the part's charset unless the new bytes need UTF-8 */
-				const char *cs = d && !is_ascii(d, n) && g_utf8_validate(d, (gssize)n, NULL) ? "utf-8"
-				                 : g_mime_object_get_content_type_parameter(leaf, "charset") ? NULL
-				                 : html_charset(x, d ? d : "", n);
-				set_text(GMIME_PART(leaf), d, n, cs, x->layout.crlf);
-			} else {
-				/* text/enriched: HTML takes its place */
-				GMimeObject *h = html_part(x, mh->bin);
-				if (unit == leaf)
-					unit = h;
-				replace_object(x, leaf, h);
-			}
-			/* the plain alternative is made from the HTML (2.1.3.3.4) */
-			if (sibling && !text && !body_changed) {
-				gsize n = 0;
-				const char *d = mh->bin ? g_bytes_get_data(mh->bin, &n) : NULL;
-				char *plain = html_to_text(d ? d : "", n, html_charset(x, d ? d : "", n), x->layout.crlf);
-				set_text(GMIME_PART(sibling), plain, strlen(plain), "utf-8", x->layout.crlf);
-				g_free(plain);
-			}
-		} else if (text && !sibling) {
-			/* HTML gone, text stays: the text takes the HTML's place */
-			replace_object(x, leaf, text_part("plain", text, strlen(text), "utf-8", x->layout.crlf));
-			return;
-		} else {
-			remove_object(x, leaf, 0);
-			if (unit == leaf)
-				unit = NULL;
-		}
-	}
-	if (!body_changed)
+	if (html_changed && !update_html_part(x, &bp, text, mh, body_changed))
 		return;
-	if (sibling && text) {
-		set_text(GMIME_PART(sibling), text, strlen(text), "utf-8", x->layout.crlf);
-	} else if (sibling) {
-		remove_object(x, sibling, 0);
-	} else if (text) {
-		GMimeObject *p = text_part("plain", text, strlen(text), "utf-8", x->layout.crlf);
-		if (alt && unit) {
-			g_mime_multipart_insert(alt, 0, p);
-			g_object_unref(p);
-		} else if (unit)
-			pair_with(x, unit, p, true);
-		else
-			prepend_body(x, p);
-	}
+	if (body_changed)
+		update_html_text(x, &bp, text);
 }
 
 /* ---- attachments (oxcmail-mapping.md 4.3) -------------------------------- */
@@ -1680,57 +1715,39 @@ static char *field_value(const field *f)
 	return g_strstrip(v);
 }
 
-/* The header fields of the message entity and its body.  The header block
- * already holds the promoted properties' fields; here the Content-* fields
- * go and the entity's own come in: the attachment's last Content-Type field
- * byte for byte (clear-signed), or Content-Type, Content-Disposition and
- * Content-Transfer-Encoding with the base64 CMS bytes (opaque). */
-static mapper_status smime_tail(ex *x, GPtrArray *tail, GByteArray *rest)
+/* MS-OXOSMIME 3.1.5.1.4 steps 2-3: the attachment @d (@n bytes) read as a
+ * MIME entity; of its header fields only the last Content-Type goes to
+ * @tail, then the empty line and the body byte for byte to @rest. */
+static mapper_status clear_signed_tail(ex *x, const char *d, size_t n, GPtrArray *tail,
+                                       GByteArray *rest)
 {
-	bool clear = x->m->smime == SMIME_CLEAR_SIGNED;
-	const char *section = clear ? "3.1.5.1.4" : "3.1.5.2.4";
-	if (x->m->attachments->len != 1)
-		return fail(x, MAPPER_INVALID, "an S/MIME message object needs exactly one attachment "
-		            "(MS-OXOSMIME %s), this one has %u", section, x->m->attachments->len);
-	mapper_attachment *a = x->m->attachments->pdata[0];
-	mapper_prop *data = bag_get(&a->props, TAG_ATTACH_DATA_BINARY);
-	gsize n = 0;
-	const char *d = data && data->bin ? g_bytes_get_data(data->bin, &n) : NULL;
-	if (!d || !n)
-		return fail(x, MAPPER_INVALID, "the S/MIME attachment has no data (MS-OXOSMIME %s)", section);
-
-	if (clear) {
-		/* step 3: of the entity's header fields only the last Content-Type */
-		gssize end = block_end(d, n);
-		GPtrArray *own = end >= 0 ? fields_split(d, (size_t)end) : NULL;
-		field *ct = NULL;
-		for (guint i = 0; own && i < own->len; i++) {
-			field *f = own->pdata[i];
-			if (f->name && ieq(f->name, "Content-Type"))
-				ct = f;
-		}
-		if (!ct) {
-			if (own)
-				g_ptr_array_unref(own);
-			return fail(x, MAPPER_INVALID, "the clear-signed attachment is not a MIME entity "
-			            "with a Content-Type field (MS-OXOSMIME 3.1.5.1.4)");
-		}
-		g_ptr_array_add(tail, field_new(ct->name, ct->text->str, ct->text->len));
-		g_ptr_array_unref(own);
-		/* the empty line and the body, byte for byte */
-		g_byte_array_append(rest, (const guint8 *)d + end, (guint)(n - (size_t)end));
-		return MAPPER_OK;
+	gssize end = block_end(d, n);
+	GPtrArray *own = end >= 0 ? fields_split(d, (size_t)end) : NULL;
+	field *ct = NULL;
+	for (guint i = 0; own && i < own->len; i++) {
+		field *f = own->pdata[i];
+		if (f->name && ieq(f->name, "Content-Type"))
+			ct = f;
 	}
+	if (!ct) {
+		if (own)
+			g_ptr_array_unref(own);
+		return fail(x, MAPPER_INVALID, "the clear-signed attachment is not a MIME entity "
+		            "with a Content-Type field (MS-OXOSMIME 3.1.5.1.4)");
+	}
+	g_ptr_array_add(tail, field_new(ct->name, ct->text->str, ct->text->len));
+	g_ptr_array_unref(own);
+	g_byte_array_append(rest, (const guint8 *)d + end, (guint)(n - (size_t)end));
+	return MAPPER_OK;
+}
 
-	/* An unedited original keeps its own fields where they say the same. */
-	bool same_kind = x->base && x->base->smime == SMIME_OPAQUE;
-	field *f;
-
-	/* step 4: the raw Content-Type of the original, else the MIME tag and name= */
+/* MS-OXOSMIME 3.1.5.2.4 step 4: the raw Content-Type of the original
+ * (PS_INTERNET_HEADERS "Content-Type"), else the MIME tag with name=
+ * @filename.  With @same_kind an original field that says the same stays. */
+static void opaque_content_type(ex *x, mapper_attachment *a, const char *filename, bool same_kind,
+                                GPtrArray *tail)
+{
 	mapper_prop *raw = bag_get_named(&x->m->props, &mapper_ps_internet_headers, "Content-Type");
-	const char *filename = bag_str(&a->props, TAG_ATTACH_FILENAME);
-	if (!filename)
-		filename = bag_str(&a->props, TAG_ATTACH_LONG_FILENAME);
 	char *text;
 	if (raw && raw->str && *raw->str) {
 		text = g_strconcat("Content-Type: ", raw->str, x->nl, NULL);
@@ -1747,7 +1764,7 @@ static mapper_status smime_tail(ex *x, GPtrArray *tail, GByteArray *rest)
 		g_free(v);
 		g_object_unref(ct);
 	}
-	f = same_kind && raw && raw->str ? last_field(x->fields, "Content-Type", NULL) : NULL;
+	field *f = same_kind && raw && raw->str ? last_field(x->fields, "Content-Type", NULL) : NULL;
 	char *was = f ? field_value(f) : NULL;
 	if (was && strcmp(was, raw->str) == 0)
 		g_ptr_array_add(tail, field_new(f->name, f->text->str, f->text->len));
@@ -1755,19 +1772,23 @@ static mapper_status smime_tail(ex *x, GPtrArray *tail, GByteArray *rest)
 		g_ptr_array_add(tail, field_new("Content-Type", text, strlen(text)));
 	g_free(was);
 	g_free(text);
-	/* step 5: attachment; filename= PidTagAttachFilename */
+}
+
+/* MS-OXOSMIME 3.1.5.2.4 step 5: "attachment" with filename= @filename.
+ * With @same_kind an original field with just that stays. */
+static void opaque_disposition(ex *x, const char *filename, bool same_kind, GPtrArray *tail)
+{
 	GMimeContentDisposition *cd = g_mime_content_disposition_new();
 	g_mime_content_disposition_set_disposition(cd, "attachment");
 	g_mime_content_disposition_set_parameter(cd, "filename", filename ? filename : "smime.p7m");
 	param_utf8(g_mime_content_disposition_get_parameters(cd), "filename");
 	char *v = g_mime_content_disposition_encode(cd, x->fo);
-	text = g_strconcat("Content-Disposition:", v, NULL);
+	char *text = g_strconcat("Content-Disposition:", v, NULL);
 	g_free(v);
 	int count = 0;
-	f = same_kind ? last_field(x->fields, "Content-Disposition", &count) : NULL;
-	was = f && count == 1 ? field_value(f) : NULL;
+	field *f = same_kind ? last_field(x->fields, "Content-Disposition", &count) : NULL;
+	char *was = f && count == 1 ? field_value(f) : NULL;
 	GMimeContentDisposition *old_cd = was ? g_mime_content_disposition_parse(NULL, was) : NULL;
-	mapper_attachment *b = same_kind && x->base->attachments->len == 1 ? x->base->attachments->pdata[0] : NULL;
 	if (old_cd && ieq(g_mime_content_disposition_get_disposition(old_cd), "attachment") &&
 	    g_mime_param_list_length(g_mime_content_disposition_get_parameters(old_cd)) == 1 &&
 	    g_strcmp0(g_mime_content_disposition_get_parameter(old_cd, "filename"),
@@ -1782,9 +1803,18 @@ static mapper_status smime_tail(ex *x, GPtrArray *tail, GByteArray *rest)
 	g_free(was);
 	g_free(text);
 	g_object_unref(cd);
-	/* steps 6 and 7 */
-	f = same_kind ? last_field(x->fields, "Content-Transfer-Encoding", &count) : NULL;
-	was = f && count == 1 ? field_value(f) : NULL;
+}
+
+/* MS-OXOSMIME 3.1.5.2.4 steps 6 and 7: Content-Transfer-Encoding base64
+ * and the attachment's bytes @data (@d, @n) in base64.  An original that
+ * was base64 already, of the same bytes, keeps its field and its text. */
+static void opaque_body(ex *x, mapper_prop *data, const char *d, size_t n, bool same_kind,
+                        GPtrArray *tail, GByteArray *rest)
+{
+	mapper_attachment *b = same_kind && x->base->attachments->len == 1 ? x->base->attachments->pdata[0] : NULL;
+	int count = 0;
+	field *f = same_kind ? last_field(x->fields, "Content-Transfer-Encoding", &count) : NULL;
+	char *was = f && count == 1 ? field_value(f) : NULL;
 	bool base64_was = was && ieq(was, "base64");
 	g_free(was);
 	if (base64_was) {
@@ -1793,10 +1823,10 @@ static mapper_status smime_tail(ex *x, GPtrArray *tail, GByteArray *rest)
 		mapper_prop *bdata = b ? bag_get(&b->props, TAG_ATTACH_DATA_BINARY) : NULL;
 		if (bdata && prop_same(bdata, data)) {
 			g_byte_array_append(rest, (const guint8 *)x->orig_body, (guint)x->orig_body_len);
-			return MAPPER_OK;
+			return;
 		}
 	} else {
-		text = g_strconcat("Content-Transfer-Encoding: base64", x->nl, NULL);
+		char *text = g_strconcat("Content-Transfer-Encoding: base64", x->nl, NULL);
 		g_ptr_array_add(tail, field_new("Content-Transfer-Encoding", text, strlen(text)));
 		g_free(text);
 	}
@@ -1812,6 +1842,39 @@ static mapper_status smime_tail(ex *x, GPtrArray *tail, GByteArray *rest)
 			g_byte_array_append(rest, (const guint8 *)b64 + i, 1);
 	}
 	g_free(b64);
+}
+
+/* The header fields of the message entity and its body.  The header block
+ * already holds the promoted properties' fields (MS-OXOSMIME 3.1.5.1.4
+ * step 4, 3.1.5.2.4 step 3); here the Content-* fields go and the entity's
+ * own come in: the attachment's last Content-Type field byte for byte
+ * (clear-signed, 3.1.5.1.4), or Content-Type, Content-Disposition and
+ * Content-Transfer-Encoding with the base64 CMS bytes (opaque, 3.1.5.2.4). */
+static mapper_status smime_tail(ex *x, GPtrArray *tail, GByteArray *rest)
+{
+	bool clear = x->m->smime == SMIME_CLEAR_SIGNED;
+	const char *section = clear ? "3.1.5.1.4" : "3.1.5.2.4";
+	/* step 1 of both: exactly one attachment */
+	if (x->m->attachments->len != 1)
+		return fail(x, MAPPER_INVALID, "an S/MIME message object needs exactly one attachment "
+		            "(MS-OXOSMIME %s), this one has %u", section, x->m->attachments->len);
+	mapper_attachment *a = x->m->attachments->pdata[0];
+	mapper_prop *data = bag_get(&a->props, TAG_ATTACH_DATA_BINARY);
+	gsize n = 0;
+	const char *d = data && data->bin ? g_bytes_get_data(data->bin, &n) : NULL;
+	if (!d || !n)
+		return fail(x, MAPPER_INVALID, "the S/MIME attachment has no data (MS-OXOSMIME %s)", section);
+	if (clear)
+		return clear_signed_tail(x, d, n, tail, rest);
+
+	/* An unedited original keeps its own fields where they say the same. */
+	bool same_kind = x->base && x->base->smime == SMIME_OPAQUE;
+	const char *filename = bag_str(&a->props, TAG_ATTACH_FILENAME);
+	if (!filename)
+		filename = bag_str(&a->props, TAG_ATTACH_LONG_FILENAME);
+	opaque_content_type(x, a, filename, same_kind, tail);
+	opaque_disposition(x, filename, same_kind, tail);
+	opaque_body(x, data, d, n, same_kind, tail, rest);
 	return MAPPER_OK;
 }
 
