@@ -647,7 +647,8 @@ static mapper_status row_path(mapper_message *m, const char *path, bool adding,
 		*rcpt = parts[0][0] == 'r';
 		*rows = *rcpt ? m->recipients : m->attachments;
 		if (!*rcpt && m->smime != SMIME_NONE)
-			/* MS-OXOSMIME 2.2.1/2.2.2: exactly one attachment */
+			/* MS-OXOSMIME 2.2.1/2.2.2: exactly one attachment, which
+			 * 3.1.5.1.4 / 3.1.5.2.4 step 1 check before rebuilding */
 			st = mapper_fail(why, MAPPER_READ_ONLY, "an S/MIME message has exactly one attachment");
 		else if (!row_number(parts[1], ROW_DIGITS, row))
 			st = mapper_fail(why, MAPPER_INVALID, "%s is not a row number", parts[1]);
@@ -748,6 +749,9 @@ static bool is_signed_entity(GBytes *data)
 	return ok;
 }
 
+/* The "additional verification" MS-OXOSMIME 3.1.5.1.3 and 3.1.5.2.3 allow
+ * on a message object's attachment (a valid RFC 1847 multipart/signed; a
+ * CMS message of RFC 3852), done before a write rather than on reading. */
 mapper_status smime_entity_check(mapper_message *m, GBytes *data, char **why)
 {
 	if (m->smime == SMIME_CLEAR_SIGNED) {

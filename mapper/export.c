@@ -2041,6 +2041,9 @@ static mapper_status export_bytes(mapper_message *m, const char *orig, size_t or
 
 	GByteArray *rest = g_byte_array_new();
 	mapper_status st = MAPPER_OK;
+	/* MS-OXOSMIME 3.1.5.1.3 / 3.1.5.2.3 recognize an S/MIME message object
+	 * by its class; the class follows the kind the reader recognized and
+	 * cannot be written (edit.c), so the kind decides here */
 	if (m->smime != SMIME_NONE) {
 		GPtrArray *tail = g_ptr_array_new_with_free_func(field_free);
 		st = smime_tail(&x, tail, rest);

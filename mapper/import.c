@@ -1606,7 +1606,7 @@ static void mark_inline(ctx *c)
 	g_ptr_array_unref(needles);
 }
 
-/* ---- S/MIME (MS-OXOSMIME 2.2) ------------------------------------------ */
+/* ---- S/MIME to a message object (MS-OXOSMIME 3.1.5.1.2, 3.1.5.2.2) ------ */
 
 /* Offset of the first body byte: after the empty line at @headers_end. */
 static size_t body_start(const ctx *c)
@@ -1650,9 +1650,11 @@ static GString *raw_content_type_field(ctx *c)
 	return out;
 }
 
-/* MS-OXOSMIME 2.2.1 item 4 / 3.1.5.1.2: the one attachment of a clear-signed
- * message is its multipart/signed entity: the Content-Type field, then the
- * body, byte for byte; every other header field is left out. */
+/* MS-OXOSMIME 3.1.5.1.2 Converting a Clear-Signed Message in Internet Format
+ * into a Message Object, steps 2-5 (step 1 is import_headers): the one
+ * attachment (2.2.1 item 4) is the multipart/signed entity: the
+ * Content-Type field, then the body, byte for byte; every other header
+ * field is left out.  The body is promoted from the first part (2.2.1 item 2). */
 static void import_clear_signed(ctx *c)
 {
 	mapper_message *m = c->m;
@@ -1689,8 +1691,11 @@ static void import_clear_signed(ctx *c)
 	}
 }
 
-/* MS-OXOSMIME 2.2.2 item 5: one attachment built from the message entity by
- * the ordinary rules, holding the transfer-decoded CMS bytes. */
+/* MS-OXOSMIME 3.1.5.2.2 Converting an S/MIME Opaque-Signed or Encrypted
+ * Message in Internet Format into a Message Object, step 3 (step 1 is
+ * import_headers, step 2 set_message_class): the message entity promoted
+ * as one attachment by the ordinary rules, holding the transfer-decoded
+ * CMS bytes (2.2.2 item 5). */
 static void import_opaque(ctx *c)
 {
 	GMimeObject *top = g_mime_message_get_mime_part(c->msg);

@@ -1327,7 +1327,11 @@ static void decrypt_enveloped(mapper_message *m, smime_node *dir, CMS_ContentInf
 
 /* ---- layers ----------------------------------------------------------------- */
 
-/* MS-OXOSMIME 2.2.2: the attachment holds the transfer-decoded CMS bytes. */
+/* MS-OXOSMIME 3.1.5.2.5, reading an opaque-signed or encrypted message
+ * object: the spec rebuilds the Internet form (3.1.5.2.4) and reads it by
+ * RFC 3851; the "different process ... same interpretation" it allows is
+ * to read the attachment's bytes, which hold the transfer-decoded CMS
+ * (2.2.2 item 5a), directly. */
 static void opaque_layer(mapper_message *m, smime_node *dir, GBytes *data)
 {
 	CMS_ContentInfo *cms = cms_from_der(data);
@@ -1421,9 +1425,12 @@ static GBytes *part_content(GMimeObject *obj)
 	return out;
 }
 
-/* MS-OXOSMIME 2.2.1: the attachment holds the multipart/signed entity,
- * Content-Type field and body as they were.  GMime reads its structure and
- * decodes the signature part; OpenSSL reads the CMS in it. */
+/* MS-OXOSMIME 3.1.5.1.5, reading a clear-signed message object: the
+ * attachment holds the multipart/signed entity, Content-Type field and body
+ * as they were (2.2.1 item 4a), which is the Internet form 3.1.5.1.4 would
+ * rebuild less the promoted header fields; it is read by RFC 1847 here.
+ * GMime reads its structure and decodes the signature part; OpenSSL reads
+ * the CMS in it. */
 static void clear_signed_layer(mapper_message *m, smime_node *dir, GBytes *entity)
 {
 	gsize n;
@@ -1471,6 +1478,10 @@ static void clear_signed_layer(mapper_message *m, smime_node *dir, GBytes *entit
 		g_object_unref(obj);
 }
 
+/* smime/ of @m.  Which procedure reads it (3.1.5.1.5 or 3.1.5.2.5) is the
+ * kind import.c recognized (3.1.5.1.1 / 3.1.5.2.1); PidTagMessageClass,
+ * by which 3.1.5.1.3 / 3.1.5.2.3 recognize a message object, follows that
+ * kind and cannot be written. */
 static smime_node *evaluate(mapper_message *m)
 {
 	smime_node *dir = vdir(NULL, "smime");
@@ -1603,6 +1614,10 @@ static STACK_OF(X509) *seal_recipients(mapper_message *m, char **why)
 	return out;
 }
 
+/* MS-OXOSMIME 3.1.5.2.6, composing an opaque-signed or encrypted message
+ * object: compose the message in Internet format, then convert it by
+ * 3.1.5.2.2.  Here the plain message is written out (export.c), sealed by
+ * smime_seal(), and read back when the file is loaded again. */
 mapper_status smime_seal_request(mapper_message *m, int64_t flags, char **why)
 {
 	if (m->depth > 0)
