@@ -6,9 +6,10 @@
  * back into Internet format.  What may be edited is a whitelist: a property
  * is writable when the MS-OXCMAIL writer turns it into a header field or a
  * MIME part (oxcmail-mapping.md 1.2, 3.3, 4.3) or when Maildir flags carry it
- * (7.2).  Everything else is derived from other data (display lists, entry
- * ids, sizes, the header block) or from signed or encrypted content, and is
- * read-only: writing it could only make the object disagree with itself.
+ * (7.2); the header-backed ones are headers.c's table.  Everything else
+ * is derived from other data (display lists, entry ids, sizes, the header
+ * block) or from signed or encrypted content, and is read-only: writing it
+ * could only make the object disagree with itself.
  */
 #include <errno.h>
 #include <stdarg.h>

@@ -16,8 +16,10 @@
  * S/MIME messages never go through GMime's writer: the protected bytes are
  * copied as they are (MS-OXOSMIME 2.2.1 item 4a).
  *
- * Header fields this file generates end their lines as the original header
- * block does (LF for a new message); GMime folds and RFC 2047-encodes them.
+ * Which header fields are made from properties, and in which order, is
+ * headers.c's table.  Header fields this file generates end their lines as
+ * the original header block does (LF for a new message); GMime folds and
+ * RFC 2047-encodes them.
  */
 #include <stdlib.h>
 #include <string.h>

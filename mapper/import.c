@@ -4,7 +4,8 @@
  * MS-OXCMAIL 2.2 for every message (as summarised in oxcmail-mapping.md
  * sections 1-4 and 7) and MS-OXOSMIME 2.2 / 3.1.5 for clear-signed, opaque
  * signed and encrypted ones.  GMime parses; this file only decides which
- * property each piece becomes.  The protected content of S/MIME messages is
+ * property each piece becomes (for header fields, headers.c's table says
+ * which field is which kind; the rules here say what each kind becomes).  The protected content of S/MIME messages is
  * taken from the input bytes, never from GMime's re-serialisation, so that it
  * stays byte-exact (MS-OXOSMIME 2.2.1 item 4a).
  *
