@@ -2043,14 +2043,12 @@ static mapper_status export_bytes(mapper_message *m, const char *orig, size_t or
 
 	GByteArray *rest = g_byte_array_new();
 	mapper_status st = MAPPER_OK;
-	/* MS-OXOSMIME 3.1.5.1.3 / 3.1.5.2.3 recognize an S/MIME message object
-	 * by its class; the class follows the kind the reader recognized and
-	 * cannot be written (edit.c), so the kind decides here */
+	/* MS-OXOSMIME 3.1.5.1.3 / 3.1.5.2.3 go by the class, which follows the
+	 * kind the reader recognized and cannot be written: the kind decides */
 	if (m->smime != SMIME_NONE) {
 		GPtrArray *tail = g_ptr_array_new_with_free_func(field_free);
 		st = smime_tail(&x, tail, rest);
 		if (st == MAPPER_OK) {
-			/* a message of another kind before: none of its entity fields fit */
 			/* a message of another kind before: none of its entity fields
 			 * fit; the same kind keeps the ones S/MIME does not rebuild
 			 * (Content-Description ...), and an original without a

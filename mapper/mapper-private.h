@@ -110,7 +110,7 @@ typedef struct mapper_prop {
 typedef struct mapper_bag {
 	GPtrArray *props;            /* of mapper_prop* (or NULL holes), owned */
 	guint holes;                 /* NULL entries in @props */
-	/* made once the bag outgrows a linear scan (object.c BAG_INDEX_MIN) */
+	/* made once the bag outgrows a linear scan (model.c BAG_INDEX_MIN) */
 	GHashTable *index;           /* mapper_prop* keyed by its key -> itself */
 	GHashTable *sets;            /* mapper_propset* -> count of its properties */
 } mapper_bag;
