@@ -1,11 +1,10 @@
 /*
  * crypto-options.c - the S/MIME command-line options of mapifs and
  * mapper-tool: parsed once, checked once, loaded into a mapper_crypto.
- * Uses only the public API (mapper.h).
+ * Uses the public API (mapper.h) and mapper_fail(); the top of mapper/.
  */
 #include <errno.h>
 #include <stddef.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,6 +12,7 @@
 #include <glib.h>
 
 #include "crypto-options.h"
+#include "mapper-private.h"
 
 struct mapper_crypto_options {
 	/* repeatable; the i-th --key goes with the i-th --cert, the i-th
@@ -43,20 +43,6 @@ void mapper_crypto_options_free(mapper_crypto_options *o)
 	g_free(o->cipher);
 	g_free(o->seal_order);
 	g_free(o);
-}
-
-/* Set *@why (free() frees it) and return @st. */
-static mapper_status fail(char **why, mapper_status st, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
-
-static mapper_status fail(char **why, mapper_status st, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *msg = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
-	*why = strdup(msg);
-	g_free(msg);
-	return st;
 }
 
 /* A single-valued option: the last one given wins. */
@@ -106,7 +92,7 @@ int mapper_crypto_options_take(mapper_crypto_options *o, int argc, char **argv, 
 	const char *value = eq ? eq + 1 : NULL;
 	if (!value) {
 		if (*i + 1 >= argc) {
-			fail(why, MAPPER_INVALID, "%s needs a value", arg);
+			mapper_fail(why, MAPPER_INVALID, "%s needs a value", arg);
 			return -1;
 		}
 		value = argv[++*i];
@@ -124,9 +110,9 @@ static mapper_status private_file_ok(const char *file, const char *what, char **
 {
 	struct stat st;
 	if (stat(file, &st) != 0)
-		return fail(why, MAPPER_INVALID, "%s %s: %s", what, file, g_strerror(errno));
+		return mapper_fail(why, MAPPER_INVALID, "%s %s: %s", what, file, g_strerror(errno));
 	if (st.st_mode & 077)
-		return fail(why, MAPPER_INVALID, "%s %s is accessible by group or others (mode %04o); "
+		return mapper_fail(why, MAPPER_INVALID, "%s %s is accessible by group or others (mode %04o); "
 		            "refusing to use it: chmod 600 %s",
 		            what, file, (unsigned)(st.st_mode & 07777), file);
 	return MAPPER_OK;
@@ -143,7 +129,7 @@ static mapper_status read_password(const char *file, char **pw, char **why)
 	gsize len = 0;
 	GError *err = NULL;
 	if (!g_file_get_contents(file, &text, &len, &err)) {
-		st = fail(why, MAPPER_INVALID, "pass file %s: %s", file, err->message);
+		st = mapper_fail(why, MAPPER_INVALID, "pass file %s: %s", file, err->message);
 		g_error_free(err);
 		return st;
 	}
@@ -180,17 +166,17 @@ mapper_status mapper_crypto_options_apply(const mapper_crypto_options *o, mapper
 {
 	*why = NULL;
 	if (o->keys->len != o->certs->len)
-		return fail(why, MAPPER_INVALID, "each --key needs a --cert (%u keys, %u certificates)",
+		return mapper_fail(why, MAPPER_INVALID, "each --key needs a --cert (%u keys, %u certificates)",
 		            o->keys->len, o->certs->len);
 	if (o->pass_files->len > o->p12s->len)
-		return fail(why, MAPPER_INVALID, "a --pass-file without its --pkcs12");
+		return mapper_fail(why, MAPPER_INVALID, "a --pass-file without its --pkcs12");
 	int64_t at = 0;
 	if (o->verify_at && mapper_parse_time(o->verify_at, &at) != MAPPER_OK)
-		return fail(why, MAPPER_INVALID, "--verify-at %s: not an ISO 8601 or RFC 5322 date",
+		return mapper_fail(why, MAPPER_INVALID, "--verify-at %s: not an ISO 8601 or RFC 5322 date",
 		            o->verify_at);
 	bool encrypt_first = o->seal_order && strcmp(o->seal_order, "encrypt-then-sign") == 0;
 	if (o->seal_order && !encrypt_first && strcmp(o->seal_order, "sign-then-encrypt") != 0)
-		return fail(why, MAPPER_INVALID,
+		return mapper_fail(why, MAPPER_INVALID,
 		            "--seal-order takes sign-then-encrypt or encrypt-then-sign");
 
 	mapper_status st = add_identities(o, c, why);

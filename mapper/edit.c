@@ -6,9 +6,10 @@
  * back into Internet format.  What may be edited is a whitelist: a property
  * is writable when the MS-OXCMAIL writer turns it into a header field or a
  * MIME part (oxcmail-mapping.md 1.2, 3.3, 4.3) or when Maildir flags carry it
- * (7.2).  Everything else is derived from other data (display lists, entry
- * ids, sizes, the header block) or from signed or encrypted content, and is
- * read-only: writing it could only make the object disagree with itself.
+ * (7.2); the header-backed ones are headers.c's table.  Everything else
+ * is derived from other data (display lists, entry ids, sizes, the header
+ * block) or from signed or encrypted content, and is read-only: writing it
+ * could only make the object disagree with itself.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -21,29 +22,13 @@
 #include <openssl/err.h>
 #include <openssl/objects.h>
 
-#include "tags.h"
+#include "mapper-private.h"
+#include "headers.h"
 
 /* ---- what may be written ------------------------------------------------ */
 
-/* Message properties the writer turns into header fields (1.2). */
-static const char *const header_props[] = {
-	"PidTagSubject", "PidTagSubjectPrefix", "PidTagNormalizedSubject",
-	"PidTagImportance", "PidTagPriority", "PidTagSensitivity",
-	"PidTagClientSubmitTime", "PidTagInternetMessageId", "PidTagInReplyToId",
-	"PidTagInternetReferences",
-	"PidTagSentRepresentingName", "PidTagSentRepresentingEmailAddress",
-	"PidTagSentRepresentingSmtpAddress",
-	"PidTagSenderName", "PidTagSenderEmailAddress", "PidTagSenderSmtpAddress",
-	"PidTagReplyRecipientNames",
-	"PidTagReadReceiptRequested", "PidTagReadReceiptName",
-	"PidTagReadReceiptEmailAddress", "PidTagReadReceiptSmtpAddress",
-	"PidTagOriginatorDeliveryReportRequested",
-	"PidTagConversationTopic", "PidTagConversationIndex", "PidTagMessageLocaleId",
-	"PidTagListHelp", "PidTagListSubscribe", "PidTagListUnsubscribe",
-	"PidTagInternetPrecedence", "PidTagExpiryTime", "PidTagReplyTime",
-	"PidTagAutoResponseSuppress", "PidTagAutoForwarded",
-	NULL,
-};
+/* Message properties the writer turns into header fields (1.2) are those
+ * of header_table's edit column (headers.c). */
 
 /* Body properties: MIME parts of a message that is not S/MIME (3.3). */
 static const char *const body_props[] = { "PidTagBody", "PidTagHtml", NULL };
@@ -65,33 +50,10 @@ static const char *const attachment_props[] = {
 	"PidTagAttachContentLocation", NULL,
 };
 
-/* Header names another property (or the MIME structure) already writes;
- * MS-OXCMAIL 2.1.3.2.4 forbids a PS_INTERNET_HEADERS twin for them. */
-static const char *const mapped_headers[] = {
-	"From", "Sender", "Reply-To", "To", "Cc", "Bcc", "Date", "Subject",
-	"Message-ID", "In-Reply-To", "References", "Importance", "Priority",
-	"X-Priority", "X-MSMail-Priority", "Sensitivity", "Keywords",
-	"Content-Language", "X-Accept-Language", "Thread-Topic", "Thread-Index",
-	"Return-Receipt-To", "Disposition-Notification-To", "List-Help",
-	"List-Subscribe", "List-Unsubscribe", "X-List-Help", "X-List-Subscribe",
-	"X-List-Unsubscribe", "Precedence", "Expires", "Expiry-Date", "Reply-By",
-	"X-Message-Flag", "X-Auto-Response-Suppress", "X-Payload-Class",
-	"X-Payload-Provider-GUID", "X-Unsent", "Received", "Return-Path",
-	"MIME-Version", "Bytes", "Lines", NULL,
-};
-
 static bool in_list(const char *const *list, const char *name)
 {
 	for (; *list; list++)
 		if (strcmp(*list, name) == 0)
-			return true;
-	return false;
-}
-
-static bool in_list_ci(const char *const *list, const char *name)
-{
-	for (; *list; list++)
-		if (g_ascii_strcasecmp(*list, name) == 0)
 			return true;
 	return false;
 }
@@ -116,17 +78,8 @@ typedef struct {
 	const char *name;            /* the file name (points into the path copy) */
 } target;
 
-/* Parse "N" strictly: decimal, no sign, no leading zero. */
-static bool parse_row(const char *s, guint *out)
-{
-	if (!*s || (s[0] == '0' && s[1]) || strlen(s) > 6)
-		return false;
-	for (const char *c = s; *c; c++)
-		if (!g_ascii_isdigit(*c))
-			return false;
-	*out = (guint)atoi(s);
-	return true;
-}
+/* Row numbers written to are at most 6 digits (the tree view reads 9). */
+#define ROW_DIGITS 6
 
 /* Split @path (a copy the caller frees) into a target. Only the top message
  * is editable: an embedded message is part of its parent's attachment. */
@@ -161,7 +114,7 @@ static mapper_status locate(mapper_message *m, char *path, target *t, char **why
 	if (n == 3 && (strcmp(parts[0], "recipients") == 0 || strcmp(parts[0], "attachments") == 0)) {
 		bool rcpt = parts[0][0] == 'r';
 		GPtrArray *rows = rcpt ? m->recipients : m->attachments;
-		if (!parse_row(parts[1], &t->row) || t->row >= rows->len)
+		if (!row_number(parts[1], ROW_DIGITS, &t->row) || t->row >= rows->len)
 			return mapper_fail(why, MAPPER_NOT_FOUND, "no row %s/%s", parts[0], parts[1]);
 		t->kind = rcpt ? W_RECIPIENT : W_ATTACHMENT;
 		if (rcpt) {
@@ -206,7 +159,9 @@ static mapper_status check(mapper_message *m, const target *t, uint32_t *tag, ch
 				/* the MIME structure writes these; on opaque S/MIME the
 				 * Content-Type describes the protected content (MS-OXOSMIME 2.2.2) */
 				return mapper_fail(why, MAPPER_READ_ONLY, "%s describes the MIME structure", name);
-			if (in_list_ci(mapped_headers, name))
+			/* header names another property (or the MIME structure) already writes */
+			const header_row *row = header_find(name);
+			if (row && (row->flags & HF_NO_TWIN))
 				return mapper_fail(why, MAPPER_INVALID,
 				            "%s is written from another property (MS-OXCMAIL 2.1.3.2.4)", name);
 			*tag = PROP_TAG(0, PT_UNICODE);
@@ -238,7 +193,7 @@ static mapper_status check(mapper_message *m, const target *t, uint32_t *tag, ch
 
 	switch (t->kind) {
 	case W_MESSAGE:
-		if (in_list(flag_props, canon) || (in_list(header_props, canon)))
+		if (in_list(flag_props, canon) || header_tag_is_editable(tg))
 			return MAPPER_OK;
 		if (in_list(body_props, canon)) {
 			if (m->smime != SMIME_NONE)
@@ -546,7 +501,6 @@ static void couple_subject(mapper_bag *bag, const char *canon)
  * mfUnsent would leave D set through msDraft. */
 static void couple_flags(mapper_bag *bag, const char *canon)
 {
-	enum { MF_READ = 0x1, MF_UNSENT = 0x8, MS_DRAFT = 0x100, MS_ANSWERED = 0x200 };
 	uint32_t flags_tag = mapper_tag_from_name("PidTagMessageFlags");
 	uint32_t status_tag = mapper_tag_from_name("PidTagMessageStatus");
 	uint32_t verb_tag = mapper_tag_from_name("PidTagLastVerbExecuted");
@@ -557,19 +511,19 @@ static void couple_flags(mapper_bag *bag, const char *canon)
 
 	if (strcmp(canon, "PidTagMessageFlags") == 0) {
 		int64_t f = flags ? flags->v.i : 0;
-		st = (f & MF_UNSENT) ? (st | MS_DRAFT) : (st & ~(int64_t)MS_DRAFT);
-		if (status || (st & MS_DRAFT))
+		st = (f & MF_UNSENT) ? (st | MSGSTATUS_DRAFT) : (st & ~(int64_t)MSGSTATUS_DRAFT);
+		if (status || (st & MSGSTATUS_DRAFT))
 			bag_set_int(bag, status_tag, st);
 		bag_set_bool(bag, mapper_tag_from_name("PidTagRead"), (f & MF_READ) != 0);
 	} else if (strcmp(canon, "PidTagMessageStatus") == 0) {
 		int64_t f = flags ? flags->v.i : 0;
-		f = (st & MS_DRAFT) ? (f | MF_UNSENT) : (f & ~(int64_t)MF_UNSENT);
+		f = (st & MSGSTATUS_DRAFT) ? (f | MF_UNSENT) : (f & ~(int64_t)MF_UNSENT);
 		bag_set_int(bag, flags_tag, f);
-		if (!(st & MS_ANSWERED) && verb && (verb->v.i == 102 || verb->v.i == 103))
+		if (!(st & MSGSTATUS_ANSWERED) && verb && (verb->v.i == 102 || verb->v.i == 103))
 			bag_remove(bag, verb_tag);
 	} else if (strcmp(canon, "PidTagLastVerbExecuted") == 0) {
 		bool replied = verb && (verb->v.i == 102 || verb->v.i == 103);
-		st = replied ? (st | MS_ANSWERED) : (st & ~(int64_t)MS_ANSWERED);
+		st = replied ? (st | MSGSTATUS_ANSWERED) : (st & ~(int64_t)MSGSTATUS_ANSWERED);
 		if (status || replied)
 			bag_set_int(bag, status_tag, st);
 	}
@@ -694,9 +648,10 @@ static mapper_status row_path(mapper_message *m, const char *path, bool adding,
 		*rcpt = parts[0][0] == 'r';
 		*rows = *rcpt ? m->recipients : m->attachments;
 		if (!*rcpt && m->smime != SMIME_NONE)
-			/* MS-OXOSMIME 2.2.1/2.2.2: exactly one attachment */
+			/* MS-OXOSMIME 2.2.1/2.2.2: exactly one attachment, which
+			 * 3.1.5.1.4 / 3.1.5.2.4 step 1 check before rebuilding */
 			st = mapper_fail(why, MAPPER_READ_ONLY, "an S/MIME message has exactly one attachment");
-		else if (!parse_row(parts[1], row))
+		else if (!row_number(parts[1], ROW_DIGITS, row))
 			st = mapper_fail(why, MAPPER_INVALID, "%s is not a row number", parts[1]);
 		else if (adding && *row < (*rows)->len)
 			st = mapper_fail(why, MAPPER_EXISTS, "%s already exists", path);
@@ -795,6 +750,9 @@ static bool is_signed_entity(GBytes *data)
 	return ok;
 }
 
+/* The "additional verification" MS-OXOSMIME 3.1.5.1.3 and 3.1.5.2.3 allow
+ * on a message object's attachment (a valid RFC 1847 multipart/signed; a
+ * CMS message of RFC 3852), done before a write rather than on reading. */
 mapper_status smime_entity_check(mapper_message *m, GBytes *data, char **why)
 {
 	if (m->smime == SMIME_CLEAR_SIGNED) {

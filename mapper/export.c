@@ -16,8 +16,10 @@
  * S/MIME messages never go through GMime's writer: the protected bytes are
  * copied as they are (MS-OXOSMIME 2.2.1 item 4a).
  *
- * Header fields this file generates end their lines as the original header
- * block does (LF for a new message); GMime folds and RFC 2047-encodes them.
+ * Which header fields are made from properties, and in which order, is
+ * headers.c's table.  Header fields this file generates end their lines as
+ * the original header block does (LF for a new message); GMime folds and
+ * RFC 2047-encodes them.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -26,14 +28,7 @@
 
 #include "mapper-private.h"
 
-#include "tags.h"
-
-/* MS-OXCMSG 2.2.1.6 and oxcmail-mapping.md 7.1 (gromox values) */
-#define MF_READ 0x1
-#define MF_UNSENT 0x8
-#define MSGSTATUS_DELMARKED 0x8
-#define MSGSTATUS_DRAFT 0x100
-#define MSGSTATUS_ANSWERED 0x200
+#include "headers.h"
 
 /* MS-OXCDATA 2.2.5.1: ProviderUID of one-off EntryIDs (MUIDOOP) */
 static const guint8 muid_oop[16] = {
@@ -351,8 +346,6 @@ static void put(ex *x, const char *const *names, char *text)
 	g_ptr_array_add(x->fields, f);
 }
 
-#define NAMES(...) ((const char *const[]){ __VA_ARGS__, NULL })
-
 /* "Name: value" and a line break, RFC 2047-encoded and folded by GMime
  * (MS-OXCMAIL 2.1.3.2: non-ASCII header text MUST be encoded). */
 static char *fmt_text(ex *x, const char *name, const char *utf8)
@@ -425,24 +418,26 @@ static char *fmt_group(ex *x, const char *name, const address_tags *t)
 
 /* ---- header groups (oxcmail-mapping.md 1.2; in the G order of section 5) -- */
 
-static void hdr_sender(ex *x)
+static void hdr_sender(ex *x, const header_row *row, const char *const *names)
 {
+	(void)row;
 	if (!differs_group(x, &sender))
 		return;
 	/* written only when it is not the From mailbox (G compares SMTP addresses) */
 	const char *s = group_addr(x, &sender), *f = group_addr(x, &sent_representing);
-	put(x, NAMES("Sender"), s && f && !ieq(s, f) ? fmt_group(x, "Sender", &sender) : NULL);
+	put(x, names, s && f && !ieq(s, f) ? fmt_group(x, names[0], &sender) : NULL);
 }
 
-static void hdr_from(ex *x)
+static void hdr_from(ex *x, const header_row *row, const char *const *names)
 {
+	(void)row;
 	if (!differs_group(x, &sent_representing))
 		return;
 	/* PidTagSentRepresenting*, else PidTagSender* (G, K) */
-	char *s = fmt_group(x, "From", &sent_representing);
+	char *s = fmt_group(x, names[0], &sent_representing);
 	if (!s)
-		s = fmt_group(x, "From", &sender);
-	put(x, NAMES("From"), s);
+		s = fmt_group(x, names[0], &sender);
+	put(x, names, s);
 }
 
 static bool flag_set(const mapper_bag *bag, uint32_t tag)
@@ -453,30 +448,32 @@ static bool flag_set(const mapper_bag *bag, uint32_t tag)
 
 /* MS-OXCMAIL 2.1.3.1.5: the address from PidTagReadReceipt*, else
  * PidTagSender*, else PidTagSentRepresenting*. */
-static void hdr_return_receipt(ex *x)
+static void hdr_return_receipt(ex *x, const header_row *row, const char *const *names)
 {
+	(void)row;
 	if (!differs(x, TAG_ORIGINATOR_DELIVERY_REPORT_REQUESTED))
 		return;
 	char *s = NULL;
 	if (flag_set(&x->m->props, TAG_ORIGINATOR_DELIVERY_REPORT_REQUESTED)) {
 		const address_tags *t = group_addr(x, &read_receipt) ? &read_receipt
 		                        : group_addr(x, &sender) ? &sender : &sent_representing;
-		s = fmt_group(x, "Return-Receipt-To", t);
+		s = fmt_group(x, names[0], t);
 	}
-	put(x, NAMES("Return-Receipt-To"), s);
+	put(x, names, s);
 }
 
 /* MS-OXCMAIL 2.1.3.1.6: only when PidTagReadReceiptRequested is TRUE; the
  * address from PidTagReadReceipt*, else PidTagSentRepresenting*. */
-static void hdr_notification(ex *x)
+static void hdr_notification(ex *x, const header_row *row, const char *const *names)
 {
+	(void)row;
 	if (!differs(x, TAG_READ_RECEIPT_REQUESTED) && !differs_group(x, &read_receipt))
 		return;
 	char *s = NULL;
 	if (flag_set(&x->m->props, TAG_READ_RECEIPT_REQUESTED))
-		s = fmt_group(x, "Disposition-Notification-To",
+		s = fmt_group(x, names[0],
 		              group_addr(x, &read_receipt) ? &read_receipt : &sent_representing);
-	put(x, NAMES("Disposition-Notification-To"), s);
+	put(x, names, s);
 }
 
 /* The recipients of type @type (1 To, 2 Cc, 3 Bcc) as name/address pairs. */
@@ -495,44 +492,41 @@ static GPtrArray *recipient_list(const mapper_message *m, int64_t type)
 	return out;
 }
 
-/* MS-OXCMAIL 2.1.3.1.1: type 1 To, 2 Cc, 3 Bcc, others ignored.  A row
+/* MS-OXCMAIL 2.1.3.1.1: the rows of type @row->param (1 To, 2 Cc, 3 Bcc; others ignored).  A row
  * without address yet is an empty group (RFC 5322 3.4) named by its display
  * name, or undisclosed-recipients:; when it has none (the reader reads both
  * back into a row). */
-static void hdr_recipients(ex *x)
+static void hdr_recipients(ex *x, const header_row *row, const char *const *names)
 {
-	static const char *const names[] = { NULL, "To", "Cc", "Bcc" };
-	for (int type = 1; type <= 3; type++) {
-		GPtrArray *now = recipient_list(x->m, type);
-		GPtrArray *was = recipient_list(x->base, type);
-		bool same = x->base && now->len == was->len;
-		for (guint i = 0; same && i < now->len; i++)
-			same = g_strcmp0(now->pdata[i], was->pdata[i]) == 0;
-		if (!same) {
-			char *s = NULL;
-			if (now->len) {
-				InternetAddressList *list = internet_address_list_new();
-				for (guint i = 0; i < now->len; i += 2) {
-					const char *name = now->pdata[i], *addr = now->pdata[i + 1];
-					InternetAddress *ia;
-					if (addr) {
-						ia = mailbox_new(name, addr);
-					} else {
-						ia = internet_address_group_new(name ? name : "undisclosed-recipients");
-						internet_address_set_charset(ia, "utf-8");
-					}
-					internet_address_list_add(list, ia);
-					g_object_unref(ia);
+	int type = row->param;
+	GPtrArray *now = recipient_list(x->m, type);
+	GPtrArray *was = recipient_list(x->base, type);
+	bool same = x->base && now->len == was->len;
+	for (guint i = 0; same && i < now->len; i++)
+		same = g_strcmp0(now->pdata[i], was->pdata[i]) == 0;
+	if (!same) {
+		char *s = NULL;
+		if (now->len) {
+			InternetAddressList *list = internet_address_list_new();
+			for (guint i = 0; i < now->len; i += 2) {
+				const char *name = now->pdata[i], *addr = now->pdata[i + 1];
+				InternetAddress *ia;
+				if (addr) {
+					ia = mailbox_new(name, addr);
+				} else {
+					ia = internet_address_group_new(name ? name : "undisclosed-recipients");
+					internet_address_set_charset(ia, "utf-8");
 				}
-				s = fmt_addresses(x, names[type], list);
-				g_object_unref(list);
+				internet_address_list_add(list, ia);
+				g_object_unref(ia);
 			}
-			const char *const rm[] = { names[type], NULL };
-			put(x, rm, s);
+			s = fmt_addresses(x, names[0], list);
+			g_object_unref(list);
 		}
-		g_ptr_array_unref(now);
-		g_ptr_array_unref(was);
+		put(x, names, s);
 	}
+	g_ptr_array_unref(now);
+	g_ptr_array_unref(was);
 }
 
 static guint32 le32(const guint8 *d)
@@ -615,19 +609,21 @@ static InternetAddressList *reply_to_list(const mapper_bag *bag)
 	return list;
 }
 
-static void hdr_reply_to(ex *x)
+static void hdr_reply_to(ex *x, const header_row *row, const char *const *names)
 {
+	(void)row;
 	if (!differs(x, TAG_REPLY_RECIPIENT_ENTRIES) && !differs(x, TAG_REPLY_RECIPIENT_NAMES))
 		return;
 	InternetAddressList *list = reply_to_list(&x->m->props);
-	put(x, NAMES("Reply-To"), list ? fmt_addresses(x, "Reply-To", list) : NULL);
+	put(x, names, list ? fmt_addresses(x, names[0], list) : NULL);
 	if (list)
 		g_object_unref(list);
 }
 
 /* One string property, one header. */
-static void hdr_string(ex *x, uint32_t tag, const char *const *names)
+static void hdr_string(ex *x, const header_row *row, const char *const *names)
 {
+	uint32_t tag = row->tag;
 	if (!differs(x, tag))
 		return;
 	const char *v = bag_str(&x->m->props, tag);
@@ -637,52 +633,57 @@ static void hdr_string(ex *x, uint32_t tag, const char *const *names)
 /* MS-OXCMAIL 2.2.3.2.5 read in reverse, the G way: Importance wins over
  * the other priority headers on reading, so those that would only repeat it
  * go.  Priority stays: it carries PidTagPriority. */
-static void hdr_importance(ex *x)
+static void hdr_importance(ex *x, const header_row *row, const char *const *names)
 {
+	(void)row;
 	if (!differs(x, TAG_IMPORTANCE))
 		return;
 	static const char *const words[] = { "Low", "Normal", "High" };
 	int64_t v = -1;
 	bag_int(&x->m->props, TAG_IMPORTANCE, &v);
-	put(x, NAMES("Importance", "X-Priority", "X-MSMail-Priority"),
-	    v >= 0 && v <= 2 ? fmt_text(x, "Importance", words[v]) : NULL);
+	put(x, names,
+	    v >= 0 && v <= 2 ? fmt_text(x, names[0], words[v]) : NULL);
 }
 
-static void hdr_priority(ex *x)
+static void hdr_priority(ex *x, const header_row *row, const char *const *names)
 {
+	(void)row;
 	if (!differs(x, TAG_PRIORITY))
 		return;
 	int64_t v = 0;
 	bool have = bag_int(&x->m->props, TAG_PRIORITY, &v);
-	put(x, NAMES("Priority"),
-	    have ? fmt_text(x, "Priority", v > 0 ? "urgent" : v < 0 ? "non-urgent" : "normal") : NULL);
+	put(x, names,
+	    have ? fmt_text(x, names[0], v > 0 ? "urgent" : v < 0 ? "non-urgent" : "normal") : NULL);
 }
 
 /* oxcmail-mapping.md 1.2: the RFC 2156 words; 0 (normal) has none (K). */
-static void hdr_sensitivity(ex *x)
+static void hdr_sensitivity(ex *x, const header_row *row, const char *const *names)
 {
+	(void)row;
 	if (!differs(x, TAG_SENSITIVITY))
 		return;
 	static const char *const words[] = { NULL, "Personal", "Private", "Company-Confidential" };
 	int64_t v = 0;
 	bag_int(&x->m->props, TAG_SENSITIVITY, &v);
-	put(x, NAMES("Sensitivity"), v >= 1 && v <= 3 ? fmt_text(x, "Sensitivity", words[v]) : NULL);
+	put(x, names, v >= 1 && v <= 3 ? fmt_text(x, names[0], words[v]) : NULL);
 }
 
-static void hdr_date(ex *x)
+static void hdr_date(ex *x, const header_row *row, const char *const *names)
 {
+	(void)row;
 	if (!differs(x, TAG_CLIENT_SUBMIT_TIME))
 		return;
 	mapper_prop *p = bag_get(&x->m->props, TAG_CLIENT_SUBMIT_TIME);
 	/* MS-OXCMAIL 2.1.3.2.7: a message without one is dated now */
 	int64_t t = p ? p->v.t : x->base ? 0 : g_get_real_time() / G_USEC_PER_SEC;
-	put(x, NAMES("Date"), p || !x->base ? fmt_date(x, "Date", t) : NULL);
+	put(x, names, p || !x->base ? fmt_date(x, names[0], t) : NULL);
 }
 
 /* MS-OXCMAIL 2.1.3.2.8: PidTagSubjectPrefix + PidTagNormalizedSubject, else
  * PidTagSubject.  A subject that was just written wins over a stale pair. */
-static void hdr_subject(ex *x)
+static void hdr_subject(ex *x, const header_row *row, const char *const *names)
 {
+	(void)row;
 	if (!differs(x, TAG_SUBJECT) && !differs(x, TAG_SUBJECT_PREFIX) &&
 	    !differs(x, TAG_NORMALIZED_SUBJECT))
 		return;
@@ -696,24 +697,26 @@ static void hdr_subject(ex *x)
 	else if (prefix || normalized)
 		value = g_strconcat(prefix && prefix->str ? prefix->str : "",
 		                    normalized && normalized->str ? normalized->str : "", NULL);
-	put(x, NAMES("Subject"), value ? fmt_text(x, "Subject", value) : NULL);
+	put(x, names, value ? fmt_text(x, names[0], value) : NULL);
 	g_free(value);
 }
 
-static void hdr_thread_index(ex *x)
+static void hdr_thread_index(ex *x, const header_row *row, const char *const *names)
 {
+	(void)row;
 	if (!differs(x, TAG_CONVERSATION_INDEX))
 		return;
 	mapper_prop *p = bag_get(&x->m->props, TAG_CONVERSATION_INDEX);
 	gsize n = 0;
 	const guchar *d = p && p->bin ? g_bytes_get_data(p->bin, &n) : NULL;
 	char *b64 = n ? g_base64_encode(d, n) : NULL;
-	put(x, NAMES("Thread-Index"), b64 ? fmt_text(x, "Thread-Index", b64) : NULL);
+	put(x, names, b64 ? fmt_text(x, names[0], b64) : NULL);
 	g_free(b64);
 }
 
-static void hdr_message_id(ex *x)
+static void hdr_message_id(ex *x, const header_row *row, const char *const *names)
 {
+	(void)row;
 	if (!differs(x, TAG_INTERNET_MESSAGE_ID))
 		return;
 	const char *v = bag_str(&x->m->props, TAG_INTERNET_MESSAGE_ID);
@@ -724,50 +727,47 @@ static void hdr_message_id(ex *x)
 		v = made = g_strdup_printf("<%s>", id);
 		g_free(id);
 	}
-	put(x, NAMES("Message-ID"), v ? fmt_text(x, "Message-ID", v) : NULL);
+	put(x, names, v ? fmt_text(x, names[0], v) : NULL);
 	g_free(made);
 }
 
 /* PidNameKeywords: one keyword per value, joined with ", " (1.2). */
-static void hdr_keywords(ex *x)
+static void hdr_keywords(ex *x, const header_row *row, const char *const *names)
 {
+	(void)row;
 	if (!differs_named(x, &mapper_ps_public_strings, "Keywords"))
 		return;
 	mapper_prop *p = bag_get_named(&x->m->props, &mapper_ps_public_strings, "Keywords");
 	char *v = p && p->mv && *p->mv ? g_strjoinv(", ", p->mv) : NULL;
-	put(x, NAMES("Keywords"), v ? fmt_text(x, "Keywords", v) : NULL);
+	put(x, names, v ? fmt_text(x, names[0], v) : NULL);
 	g_free(v);
 }
 
-static void hdr_lists(ex *x)
-{
-	hdr_string(x, TAG_LIST_HELP, NAMES("List-Help", "X-List-Help"));
-	hdr_string(x, TAG_LIST_SUBSCRIBE, NAMES("List-Subscribe", "X-List-Subscribe"));
-	hdr_string(x, TAG_LIST_UNSUBSCRIBE, NAMES("List-Unsubscribe", "X-List-Unsubscribe"));
-}
-
 /* MS-OXCMAIL 2.1.3.2.16: the LCID as a language tag. */
-static void hdr_language(ex *x)
+static void hdr_language(ex *x, const header_row *row, const char *const *names)
 {
+	(void)row;
 	if (!differs(x, TAG_MESSAGE_LOCALE_ID))
 		return;
 	int64_t lcid = 0;
-	const char *tag = bag_int(&x->m->props, TAG_MESSAGE_LOCALE_ID, &lcid) ? import_lcid_tag(lcid) : NULL;
-	put(x, NAMES("Content-Language"), tag ? fmt_text(x, "Content-Language", tag) : NULL);
+	const char *tag = bag_int(&x->m->props, TAG_MESSAGE_LOCALE_ID, &lcid) ? header_lcid_tag(lcid) : NULL;
+	put(x, names, tag ? fmt_text(x, names[0], tag) : NULL);
 }
 
 /* A PS_INTERNET_HEADERS property with a place of its own in the G order,
  * or more than one header to replace. */
-static void hdr_named(ex *x, const char *const *names)
+static void hdr_named(ex *x, const header_row *row, const char *const *names)
 {
+	(void)row;
 	if (!differs_named(x, &mapper_ps_internet_headers, names[0]))
 		return;
 	mapper_prop *p = bag_get_named(&x->m->props, &mapper_ps_internet_headers, names[0]);
 	put(x, names, p && p->str && *p->str ? fmt_text(x, names[0], p->str) : NULL);
 }
 
-static void hdr_time(ex *x, uint32_t tag, const char *const *names)
+static void hdr_time(ex *x, const header_row *row, const char *const *names)
 {
+	uint32_t tag = row->tag;
 	if (!differs(x, tag))
 		return;
 	mapper_prop *p = bag_get(&x->m->props, tag);
@@ -775,8 +775,9 @@ static void hdr_time(ex *x, uint32_t tag, const char *const *names)
 }
 
 /* X-Auto-Response-Suppress tokens (G): the reader's suppress_from() reversed. */
-static void hdr_suppress(ex *x)
+static void hdr_suppress(ex *x, const header_row *row, const char *const *names)
 {
+	(void)row;
 	if (!differs(x, TAG_AUTO_RESPONSE_SUPPRESS))
 		return;
 	static const char *const tokens[] = { "DR", "NDR", "RN", "NRN", "OOF", "AutoReply" };
@@ -789,20 +790,21 @@ static void hdr_suppress(ex *x)
 		for (int i = 0; i < 6; i++)
 			if (bits & (1 << i))
 				g_string_append_printf(v, "%s%s", v->len ? ", " : "", tokens[i]);
-	put(x, NAMES("X-Auto-Response-Suppress"),
-	    v->len ? fmt_text(x, "X-Auto-Response-Suppress", v->str) : NULL);
+	put(x, names,
+	    v->len ? fmt_text(x, names[0], v->str) : NULL);
 	g_string_free(v, TRUE);
 }
 
 /* PidLidFlagRequest (PSETID_Common 0x8530) -> X-Message-Flag. */
-static void hdr_message_flag(ex *x)
+static void hdr_message_flag(ex *x, const header_row *row, const char *const *names)
 {
+	(void)row;
 	mapper_prop *now = bag_get_lid(&x->m->props, &mapper_psetid_common, 0x8530);
 	mapper_prop *was = x->base ? bag_get_lid(&x->base->props, &mapper_psetid_common, 0x8530) : NULL;
 	if (x->base && prop_same(now, was))
 		return;
-	put(x, NAMES("X-Message-Flag"),
-	    now && now->str && *now->str ? fmt_text(x, "X-Message-Flag", now->str) : NULL);
+	put(x, names,
+	    now && now->str && *now->str ? fmt_text(x, names[0], now->str) : NULL);
 }
 
 /* Whether PS_INTERNET_HEADERS/@name is written as the header @name here:
@@ -820,7 +822,7 @@ static bool generic_writable(const char *name)
 		return false;
 	/* MS-OXCMAIL 2.1.3.2.4: never one another property maps to, nor the
 	 * reserved Exchange ones */
-	return import_header_is_generic(name);
+	return header_is_generic(name);
 }
 
 /* The PS_INTERNET_HEADERS names of @m that @before (when not NULL) does
@@ -858,36 +860,53 @@ static void hdr_generic(ex *x)
 	g_ptr_array_unref(names);
 }
 
+typedef void field_writer(ex *x, const header_row *row, const char *const *names);
+
+static field_writer *const field_writers[] = {
+	[HX_NONE] = NULL,
+	[HX_WITH_ABOVE] = NULL,
+	[HX_SENDER] = hdr_sender,
+	[HX_FROM] = hdr_from,
+	[HX_RETURN_RECEIPT] = hdr_return_receipt,
+	[HX_NOTIFICATION] = hdr_notification,
+	[HX_RECIPIENTS] = hdr_recipients,
+	[HX_REPLY_TO] = hdr_reply_to,
+	[HX_NAMED] = hdr_named,
+	[HX_IMPORTANCE] = hdr_importance,
+	[HX_PRIORITY] = hdr_priority,
+	[HX_SENSITIVITY] = hdr_sensitivity,
+	[HX_DATE] = hdr_date,
+	[HX_SUBJECT] = hdr_subject,
+	[HX_STRING] = hdr_string,
+	[HX_THREAD_INDEX] = hdr_thread_index,
+	[HX_MESSAGE_ID] = hdr_message_id,
+	[HX_KEYWORDS] = hdr_keywords,
+	[HX_LANGUAGE] = hdr_language,
+	[HX_TIME] = hdr_time,
+	[HX_SUPPRESS] = hdr_suppress,
+	[HX_MESSAGE_FLAG] = hdr_message_flag,
+};
+G_STATIC_ASSERT(G_N_ELEMENTS(field_writers) == HX_COUNT);
+
+/* Every header group, in header_table's (the G) order, then the generic
+ * ones.  A group's names are its row's and those of the HX_WITH_ABOVE rows
+ * right after it. */
 static void headers(ex *x)
 {
-	hdr_sender(x);
-	hdr_from(x);
-	hdr_return_receipt(x);
-	hdr_notification(x);
-	hdr_recipients(x);
-	hdr_reply_to(x);
-	hdr_named(x, NAMES("Content-Class"));
-	hdr_importance(x);
-	hdr_priority(x);
-	hdr_sensitivity(x);
-	hdr_date(x);
-	hdr_subject(x);
-	hdr_string(x, TAG_CONVERSATION_TOPIC, NAMES("Thread-Topic"));
-	hdr_thread_index(x);
-	hdr_message_id(x);
-	hdr_string(x, TAG_INTERNET_REFERENCES, NAMES("References"));
-	hdr_keywords(x);
-	hdr_string(x, TAG_IN_REPLY_TO_ID, NAMES("In-Reply-To"));
-	hdr_lists(x);
-	hdr_language(x);
-	hdr_named(x, NAMES("Accept-Language", "X-Accept-Language"));
-	hdr_string(x, TAG_INTERNET_PRECEDENCE, NAMES("Precedence"));
-	hdr_time(x, TAG_EXPIRY_TIME, NAMES("Expires", "Expiry-Date"));
-	hdr_suppress(x);
-	hdr_message_flag(x);
-	hdr_time(x, TAG_REPLY_TIME, NAMES("Reply-By"));
-	hdr_string(x, TAG_ATTACH_PAYLOAD_CLASS, NAMES("X-Payload-Class"));
-	hdr_string(x, TAG_ATTACH_PAYLOAD_PROVIDER_GUID, NAMES("X-Payload-Provider-GUID"));
+	for (size_t i = 0; i < header_table_len; i++) {
+		const header_row *row = &header_table[i];
+		field_writer *w = field_writers[row->export];
+		if (!w)
+			continue;
+		const char *names[5];
+		size_t n = 0;
+		names[n++] = row->name;
+		for (size_t j = i + 1; j < header_table_len && n < 4 &&
+		     header_table[j].export == HX_WITH_ABOVE; j++)
+			names[n++] = header_table[j].name;
+		names[n] = NULL;
+		w(x, row, names);
+	}
 	hdr_generic(x);
 }
 
@@ -1017,7 +1036,7 @@ static const char *html_charset(ex *x, const char *data, size_t len)
 	if (g_utf8_validate(data, (gssize)len, NULL))
 		return "utf-8";
 	int64_t cp = 0;
-	const char *cs = bag_int(&x->m->props, TAG_INTERNET_CODEPAGE, &cp) ? import_codepage_charset(cp) : NULL;
+	const char *cs = bag_int(&x->m->props, TAG_INTERNET_CODEPAGE, &cp) ? text_codepage_charset(cp) : NULL;
 	return cs && g_ascii_strncasecmp(cs, "utf-", 4) != 0 ? cs : "windows-1252";
 }
 
@@ -1210,6 +1229,138 @@ static void pair_with(ex *x, GMimeObject *unit, GMimeObject *part, bool part_fir
 	replace_object(x, unit, GMIME_OBJECT(alt));
 }
 
+/* Where the reader's body sits in the tree (update_body). */
+typedef struct {
+	GMimeObject *leaf;         /* the part the body was read from */
+	GMimeObject *unit;         /* the HTML "unit": leaf, or the multipart/related it leads */
+	GMimeObject *rendition;    /* what is a rendition in @alt: unit, or further up */
+	GMimeMultipart *alt;       /* the multipart/alternative holding @rendition, or NULL */
+	GMimeObject *sibling;      /* the text/plain alternative of an HTML body, or NULL */
+} body_place;
+
+static void find_body_place(ex *x, GMimeObject *leaf, body_place *bp)
+{
+	bp->leaf = bp->unit = leaf;
+	int i = 0;
+	GMimeMultipart *parent = parent_of(x->top, leaf, 0, &i);
+	if (parent && i == 0 && is_type(GMIME_OBJECT(parent), "multipart", "related")) {
+		bp->unit = GMIME_OBJECT(parent);
+		parent = parent_of(x->top, bp->unit, 0, &i);
+	}
+	/* the multipart/alternative it is a rendition in: its parent, or further
+	 * up where it leads a multipart/mixed the reader took as the body
+	 * (3.2: a mixed entity qualifies by its first part) */
+	bp->rendition = bp->unit;
+	for (int d = 0; parent && i == 0 && d < MAPPER_MAX_DEPTH &&
+	     (is_type(GMIME_OBJECT(parent), "multipart", "mixed") ||
+	      is_type(GMIME_OBJECT(parent), "multipart", "related")); d++) {
+		bp->rendition = GMIME_OBJECT(parent);
+		parent = parent_of(x->top, bp->rendition, 0, &i);
+	}
+	bp->alt = parent && is_type(GMIME_OBJECT(parent), "multipart", "alternative") ? parent : NULL;
+	bool plain_body = is_type(leaf, "text", "plain");
+	bp->sibling = NULL;
+	for (int k = 0; bp->alt && !plain_body && k < g_mime_multipart_get_count(bp->alt); k++) {
+		GMimeObject *c = g_mime_multipart_get_part(bp->alt, k);
+		if (!bp->sibling && c != bp->rendition && is_text_leaf(c, "plain"))
+			bp->sibling = c;
+	}
+}
+
+/* The body was text/plain: @text (PidTagBody, NULL if gone) and @mh
+ * (PidTagHtml, NULL if none) as they are now. */
+static void update_plain_body(ex *x, const body_place *bp, const char *text, mapper_prop *mh,
+                              bool body_changed, bool html_changed)
+{
+	GMimeObject *leaf = bp->leaf;
+	if (html_changed && mh) {
+		GMimeObject *h = html_part(x, mh->bin);
+		if (body_changed && !text) {
+			/* the plain text went: the HTML's own rendition replaces it */
+			GMimeObject *p = plain_from_html(x, mh->bin);
+			replace_object(x, leaf, new_multipart("alternative", p, h));
+			g_object_unref(p);
+			g_object_unref(h);
+			return;
+		}
+		if (body_changed)
+			set_text(GMIME_PART(leaf), text, strlen(text), "utf-8", x->layout.crlf);
+		if (bp->alt && bp->rendition == leaf) {
+			g_mime_multipart_add(bp->alt, h);
+			g_object_unref(h);
+		} else {
+			pair_with(x, leaf, h, false);
+		}
+		return;
+	}
+	if (body_changed && text)
+		set_text(GMIME_PART(leaf), text, strlen(text), "utf-8", x->layout.crlf);
+	else if (body_changed)
+		remove_object(x, leaf, 0);
+}
+
+/* The body was HTML (or enriched), PidTagHtml changed: the new HTML in its
+ * place, or the part removed.  False when the whole change is done. */
+static bool update_html_part(ex *x, body_place *bp, const char *text, mapper_prop *mh,
+                             bool body_changed)
+{
+	GMimeObject *leaf = bp->leaf;
+	if (mh) {
+		if (is_type(leaf, "text", "html")) {
+			gsize n = 0;
+			const char *d = mh->bin ? g_bytes_get_data(mh->bin, &n) : NULL;
+			/* keep the part's charset unless the new bytes need UTF-8 */
+			const char *cs = d && !is_ascii(d, n) && g_utf8_validate(d, (gssize)n, NULL) ? "utf-8"
+			                 : g_mime_object_get_content_type_parameter(leaf, "charset") ? NULL
+			                 : html_charset(x, d ? d : "", n);
+			set_text(GMIME_PART(leaf), d, n, cs, x->layout.crlf);
+		} else {
+			/* text/enriched: HTML takes its place */
+			GMimeObject *h = html_part(x, mh->bin);
+			if (bp->unit == leaf)
+				bp->unit = h;
+			replace_object(x, leaf, h);
+		}
+		/* the plain alternative is made from the HTML (2.1.3.3.4) */
+		if (bp->sibling && !text && !body_changed) {
+			gsize n = 0;
+			const char *d = mh->bin ? g_bytes_get_data(mh->bin, &n) : NULL;
+			char *plain = html_to_text(d ? d : "", n, html_charset(x, d ? d : "", n), x->layout.crlf);
+			set_text(GMIME_PART(bp->sibling), plain, strlen(plain), "utf-8", x->layout.crlf);
+			g_free(plain);
+		}
+	} else if (text && !bp->sibling) {
+		/* HTML gone, text stays: the text takes the HTML's place */
+		replace_object(x, leaf, text_part("plain", text, strlen(text), "utf-8", x->layout.crlf));
+		return false;
+	} else {
+		remove_object(x, leaf, 0);
+		if (bp->unit == leaf)
+			bp->unit = NULL;
+	}
+	return true;
+}
+
+/* The body was HTML (or enriched), PidTagBody changed: its plain
+ * alternative follows @text, made when there was none. */
+static void update_html_text(ex *x, const body_place *bp, const char *text)
+{
+	if (bp->sibling && text) {
+		set_text(GMIME_PART(bp->sibling), text, strlen(text), "utf-8", x->layout.crlf);
+	} else if (bp->sibling) {
+		remove_object(x, bp->sibling, 0);
+	} else if (text) {
+		GMimeObject *p = text_part("plain", text, strlen(text), "utf-8", x->layout.crlf);
+		if (bp->alt && bp->unit) {
+			g_mime_multipart_insert(bp->alt, 0, p);
+			g_object_unref(p);
+		} else if (bp->unit)
+			pair_with(x, bp->unit, p, true);
+		else
+			prepend_body(x, p);
+	}
+}
+
 /* PidTagBody / PidTagHtml changed: change the parts the reader took them
  * from (import.c's walk, via import_layout), create or remove them. */
 static void update_body(ex *x)
@@ -1231,113 +1382,16 @@ static void update_body(ex *x)
 		return;
 	}
 
-	/* the HTML "unit" is the leaf, or the multipart/related it leads */
-	GMimeObject *unit = leaf;
-	int i = 0;
-	GMimeMultipart *parent = parent_of(x->top, leaf, 0, &i);
-	if (parent && i == 0 && is_type(GMIME_OBJECT(parent), "multipart", "related")) {
-		unit = GMIME_OBJECT(parent);
-		parent = parent_of(x->top, unit, 0, &i);
-	}
-	/* the multipart/alternative it is a rendition in: its parent, or further
-	 * up where it leads a multipart/mixed the reader took as the body
-	 * (3.2: a mixed entity qualifies by its first part) */
-	GMimeObject *rendition = unit;
-	for (int d = 0; parent && i == 0 && d < MAPPER_MAX_DEPTH &&
-	     (is_type(GMIME_OBJECT(parent), "multipart", "mixed") ||
-	      is_type(GMIME_OBJECT(parent), "multipart", "related")); d++) {
-		rendition = GMIME_OBJECT(parent);
-		parent = parent_of(x->top, rendition, 0, &i);
-	}
-	GMimeMultipart *alt = parent && is_type(GMIME_OBJECT(parent), "multipart", "alternative") ? parent : NULL;
-	bool plain_body = is_type(leaf, "text", "plain");
-	GMimeObject *sibling = NULL;   /* the text/plain alternative of an HTML body */
-	for (int k = 0; alt && !plain_body && k < g_mime_multipart_get_count(alt); k++) {
-		GMimeObject *c = g_mime_multipart_get_part(alt, k);
-		if (!sibling && c != rendition && is_text_leaf(c, "plain"))
-			sibling = c;
-	}
-
-	if (plain_body) {
-		if (html_changed && mh) {
-			GMimeObject *h = html_part(x, mh->bin);
-			if (body_changed && !text) {
-				/* the plain text went: the HTML's own rendition replaces it */
-				GMimeObject *p = plain_from_html(x, mh->bin);
-				replace_object(x, leaf, new_multipart("alternative", p, h));
-				g_object_unref(p);
-				g_object_unref(h);
-				return;
-			}
-			if (body_changed)
-				set_text(GMIME_PART(leaf), text, strlen(text), "utf-8", x->layout.crlf);
-			if (alt && rendition == leaf) {
-				g_mime_multipart_add(alt, h);
-				g_object_unref(h);
-			} else {
-				pair_with(x, leaf, h, false);
-			}
-			return;
-		}
-		if (body_changed && text)
-			set_text(GMIME_PART(leaf), text, strlen(text), "utf-8", x->layout.crlf);
-		else if (body_changed)
-			remove_object(x, leaf, 0);
+	body_place bp;
+	find_body_place(x, leaf, &bp);
+	if (is_type(leaf, "text", "plain")) {
+		update_plain_body(x, &bp, text, mh, body_changed, html_changed);
 		return;
 	}
-
-	/* HTML (or enriched) body */
-	if (html_changed) {
-		if (mh) {
-			if (is_type(leaf, "text", "html")) {
-				gsize n = 0;
-				const char *d = mh->bin ? g_bytes_get_data(mh->bin, &n) : NULL;
-				/* keep the part's charset unless the new bytes need UTF-8 */
-				const char *cs = d && !is_ascii(d, n) && g_utf8_validate(d, (gssize)n, NULL) ? "utf-8"
-				                 : g_mime_object_get_content_type_parameter(leaf, "charset") ? NULL
-				                 : html_charset(x, d ? d : "", n);
-				set_text(GMIME_PART(leaf), d, n, cs, x->layout.crlf);
-			} else {
-				/* text/enriched: HTML takes its place */
-				GMimeObject *h = html_part(x, mh->bin);
-				if (unit == leaf)
-					unit = h;
-				replace_object(x, leaf, h);
-			}
-			/* the plain alternative is made from the HTML (2.1.3.3.4) */
-			if (sibling && !text && !body_changed) {
-				gsize n = 0;
-				const char *d = mh->bin ? g_bytes_get_data(mh->bin, &n) : NULL;
-				char *plain = html_to_text(d ? d : "", n, html_charset(x, d ? d : "", n), x->layout.crlf);
-				set_text(GMIME_PART(sibling), plain, strlen(plain), "utf-8", x->layout.crlf);
-				g_free(plain);
-			}
-		} else if (text && !sibling) {
-			/* HTML gone, text stays: the text takes the HTML's place */
-			replace_object(x, leaf, text_part("plain", text, strlen(text), "utf-8", x->layout.crlf));
-			return;
-		} else {
-			remove_object(x, leaf, 0);
-			if (unit == leaf)
-				unit = NULL;
-		}
-	}
-	if (!body_changed)
+	if (html_changed && !update_html_part(x, &bp, text, mh, body_changed))
 		return;
-	if (sibling && text) {
-		set_text(GMIME_PART(sibling), text, strlen(text), "utf-8", x->layout.crlf);
-	} else if (sibling) {
-		remove_object(x, sibling, 0);
-	} else if (text) {
-		GMimeObject *p = text_part("plain", text, strlen(text), "utf-8", x->layout.crlf);
-		if (alt && unit) {
-			g_mime_multipart_insert(alt, 0, p);
-			g_object_unref(p);
-		} else if (unit)
-			pair_with(x, unit, p, true);
-		else
-			prepend_body(x, p);
-	}
+	if (body_changed)
+		update_html_text(x, &bp, text);
 }
 
 /* ---- attachments (oxcmail-mapping.md 4.3) -------------------------------- */
@@ -1579,7 +1633,7 @@ static mapper_status build_tree(ex *x)
 		const char *cid = g_mime_object_get_content_id(parts->pdata[i]);
 		g_ptr_array_add(refs, cid ? g_strconcat("cid:", cid, NULL) : g_strdup(""));
 	}
-	gboolean *found = html_text ? import_text_contains(html_text, (const char *const *)refs->pdata, refs->len)
+	gboolean *found = html_text ? text_contains(html_text, (const char *const *)refs->pdata, refs->len)
 	                            : NULL;
 	GMimeMultipart *related = NULL, *mixed = NULL;
 	for (guint i = 0; i < parts->len; i++) {
@@ -1663,57 +1717,39 @@ static char *field_value(const field *f)
 	return g_strstrip(v);
 }
 
-/* The header fields of the message entity and its body.  The header block
- * already holds the promoted properties' fields; here the Content-* fields
- * go and the entity's own come in: the attachment's last Content-Type field
- * byte for byte (clear-signed), or Content-Type, Content-Disposition and
- * Content-Transfer-Encoding with the base64 CMS bytes (opaque). */
-static mapper_status smime_tail(ex *x, GPtrArray *tail, GByteArray *rest)
+/* MS-OXOSMIME 3.1.5.1.4 steps 2-3: the attachment @d (@n bytes) read as a
+ * MIME entity; of its header fields only the last Content-Type goes to
+ * @tail, then the empty line and the body byte for byte to @rest. */
+static mapper_status clear_signed_tail(ex *x, const char *d, size_t n, GPtrArray *tail,
+                                       GByteArray *rest)
 {
-	bool clear = x->m->smime == SMIME_CLEAR_SIGNED;
-	const char *section = clear ? "3.1.5.1.4" : "3.1.5.2.4";
-	if (x->m->attachments->len != 1)
-		return fail(x, MAPPER_INVALID, "an S/MIME message object needs exactly one attachment "
-		            "(MS-OXOSMIME %s), this one has %u", section, x->m->attachments->len);
-	mapper_attachment *a = x->m->attachments->pdata[0];
-	mapper_prop *data = bag_get(&a->props, TAG_ATTACH_DATA_BINARY);
-	gsize n = 0;
-	const char *d = data && data->bin ? g_bytes_get_data(data->bin, &n) : NULL;
-	if (!d || !n)
-		return fail(x, MAPPER_INVALID, "the S/MIME attachment has no data (MS-OXOSMIME %s)", section);
-
-	if (clear) {
-		/* step 3: of the entity's header fields only the last Content-Type */
-		gssize end = block_end(d, n);
-		GPtrArray *own = end >= 0 ? fields_split(d, (size_t)end) : NULL;
-		field *ct = NULL;
-		for (guint i = 0; own && i < own->len; i++) {
-			field *f = own->pdata[i];
-			if (f->name && ieq(f->name, "Content-Type"))
-				ct = f;
-		}
-		if (!ct) {
-			if (own)
-				g_ptr_array_unref(own);
-			return fail(x, MAPPER_INVALID, "the clear-signed attachment is not a MIME entity "
-			            "with a Content-Type field (MS-OXOSMIME 3.1.5.1.4)");
-		}
-		g_ptr_array_add(tail, field_new(ct->name, ct->text->str, ct->text->len));
-		g_ptr_array_unref(own);
-		/* the empty line and the body, byte for byte */
-		g_byte_array_append(rest, (const guint8 *)d + end, (guint)(n - (size_t)end));
-		return MAPPER_OK;
+	gssize end = block_end(d, n);
+	GPtrArray *own = end >= 0 ? fields_split(d, (size_t)end) : NULL;
+	field *ct = NULL;
+	for (guint i = 0; own && i < own->len; i++) {
+		field *f = own->pdata[i];
+		if (f->name && ieq(f->name, "Content-Type"))
+			ct = f;
 	}
+	if (!ct) {
+		if (own)
+			g_ptr_array_unref(own);
+		return fail(x, MAPPER_INVALID, "the clear-signed attachment is not a MIME entity "
+		            "with a Content-Type field (MS-OXOSMIME 3.1.5.1.4)");
+	}
+	g_ptr_array_add(tail, field_new(ct->name, ct->text->str, ct->text->len));
+	g_ptr_array_unref(own);
+	g_byte_array_append(rest, (const guint8 *)d + end, (guint)(n - (size_t)end));
+	return MAPPER_OK;
+}
 
-	/* An unedited original keeps its own fields where they say the same. */
-	bool same_kind = x->base && x->base->smime == SMIME_OPAQUE;
-	field *f;
-
-	/* step 4: the raw Content-Type of the original, else the MIME tag and name= */
+/* MS-OXOSMIME 3.1.5.2.4 step 4: the raw Content-Type of the original
+ * (PS_INTERNET_HEADERS "Content-Type"), else the MIME tag with name=
+ * @filename.  With @same_kind an original field that says the same stays. */
+static void opaque_content_type(ex *x, mapper_attachment *a, const char *filename, bool same_kind,
+                                GPtrArray *tail)
+{
 	mapper_prop *raw = bag_get_named(&x->m->props, &mapper_ps_internet_headers, "Content-Type");
-	const char *filename = bag_str(&a->props, TAG_ATTACH_FILENAME);
-	if (!filename)
-		filename = bag_str(&a->props, TAG_ATTACH_LONG_FILENAME);
 	char *text;
 	if (raw && raw->str && *raw->str) {
 		text = g_strconcat("Content-Type: ", raw->str, x->nl, NULL);
@@ -1730,7 +1766,7 @@ static mapper_status smime_tail(ex *x, GPtrArray *tail, GByteArray *rest)
 		g_free(v);
 		g_object_unref(ct);
 	}
-	f = same_kind && raw && raw->str ? last_field(x->fields, "Content-Type", NULL) : NULL;
+	field *f = same_kind && raw && raw->str ? last_field(x->fields, "Content-Type", NULL) : NULL;
 	char *was = f ? field_value(f) : NULL;
 	if (was && strcmp(was, raw->str) == 0)
 		g_ptr_array_add(tail, field_new(f->name, f->text->str, f->text->len));
@@ -1738,19 +1774,23 @@ static mapper_status smime_tail(ex *x, GPtrArray *tail, GByteArray *rest)
 		g_ptr_array_add(tail, field_new("Content-Type", text, strlen(text)));
 	g_free(was);
 	g_free(text);
-	/* step 5: attachment; filename= PidTagAttachFilename */
+}
+
+/* MS-OXOSMIME 3.1.5.2.4 step 5: "attachment" with filename= @filename.
+ * With @same_kind an original field with just that stays. */
+static void opaque_disposition(ex *x, const char *filename, bool same_kind, GPtrArray *tail)
+{
 	GMimeContentDisposition *cd = g_mime_content_disposition_new();
 	g_mime_content_disposition_set_disposition(cd, "attachment");
 	g_mime_content_disposition_set_parameter(cd, "filename", filename ? filename : "smime.p7m");
 	param_utf8(g_mime_content_disposition_get_parameters(cd), "filename");
 	char *v = g_mime_content_disposition_encode(cd, x->fo);
-	text = g_strconcat("Content-Disposition:", v, NULL);
+	char *text = g_strconcat("Content-Disposition:", v, NULL);
 	g_free(v);
 	int count = 0;
-	f = same_kind ? last_field(x->fields, "Content-Disposition", &count) : NULL;
-	was = f && count == 1 ? field_value(f) : NULL;
+	field *f = same_kind ? last_field(x->fields, "Content-Disposition", &count) : NULL;
+	char *was = f && count == 1 ? field_value(f) : NULL;
 	GMimeContentDisposition *old_cd = was ? g_mime_content_disposition_parse(NULL, was) : NULL;
-	mapper_attachment *b = same_kind && x->base->attachments->len == 1 ? x->base->attachments->pdata[0] : NULL;
 	if (old_cd && ieq(g_mime_content_disposition_get_disposition(old_cd), "attachment") &&
 	    g_mime_param_list_length(g_mime_content_disposition_get_parameters(old_cd)) == 1 &&
 	    g_strcmp0(g_mime_content_disposition_get_parameter(old_cd, "filename"),
@@ -1765,9 +1805,18 @@ static mapper_status smime_tail(ex *x, GPtrArray *tail, GByteArray *rest)
 	g_free(was);
 	g_free(text);
 	g_object_unref(cd);
-	/* steps 6 and 7 */
-	f = same_kind ? last_field(x->fields, "Content-Transfer-Encoding", &count) : NULL;
-	was = f && count == 1 ? field_value(f) : NULL;
+}
+
+/* MS-OXOSMIME 3.1.5.2.4 steps 6 and 7: Content-Transfer-Encoding base64
+ * and the attachment's bytes @data (@d, @n) in base64.  An original that
+ * was base64 already, of the same bytes, keeps its field and its text. */
+static void opaque_body(ex *x, mapper_prop *data, const char *d, size_t n, bool same_kind,
+                        GPtrArray *tail, GByteArray *rest)
+{
+	mapper_attachment *b = same_kind && x->base->attachments->len == 1 ? x->base->attachments->pdata[0] : NULL;
+	int count = 0;
+	field *f = same_kind ? last_field(x->fields, "Content-Transfer-Encoding", &count) : NULL;
+	char *was = f && count == 1 ? field_value(f) : NULL;
 	bool base64_was = was && ieq(was, "base64");
 	g_free(was);
 	if (base64_was) {
@@ -1776,10 +1825,10 @@ static mapper_status smime_tail(ex *x, GPtrArray *tail, GByteArray *rest)
 		mapper_prop *bdata = b ? bag_get(&b->props, TAG_ATTACH_DATA_BINARY) : NULL;
 		if (bdata && prop_same(bdata, data)) {
 			g_byte_array_append(rest, (const guint8 *)x->orig_body, (guint)x->orig_body_len);
-			return MAPPER_OK;
+			return;
 		}
 	} else {
-		text = g_strconcat("Content-Transfer-Encoding: base64", x->nl, NULL);
+		char *text = g_strconcat("Content-Transfer-Encoding: base64", x->nl, NULL);
 		g_ptr_array_add(tail, field_new("Content-Transfer-Encoding", text, strlen(text)));
 		g_free(text);
 	}
@@ -1795,6 +1844,39 @@ static mapper_status smime_tail(ex *x, GPtrArray *tail, GByteArray *rest)
 			g_byte_array_append(rest, (const guint8 *)b64 + i, 1);
 	}
 	g_free(b64);
+}
+
+/* The header fields of the message entity and its body.  The header block
+ * already holds the promoted properties' fields (MS-OXOSMIME 3.1.5.1.4
+ * step 4, 3.1.5.2.4 step 3); here the Content-* fields go and the entity's
+ * own come in: the attachment's last Content-Type field byte for byte
+ * (clear-signed, 3.1.5.1.4), or Content-Type, Content-Disposition and
+ * Content-Transfer-Encoding with the base64 CMS bytes (opaque, 3.1.5.2.4). */
+static mapper_status smime_tail(ex *x, GPtrArray *tail, GByteArray *rest)
+{
+	bool clear = x->m->smime == SMIME_CLEAR_SIGNED;
+	const char *section = clear ? "3.1.5.1.4" : "3.1.5.2.4";
+	/* step 1 of both: exactly one attachment */
+	if (x->m->attachments->len != 1)
+		return fail(x, MAPPER_INVALID, "an S/MIME message object needs exactly one attachment "
+		            "(MS-OXOSMIME %s), this one has %u", section, x->m->attachments->len);
+	mapper_attachment *a = x->m->attachments->pdata[0];
+	mapper_prop *data = bag_get(&a->props, TAG_ATTACH_DATA_BINARY);
+	gsize n = 0;
+	const char *d = data && data->bin ? g_bytes_get_data(data->bin, &n) : NULL;
+	if (!d || !n)
+		return fail(x, MAPPER_INVALID, "the S/MIME attachment has no data (MS-OXOSMIME %s)", section);
+	if (clear)
+		return clear_signed_tail(x, d, n, tail, rest);
+
+	/* An unedited original keeps its own fields where they say the same. */
+	bool same_kind = x->base && x->base->smime == SMIME_OPAQUE;
+	const char *filename = bag_str(&a->props, TAG_ATTACH_FILENAME);
+	if (!filename)
+		filename = bag_str(&a->props, TAG_ATTACH_LONG_FILENAME);
+	opaque_content_type(x, a, filename, same_kind, tail);
+	opaque_disposition(x, filename, same_kind, tail);
+	opaque_body(x, data, d, n, same_kind, tail, rest);
 	return MAPPER_OK;
 }
 
@@ -1961,11 +2043,12 @@ static mapper_status export_bytes(mapper_message *m, const char *orig, size_t or
 
 	GByteArray *rest = g_byte_array_new();
 	mapper_status st = MAPPER_OK;
+	/* MS-OXOSMIME 3.1.5.1.3 / 3.1.5.2.3 go by the class, which follows the
+	 * kind the reader recognized and cannot be written: the kind decides */
 	if (m->smime != SMIME_NONE) {
 		GPtrArray *tail = g_ptr_array_new_with_free_func(field_free);
 		st = smime_tail(&x, tail, rest);
 		if (st == MAPPER_OK) {
-			/* a message of another kind before: none of its entity fields fit */
 			/* a message of another kind before: none of its entity fields
 			 * fit; the same kind keeps the ones S/MIME does not rebuild
 			 * (Content-Description ...), and an original without a

@@ -4,7 +4,8 @@
  * MS-OXCMAIL 2.2 for every message (as summarised in oxcmail-mapping.md
  * sections 1-4 and 7) and MS-OXOSMIME 2.2 / 3.1.5 for clear-signed, opaque
  * signed and encrypted ones.  GMime parses; this file only decides which
- * property each piece becomes.  The protected content of S/MIME messages is
+ * property each piece becomes (for header fields, headers.c's table says
+ * which field is which kind; the rules here say what each kind becomes).  The protected content of S/MIME messages is
  * taken from the input bytes, never from GMime's re-serialisation, so that it
  * stays byte-exact (MS-OXOSMIME 2.2.1 item 4a).
  *
@@ -19,17 +20,8 @@
 
 #include "mapper-private.h"
 
-#include "tags.h"
+#include "headers.h"
 
-
-/* MS-OXCMSG 2.2.1.6 */
-#define MF_READ 0x1
-#define MF_UNSENT 0x8
-#define MF_HAS_ATTACH 0x10
-/* oxcmail-mapping.md 7.1 (gromox values) */
-#define MSGSTATUS_DELMARKED 0x8
-#define MSGSTATUS_DRAFT 0x100
-#define MSGSTATUS_ANSWERED 0x200
 
 /* ---- the conversion context ------------------------------------------- */
 
@@ -238,44 +230,8 @@ static void add_recipient(mapper_message *m, const mailbox *mb, int type)
 
 /* ---- header -> property rules (oxcmail-mapping.md 1.2, 1.3) ------------ */
 
-/* Headers that get no PS_INTERNET_HEADERS property (MS-OXCMAIL 2.2.3.2.29),
- * besides those mapped to a property of their own. */
-static const char *const not_generic[] = {
-	"Received", "Resent-From", "Resent-Sender", "Resent-Date", "Resent-Message-Id",
-	"Content-Type", "Content-Disposition", "Content-Description",
-	"Content-Transfer-Encoding", "Content-ID", "Content-MD5", "MIME-Version",
-	"Return-Path", "Comments", "AdHoc", "Apparently-To", "Approved", "Control",
-	"Distribution", "Encoding", "FollowUp-To", "Lines", "Bytes", "Article",
-	"Supercedes", "NewsGroups", "NntpPostingHost", "Organization", "Path", "RR",
-	"Summary", "Trace", "Encrypted", "X-MimeOle", "X-MS-TNEF-Correlator",
-	/* mapped to properties below */
-	"From", "Sender", "Reply-To", "To", "Cc", "Bcc", "Date", "Subject",
-	"Message-ID", "In-Reply-To", "References", "Importance", "Priority",
-	"X-Priority", "X-MSMail-Priority", "Sensitivity", "Keywords",
-	"Content-Language", "Accept-Language", "X-Accept-Language", "Thread-Topic",
-	"Thread-Index", "Return-Receipt-To", "Disposition-Notification-To",
-	"List-Help", "List-Subscribe", "List-Unsubscribe", "X-List-Help",
-	"X-List-Subscribe", "X-List-Unsubscribe", "Precedence", "Expires",
-	"Expiry-Date", "Reply-By", "X-Message-Flag", "X-Auto-Response-Suppress",
-	"X-Payload-Class", "X-Payload-Provider-GUID", "Content-Class",
-	"Content-Location", "Content-Base", "X-Unsent",
-};
-
-bool import_header_is_generic(const char *name)
-{
-	for (size_t i = 0; i < G_N_ELEMENTS(not_generic); i++)
-		if (ieq(name, not_generic[i]))
-			return false;
-	if (iprefix(name, "X-MS-Exchange-Organization-")) {
-		/* the Auth* ones are kept (MS-OXCMAIL 2.2.3.2.29) */
-		return iprefix(name, "X-MS-Exchange-Organization-Auth");
-	}
-	if (iprefix(name, "X-MS-Exchange-Forest-"))
-		return false;
-	/* a header name that cannot be a file name is not shown */
-	return *name && strlen(name) <= 255 /* NAME_MAX */ && !strchr(name, '/') &&
-	       strcmp(name, ".") && strcmp(name, "..");
-}
+/* Which header fields mean what is headers.c's table; the functions below
+ * say how each kind of field becomes properties. */
 
 /* MS-OXCMAIL 2.2.3.2.5: Importance wins, then Priority, X-Priority, X-MSMail-Priority. */
 static int importance_from(const char *hdr, const char *v)
@@ -304,40 +260,6 @@ static int sensitivity_from(const char *v)
 	if (ieq(v, "Private")) return 2;
 	if (ieq(v, "Company-Confidential")) return 3;
 	return 0;
-}
-
-/* [MS-LCID] for the language tags mail commonly carries (2.2.3.2.11); the
- * first tag of an LCID is the one the writer gives it (2.1.3.2.16). */
-static const struct { const char *tag; int lcid; } lcid_table[] = {
-	{ "ar", 0x0001 }, { "bg", 0x0002 }, { "ca", 0x0003 }, { "zh-cn", 0x0804 },
-	{ "zh-tw", 0x0404 }, { "zh", 0x0004 }, { "cs", 0x0005 }, { "da", 0x0006 },
-	{ "de-at", 0x0C07 }, { "de-ch", 0x0807 }, { "de-de", 0x0407 }, { "de", 0x0407 },
-	{ "el", 0x0008 }, { "en-au", 0x0C09 }, { "en-ca", 0x1009 }, { "en-gb", 0x0809 },
-	{ "en-us", 0x0409 }, { "en", 0x0409 }, { "es-es", 0x0C0A }, { "es-mx", 0x080A },
-	{ "es", 0x0C0A }, { "fi", 0x000B }, { "fr-ca", 0x0C0C }, { "fr-fr", 0x040C },
-	{ "fr", 0x040C }, { "he", 0x000D }, { "hu", 0x000E }, { "is", 0x000F },
-	{ "it", 0x0410 }, { "ja", 0x0411 }, { "ko", 0x0412 }, { "nl", 0x0413 },
-	{ "nb", 0x0414 }, { "no", 0x0414 }, { "pl", 0x0415 }, { "pt-br", 0x0416 },
-	{ "pt-pt", 0x0816 }, { "pt", 0x0816 }, { "ro", 0x0418 }, { "ru", 0x0419 },
-	{ "hr", 0x041A }, { "sk", 0x041B }, { "sv", 0x041D }, { "th", 0x041E },
-	{ "tr", 0x041F }, { "uk", 0x0422 }, { "sl", 0x0424 }, { "et", 0x0425 },
-	{ "lv", 0x0426 }, { "lt", 0x0427 }, { "vi", 0x042A },
-};
-
-static int lcid_from(const char *tag)
-{
-	for (size_t i = 0; i < G_N_ELEMENTS(lcid_table); i++)
-		if (ieq(tag, lcid_table[i].tag))
-			return lcid_table[i].lcid;
-	return 0;
-}
-
-const char *import_lcid_tag(int64_t lcid)
-{
-	for (size_t i = 0; i < G_N_ELEMENTS(lcid_table); i++)
-		if (lcid_table[i].lcid == lcid)
-			return lcid_table[i].tag;
-	return NULL;
 }
 
 /* X-Auto-Response-Suppress tokens (oxcmail-mapping.md 1.2, gromox). */
@@ -461,288 +383,500 @@ static int header_offset_cmp(gconstpointer a, gconstpointer b)
 	return x < y ? -1 : x > y;
 }
 
-static void import_headers(ctx *c, const mapper_source *src)
+/* ---- the header fields, by header_table (headers.h) --------------------- */
+
+/* One header field being read, in the forms the rules use. */
+typedef struct {
+	GMimeHeader *h;
+	const char *name;       /* as the message spells it */
+	const char *raw;        /* GMime's raw value: folded, not decoded */
+	const char *value;      /* RFC 2047-decoded, UTF-8 */
+	const char *value_raw;  /* unfolded and trimmed, not decoded, UTF-8 */
+} field_in;
+
+/* What the fields read so far decided, for the rules that look beyond one
+ * field ("the first From wins", "Importance wins over X-Priority" ...). */
+typedef struct {
+	ctx *c;
+	mapper_bag *bag;           /* the message's properties */
+	int importance;            /* -1 until a field gives one */
+	int importance_rank;       /* header_row.param of the field that gave it */
+	bool have_from, have_sender, unsent, have_delivery;
+	GString *display[4];       /* names of the To (1), Cc (2) and Bcc (3) rows */
+	GPtrArray *keywords;       /* of char*, owned */
+	char *content_class;       /* the last Content-Class, raw; owned */
+} fields_read;
+
+/* A rule for one kind of field (header_row.import).  It returns whether it
+ * took the field; one it did not take goes to the generic rule when
+ * header_row_is_generic() says so, as the if/else chain this replaces let
+ * a field whose condition failed fall through to its last branch. */
+typedef bool field_rule(fields_read *s, const header_row *row, const field_in *f);
+
+static bool take_none(fields_read *s, const header_row *row, const field_in *f)
 {
-	mapper_message *m = c->m;
-	mapper_bag *bag = &m->props;
-	GPtrArray *hs = all_headers(c->msg);
-	g_ptr_array_sort(hs, header_offset_cmp);
+	(void)s, (void)row, (void)f;
+	return false;
+}
 
-	int importance = -1, importance_rank = 99;
-	bool have_from = false, have_sender = false, unsent = false, have_delivery = false;
-	GString *display[4] = { NULL, g_string_new(NULL), g_string_new(NULL), g_string_new(NULL) };
-	GPtrArray *keywords = g_ptr_array_new_with_free_func(g_free);
-	char *content_class = NULL;
+/* MS-OXOSMIME 3.1.5.1.1 / 3.1.5.2.1: the last one names the media type */
+static bool take_content_type(fields_read *s, const header_row *row, const field_in *f)
+{
+	(void)row;
+	s->c->last_ct_header = f->h;
+	return true;
+}
 
-	for (guint i = 0; i < hs->len; i++) {
-		GMimeHeader *h = hs->pdata[i];
-		const char *name = g_mime_header_get_name(h);
-		const char *raw = g_mime_header_get_raw_value(h);
-		char *value_u = unfold(raw);           /* raw, unfolded */
-		char *value = to_utf8(c, g_mime_header_get_value(h)); /* RFC 2047 decoded */
-		char *value_raw = to_utf8(c, value_u);
-		g_free(value_u);
+/* The first mailbox of the first From (or Sender) that has one. */
+static bool take_originator(fields_read *s, const field_in *f, const address_tags *group, bool *have)
+{
+	if (*have)
+		return false;
+	GArray *mbs = parse_mailboxes(s->c, f->raw, false);
+	if (mbs->len) {
+		/* MS-OXCMAIL: the first mailbox of From only */
+		set_address_group(s->bag, group, &g_array_index(mbs, mailbox, 0));
+		*have = true;
+	}
+	g_array_unref(mbs);
+	return true;
+}
 
-		if (ieq(name, "Content-Type")) {
-			c->last_ct_header = h;
-		} else if (ieq(name, "From") && !have_from) {
-			GArray *mbs = parse_mailboxes(c, raw, false);
-			if (mbs->len) {
-				/* MS-OXCMAIL: the first mailbox of From only */
-				set_address_group(bag, &sent_representing, &g_array_index(mbs, mailbox, 0));
-				have_from = true;
-			}
-			g_array_unref(mbs);
-		} else if (ieq(name, "Sender") && !have_sender) {
-			GArray *mbs = parse_mailboxes(c, raw, false);
-			if (mbs->len) {
-				set_address_group(bag, &sender, &g_array_index(mbs, mailbox, 0));
-				have_sender = true;
-			}
-			g_array_unref(mbs);
-		} else if (ieq(name, "Reply-To") && !bag_get(bag, TAG_REPLY_RECIPIENT_ENTRIES)) {
-			GArray *mbs = parse_mailboxes(c, raw, false);
-			if (mbs->len) {
-				GPtrArray *eids = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
-				GString *names = g_string_new(NULL);
-				for (guint j = 0; j < mbs->len; j++) {
-					mailbox *mb = &g_array_index(mbs, mailbox, j);
-					g_ptr_array_add(eids, address_oneoff_entryid(mb->name, mb->addr));
-					/* ";" separates the names, so it cannot be inside one (gromox) */
-					char *n = g_strdelimit(g_strdup(mb->name), ";", ' ');
-					g_string_append_printf(names, "%s%s", j ? ";" : "", n);
-					g_free(n);
-				}
-				bag_set_binary_take(bag, TAG_REPLY_RECIPIENT_ENTRIES, address_flatentrylist(eids));
-				bag_set_string(bag, TAG_REPLY_RECIPIENT_NAMES, names->str);
-				g_string_free(names, TRUE);
-				g_ptr_array_unref(eids);
-			}
-			g_array_unref(mbs);
-		} else if (ieq(name, "To") || ieq(name, "Cc") || ieq(name, "Bcc")) {
-			int type = ieq(name, "To") ? 1 : ieq(name, "Cc") ? 2 : 3;
-			GArray *mbs = parse_mailboxes(c, raw, true);
-			for (guint j = 0; j < mbs->len; j++) {
-				mailbox *mb = &g_array_index(mbs, mailbox, j);
-				add_recipient(m, mb, type);
-				if (mb->name)
-					g_string_append_printf(display[type], "%s%s", display[type]->len ? "; " : "", mb->name);
-			}
-			g_array_unref(mbs);
-		} else if (ieq(name, "Date")) {
-			int64_t t;
-			if (bag_get(bag, TAG_CLIENT_SUBMIT_TIME))
-				;
-			else if (time_from_header(value_raw, &t))
-				bag_set_time(bag, TAG_CLIENT_SUBMIT_TIME, t);
-			else
-				message_warn(m, "unreadable Date header: %s", value_raw);
-		} else if (ieq(name, "Received") && !have_delivery) {
-			/* the newest Received comes first; its date follows the last ';' */
-			const char *semi = strrchr(value_raw, ';');
-			int64_t t;
-			if (semi && time_from_header(semi + 1, &t)) {
-				bag_set_time(bag, TAG_MESSAGE_DELIVERY_TIME, t);
-				have_delivery = true;
-			}
-		} else if (ieq(name, "Subject")) {
-			if (!bag_get(bag, TAG_SUBJECT))
-				set_subject(bag, value);
-		} else if (ieq(name, "Message-ID")) {
-			if (!bag_get(bag, TAG_INTERNET_MESSAGE_ID))
-				bag_set_string(bag, TAG_INTERNET_MESSAGE_ID, value_raw);
-		} else if (ieq(name, "In-Reply-To")) {
-			if (!bag_get(bag, TAG_IN_REPLY_TO_ID))
-				bag_set_string(bag, TAG_IN_REPLY_TO_ID, value_raw);
-		} else if (ieq(name, "References")) {
-			if (!bag_get(bag, TAG_INTERNET_REFERENCES))
-				bag_set_string(bag, TAG_INTERNET_REFERENCES, value_raw);
-		} else if (ieq(name, "Importance") || ieq(name, "Priority") ||
-		           ieq(name, "X-Priority") || ieq(name, "X-MSMail-Priority")) {
-			static const char *const rank[] = { "Importance", "Priority", "X-Priority", "X-MSMail-Priority" };
-			int r = 0;
-			while (r < 4 && !ieq(name, rank[r]))
-				r++;
-			int v = importance_from(name, value_raw);
-			if (v >= 0 && r < importance_rank) {
-				importance = v;
-				importance_rank = r;
-			}
-			if (ieq(name, "Priority") && !bag_get(bag, TAG_PRIORITY)) {
-				/* PidTagPriority: -1 non-urgent, 0 normal, 1 urgent */
-				if (iprefix(value_raw, "urgent"))
-					bag_set_int(bag, TAG_PRIORITY, 1);
-				else if (iprefix(value_raw, "non-urgent"))
-					bag_set_int(bag, TAG_PRIORITY, -1);
-				else if (iprefix(value_raw, "normal"))
-					bag_set_int(bag, TAG_PRIORITY, 0);
-			}
-		} else if (ieq(name, "Sensitivity")) {
-			bag_set_int(bag, TAG_SENSITIVITY, sensitivity_from(value_raw));
-		} else if (ieq(name, "Keywords")) {
-			char **kw = g_strsplit_set(value, ",;", -1);
-			for (char **k = kw; *k; k++) {
-				g_strstrip(*k);
-				if (**k)
-					g_ptr_array_add(keywords, g_strdup(*k));
-			}
-			g_strfreev(kw);
-		} else if (ieq(name, "Content-Language")) {
-			char *first = g_strdup(value_raw);
-			first[strcspn(first, ", ")] = '\0';
-			int lcid = lcid_from(first);
-			if (lcid && !bag_get(bag, TAG_MESSAGE_LOCALE_ID))
-				bag_set_int(bag, TAG_MESSAGE_LOCALE_ID, lcid);
-			g_free(first);
-		} else if (ieq(name, "Accept-Language") || ieq(name, "X-Accept-Language")) {
-			/* Accept-Language wins over X-Accept-Language */
-			if (ieq(name, "Accept-Language") ||
-			    !bag_get_named(bag, &mapper_ps_internet_headers, "Accept-Language"))
-				bag_set_named_string(bag, &mapper_ps_internet_headers, "Accept-Language", value);
-		} else if (ieq(name, "Thread-Topic")) {
-			bag_set_string(bag, TAG_CONVERSATION_TOPIC, value);
-		} else if (ieq(name, "Thread-Index")) {
-			/* senders often drop the "=" padding; base64 needs it */
-			GString *b64 = g_string_new(value_raw);
-			while (b64->len % 4)
-				g_string_append_c(b64, '=');
-			gsize n = 0;
-			guchar *d = g_base64_decode(b64->str, &n);
-			g_string_free(b64, TRUE);
-			if (n)
-				bag_set_binary_take(bag, TAG_CONVERSATION_INDEX, g_bytes_new_take(d, n));
-			else
-				g_free(d);
-		} else if (ieq(name, "Return-Receipt-To")) {
-			bag_set_bool(bag, TAG_ORIGINATOR_DELIVERY_REPORT_REQUESTED, TRUE);
-		} else if (ieq(name, "Disposition-Notification-To")) {
-			bag_set_bool(bag, TAG_READ_RECEIPT_REQUESTED, TRUE);
-			bag_set_bool(bag, TAG_NON_RECEIPT_NOTIFICATION_REQUESTED, TRUE);
-			GArray *mbs = parse_mailboxes(c, raw, false);
-			if (mbs->len)
-				set_address_group(bag, &read_receipt, &g_array_index(mbs, mailbox, 0));
-			g_array_unref(mbs);
-		} else if (ieq(name, "List-Help") || ieq(name, "X-List-Help")) {
-			if (name[0] != 'X' || !bag_get(bag, TAG_LIST_HELP))
-				bag_set_string(bag, TAG_LIST_HELP, value_raw);
-		} else if (ieq(name, "List-Subscribe") || ieq(name, "X-List-Subscribe")) {
-			if (name[0] != 'X' || !bag_get(bag, TAG_LIST_SUBSCRIBE))
-				bag_set_string(bag, TAG_LIST_SUBSCRIBE, value_raw);
-		} else if (ieq(name, "List-Unsubscribe") || ieq(name, "X-List-Unsubscribe")) {
-			if (name[0] != 'X' || !bag_get(bag, TAG_LIST_UNSUBSCRIBE))
-				bag_set_string(bag, TAG_LIST_UNSUBSCRIBE, value_raw);
-		} else if (ieq(name, "Precedence")) {
-			bag_set_string(bag, TAG_INTERNET_PRECEDENCE, value_raw);
-		} else if (ieq(name, "Expires") || ieq(name, "Expiry-Date")) {
-			int64_t t;
-			if (time_from_header(value_raw, &t))
-				bag_set_time(bag, TAG_EXPIRY_TIME, t);
-		} else if (ieq(name, "Reply-By")) {
-			int64_t t;
-			if (time_from_header(value_raw, &t))
-				bag_set_time(bag, TAG_REPLY_TIME, t);
-		} else if (ieq(name, "X-Message-Flag")) {
-			/* PidLidFlagRequest, PSETID_Common 0x8530 */
-			mapper_prop *p = bag_set_named_lid(bag, &mapper_psetid_common, 0x8530, PT_UNICODE);
-			p->str = g_strdup(value);
-			bag_set_int(bag, TAG_FLAG_STATUS, 2);
-		} else if (ieq(name, "X-Auto-Response-Suppress")) {
-			bag_set_int(bag, TAG_AUTO_RESPONSE_SUPPRESS, suppress_from(value_raw));
-		} else if (ieq(name, "X-Payload-Class")) {
-			bag_set_string(bag, TAG_ATTACH_PAYLOAD_CLASS, value_raw);
-		} else if (ieq(name, "X-Payload-Provider-GUID")) {
-			bag_set_string(bag, TAG_ATTACH_PAYLOAD_PROVIDER_GUID, value_raw);
-		} else if (ieq(name, "Content-Class")) {
-			bag_set_named_string(bag, &mapper_ps_internet_headers, "Content-Class", value);
-			g_free(content_class);
-			content_class = g_strdup(value_raw);
-		} else if (ieq(name, "X-Unsent")) {
-			unsent = strcmp(value_raw, "1") == 0;
-		} else if (ieq(name, "Auto-Submitted") && iprefix(value_raw, "auto-forwarded")) {
-			bag_set_bool(bag, TAG_AUTO_FORWARDED, TRUE);
-			bag_set_named_string(bag, &mapper_ps_internet_headers, "Auto-Submitted", value);
-		} else if (import_header_is_generic(name)) {
-			/* MS-OXCMAIL 2.2.3.2.29; the first of repeated headers wins */
-			if (!bag_get_named(bag, &mapper_ps_internet_headers, name))
-				bag_set_named_string(bag, &mapper_ps_internet_headers, name, value);
+static bool take_from(fields_read *s, const header_row *row, const field_in *f)
+{
+	(void)row;
+	return take_originator(s, f, &sent_representing, &s->have_from);
+}
+
+static bool take_sender(fields_read *s, const header_row *row, const field_in *f)
+{
+	(void)row;
+	return take_originator(s, f, &sender, &s->have_sender);
+}
+
+static bool take_reply_to(fields_read *s, const header_row *row, const field_in *f)
+{
+	(void)row;
+	if (bag_get(s->bag, TAG_REPLY_RECIPIENT_ENTRIES))
+		return false;
+	GArray *mbs = parse_mailboxes(s->c, f->raw, false);
+	if (mbs->len) {
+		GPtrArray *eids = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+		GString *names = g_string_new(NULL);
+		for (guint j = 0; j < mbs->len; j++) {
+			mailbox *mb = &g_array_index(mbs, mailbox, j);
+			g_ptr_array_add(eids, address_oneoff_entryid(mb->name, mb->addr));
+			/* ";" separates the names, so it cannot be inside one (gromox) */
+			char *n = g_strdelimit(g_strdup(mb->name), ";", ' ');
+			g_string_append_printf(names, "%s%s", j ? ";" : "", n);
+			g_free(n);
 		}
+		bag_set_binary_take(s->bag, TAG_REPLY_RECIPIENT_ENTRIES, address_flatentrylist(eids));
+		bag_set_string(s->bag, TAG_REPLY_RECIPIENT_NAMES, names->str);
+		g_string_free(names, TRUE);
+		g_ptr_array_unref(eids);
+	}
+	g_array_unref(mbs);
+	return true;
+}
+
+static bool take_recipients(fields_read *s, const header_row *row, const field_in *f)
+{
+	int type = row->param;
+	GArray *mbs = parse_mailboxes(s->c, f->raw, true);
+	for (guint j = 0; j < mbs->len; j++) {
+		mailbox *mb = &g_array_index(mbs, mailbox, j);
+		add_recipient(s->c->m, mb, type);
+		if (mb->name)
+			g_string_append_printf(s->display[type], "%s%s", s->display[type]->len ? "; " : "", mb->name);
+	}
+	g_array_unref(mbs);
+	return true;
+}
+
+static bool take_date(fields_read *s, const header_row *row, const field_in *f)
+{
+	int64_t t;
+	if (bag_get(s->bag, row->tag))
+		;
+	else if (time_from_header(f->value_raw, &t))
+		bag_set_time(s->bag, row->tag, t);
+	else
+		message_warn(s->c->m, "unreadable Date header: %s", f->value_raw);
+	return true;
+}
+
+static bool take_received(fields_read *s, const header_row *row, const field_in *f)
+{
+	if (s->have_delivery)
+		return false;
+	/* the newest Received comes first; its date follows the last ';' */
+	const char *semi = strrchr(f->value_raw, ';');
+	int64_t t;
+	if (semi && time_from_header(semi + 1, &t)) {
+		bag_set_time(s->bag, row->tag, t);
+		s->have_delivery = true;
+	}
+	return true;
+}
+
+static bool take_subject(fields_read *s, const header_row *row, const field_in *f)
+{
+	if (!bag_get(s->bag, row->tag))
+		set_subject(s->bag, f->value);
+	return true;
+}
+
+static bool take_string_first(fields_read *s, const header_row *row, const field_in *f)
+{
+	if (!bag_get(s->bag, row->tag))
+		bag_set_string(s->bag, row->tag, f->value_raw);
+	return true;
+}
+
+static bool take_string_last(fields_read *s, const header_row *row, const field_in *f)
+{
+	bag_set_string(s->bag, row->tag, f->value_raw);
+	return true;
+}
+
+static bool take_text_last(fields_read *s, const header_row *row, const field_in *f)
+{
+	bag_set_string(s->bag, row->tag, f->value);
+	return true;
+}
+
+/* List-* wins over X-List-*.  The test is on the name as spelled: a
+ * lower-case "x-list-help" counts as List-Help, as it always has. */
+static bool take_list(fields_read *s, const header_row *row, const field_in *f)
+{
+	if (f->name[0] != 'X' || !bag_get(s->bag, row->tag))
+		bag_set_string(s->bag, row->tag, f->value_raw);
+	return true;
+}
+
+static bool take_time(fields_read *s, const header_row *row, const field_in *f)
+{
+	int64_t t;
+	if (time_from_header(f->value_raw, &t))
+		bag_set_time(s->bag, row->tag, t);
+	return true;
+}
+
+/* MS-OXCMAIL 2.2.3.2.5: a field of a better rank (Importance 0, Priority 1,
+ * X-Priority 2, X-MSMail-Priority 3) wins, else the first readable one. */
+static bool take_importance(fields_read *s, const header_row *row, const field_in *f)
+{
+	int v = importance_from(f->name, f->value_raw);
+	if (v >= 0 && row->param < s->importance_rank) {
+		s->importance = v;
+		s->importance_rank = row->param;
+	}
+	return true;
+}
+
+static bool take_priority(fields_read *s, const header_row *row, const field_in *f)
+{
+	take_importance(s, row, f);
+	if (!bag_get(s->bag, TAG_PRIORITY)) {
+		/* PidTagPriority: -1 non-urgent, 0 normal, 1 urgent */
+		if (iprefix(f->value_raw, "urgent"))
+			bag_set_int(s->bag, TAG_PRIORITY, 1);
+		else if (iprefix(f->value_raw, "non-urgent"))
+			bag_set_int(s->bag, TAG_PRIORITY, -1);
+		else if (iprefix(f->value_raw, "normal"))
+			bag_set_int(s->bag, TAG_PRIORITY, 0);
+	}
+	return true;
+}
+
+static bool take_sensitivity(fields_read *s, const header_row *row, const field_in *f)
+{
+	bag_set_int(s->bag, row->tag, sensitivity_from(f->value_raw));
+	return true;
+}
+
+static bool take_keywords(fields_read *s, const header_row *row, const field_in *f)
+{
+	(void)row;
+	char **kw = g_strsplit_set(f->value, ",;", -1);
+	for (char **k = kw; *k; k++) {
+		g_strstrip(*k);
+		if (**k)
+			g_ptr_array_add(s->keywords, g_strdup(*k));
+	}
+	g_strfreev(kw);
+	return true;
+}
+
+/* MS-OXCMAIL 2.2.3.2.11: the first language tag, when it has an LCID. */
+static bool take_language(fields_read *s, const header_row *row, const field_in *f)
+{
+	char *first = g_strdup(f->value_raw);
+	first[strcspn(first, ", ")] = '\0';
+	int lcid = header_lcid_from_tag(first);
+	if (lcid && !bag_get(s->bag, row->tag))
+		bag_set_int(s->bag, row->tag, lcid);
+	g_free(first);
+	return true;
+}
+
+static bool take_accept_language(fields_read *s, const header_row *row, const field_in *f)
+{
+	(void)row;
+	/* Accept-Language wins over X-Accept-Language */
+	if (ieq(f->name, "Accept-Language") ||
+	    !bag_get_named(s->bag, &mapper_ps_internet_headers, "Accept-Language"))
+		bag_set_named_string(s->bag, &mapper_ps_internet_headers, "Accept-Language", f->value);
+	return true;
+}
+
+static bool take_thread_index(fields_read *s, const header_row *row, const field_in *f)
+{
+	/* senders often drop the "=" padding; base64 needs it */
+	GString *b64 = g_string_new(f->value_raw);
+	while (b64->len % 4)
+		g_string_append_c(b64, '=');
+	gsize n = 0;
+	guchar *d = g_base64_decode(b64->str, &n);
+	g_string_free(b64, TRUE);
+	if (n)
+		bag_set_binary_take(s->bag, row->tag, g_bytes_new_take(d, n));
+	else
+		g_free(d);
+	return true;
+}
+
+static bool take_return_receipt(fields_read *s, const header_row *row, const field_in *f)
+{
+	(void)f;
+	bag_set_bool(s->bag, row->tag, TRUE);
+	return true;
+}
+
+static bool take_notification(fields_read *s, const header_row *row, const field_in *f)
+{
+	(void)row;
+	bag_set_bool(s->bag, TAG_READ_RECEIPT_REQUESTED, TRUE);
+	bag_set_bool(s->bag, TAG_NON_RECEIPT_NOTIFICATION_REQUESTED, TRUE);
+	GArray *mbs = parse_mailboxes(s->c, f->raw, false);
+	if (mbs->len)
+		set_address_group(s->bag, &read_receipt, &g_array_index(mbs, mailbox, 0));
+	g_array_unref(mbs);
+	return true;
+}
+
+static bool take_message_flag(fields_read *s, const header_row *row, const field_in *f)
+{
+	(void)row;
+	/* PidLidFlagRequest, PSETID_Common 0x8530 */
+	mapper_prop *p = bag_set_named_lid(s->bag, &mapper_psetid_common, 0x8530, PT_UNICODE);
+	p->str = g_strdup(f->value);
+	bag_set_int(s->bag, TAG_FLAG_STATUS, 2);
+	return true;
+}
+
+static bool take_suppress(fields_read *s, const header_row *row, const field_in *f)
+{
+	bag_set_int(s->bag, row->tag, suppress_from(f->value_raw));
+	return true;
+}
+
+static bool take_content_class(fields_read *s, const header_row *row, const field_in *f)
+{
+	(void)row;
+	bag_set_named_string(s->bag, &mapper_ps_internet_headers, "Content-Class", f->value);
+	g_free(s->content_class);
+	s->content_class = g_strdup(f->value_raw);
+	return true;
+}
+
+static bool take_unsent(fields_read *s, const header_row *row, const field_in *f)
+{
+	(void)row;
+	s->unsent = strcmp(f->value_raw, "1") == 0;
+	return true;
+}
+
+static bool take_auto_submitted(fields_read *s, const header_row *row, const field_in *f)
+{
+	if (!iprefix(f->value_raw, "auto-forwarded"))
+		return false;
+	bag_set_bool(s->bag, row->tag, TRUE);
+	bag_set_named_string(s->bag, &mapper_ps_internet_headers, "Auto-Submitted", f->value);
+	return true;
+}
+
+static field_rule *const field_rules[] = {
+	[HI_NONE] = take_none,
+	[HI_CONTENT_TYPE] = take_content_type,
+	[HI_FROM] = take_from,
+	[HI_SENDER] = take_sender,
+	[HI_REPLY_TO] = take_reply_to,
+	[HI_RECIPIENTS] = take_recipients,
+	[HI_DATE] = take_date,
+	[HI_RECEIVED] = take_received,
+	[HI_SUBJECT] = take_subject,
+	[HI_STRING_FIRST] = take_string_first,
+	[HI_STRING_LAST] = take_string_last,
+	[HI_TEXT_LAST] = take_text_last,
+	[HI_LIST] = take_list,
+	[HI_TIME] = take_time,
+	[HI_IMPORTANCE] = take_importance,
+	[HI_PRIORITY] = take_priority,
+	[HI_SENSITIVITY] = take_sensitivity,
+	[HI_KEYWORDS] = take_keywords,
+	[HI_LANGUAGE] = take_language,
+	[HI_ACCEPT_LANGUAGE] = take_accept_language,
+	[HI_THREAD_INDEX] = take_thread_index,
+	[HI_RETURN_RECEIPT] = take_return_receipt,
+	[HI_NOTIFICATION] = take_notification,
+	[HI_MESSAGE_FLAG] = take_message_flag,
+	[HI_SUPPRESS] = take_suppress,
+	[HI_CONTENT_CLASS] = take_content_class,
+	[HI_UNSENT] = take_unsent,
+	[HI_AUTO_SUBMITTED] = take_auto_submitted,
+};
+G_STATIC_ASSERT(G_N_ELEMENTS(field_rules) == HI_COUNT);
+
+/* MS-OXCMAIL 2.2.3.2.29: a field no row maps gets a PS_INTERNET_HEADERS
+ * property of its name; the first of repeated fields wins. */
+static void take_generic(fields_read *s, const field_in *f)
+{
+	if (!bag_get_named(s->bag, &mapper_ps_internet_headers, f->name))
+		bag_set_named_string(s->bag, &mapper_ps_internet_headers, f->name, f->value);
+}
+
+/* Every field of the top header block, in file order, through its rule. */
+static void read_fields(fields_read *s)
+{
+	GPtrArray *hs = all_headers(s->c->msg);
+	g_ptr_array_sort(hs, header_offset_cmp);
+	for (guint i = 0; i < hs->len; i++) {
+		field_in f = { .h = hs->pdata[i] };
+		f.name = g_mime_header_get_name(f.h);
+		f.raw = g_mime_header_get_raw_value(f.h);
+		char *value_u = unfold(f.raw);           /* raw, unfolded */
+		char *value = to_utf8(s->c, g_mime_header_get_value(f.h)); /* RFC 2047 decoded */
+		char *value_raw = to_utf8(s->c, value_u);
+		g_free(value_u);
+		f.value = value;
+		f.value_raw = value_raw;
+
+		const header_row *row = header_find(f.name);
+		bool taken = row && field_rules[row->import](s, row, &f);
+		if (!taken && header_row_is_generic(row, f.name))
+			take_generic(s, &f);
 		g_free(value);
 		g_free(value_raw);
 	}
 	g_ptr_array_unref(hs);
+}
 
-	/* oxcmail-mapping.md 9 step 2: defaults Outlook relies on */
-	bag_set_int(bag, TAG_IMPORTANCE, importance >= 0 ? importance : 1);
+/* What the fields decided together, the defaults Outlook relies on, and
+ * the Maildir flags (oxcmail-mapping.md 1.2, 7.2, 9 step 2). */
+static void fields_finish(fields_read *s, const mapper_source *src)
+{
+	mapper_bag *bag = s->bag;
+	bag_set_int(bag, TAG_IMPORTANCE, s->importance >= 0 ? s->importance : 1);
 	if (!bag_get(bag, TAG_SENSITIVITY))
 		bag_set_int(bag, TAG_SENSITIVITY, 0);
 	/* From and Sender stand in for each other (oxcmail-mapping.md 1.2) */
-	if (have_from && !have_sender)
+	if (s->have_from && !s->have_sender)
 		copy_address_group(bag, &sent_representing, &sender);
-	else if (have_sender && !have_from)
+	else if (s->have_sender && !s->have_from)
 		copy_address_group(bag, &sender, &sent_representing);
 
-	if (display[1]->len) bag_set_string(bag, TAG_DISPLAY_TO, display[1]->str);
-	if (display[2]->len) bag_set_string(bag, TAG_DISPLAY_CC, display[2]->str);
-	if (display[3]->len) bag_set_string(bag, TAG_DISPLAY_BCC, display[3]->str);
-	for (int i = 1; i < 4; i++)
-		g_string_free(display[i], TRUE);
+	if (s->display[1]->len) bag_set_string(bag, TAG_DISPLAY_TO, s->display[1]->str);
+	if (s->display[2]->len) bag_set_string(bag, TAG_DISPLAY_CC, s->display[2]->str);
+	if (s->display[3]->len) bag_set_string(bag, TAG_DISPLAY_BCC, s->display[3]->str);
 
-	if (keywords->len) {
+	if (s->keywords->len) {
 		mapper_prop *p = bag_set_named_string(bag, &mapper_ps_public_strings, "Keywords", "");
 		g_free(p->str);
 		p->str = NULL;
 		p->tag = PROP_TAG(0, PT_MV_UNICODE);
-		g_ptr_array_add(keywords, NULL);
-		p->mv = (char **)g_ptr_array_steal(keywords, NULL);
+		g_ptr_array_add(s->keywords, NULL);
+		p->mv = (char **)g_ptr_array_steal(s->keywords, NULL);
 	}
-	g_ptr_array_unref(keywords);
 
-	if (!have_delivery && src->mtime)
+	if (!s->have_delivery && src->mtime)
 		bag_set_time(bag, TAG_MESSAGE_DELIVERY_TIME, src->mtime);
 
-	int64_t flags = flags_from_source(c, src, unsent);
 	/* kept until the full import adds mfHasAttach */
-	m->pending_flags = flags;
+	s->c->m->pending_flags = flags_from_source(s->c, src, s->unsent);
+}
 
-	/* Recognition: MS-OXOSMIME 3.1.5.1.1 / 3.1.5.2.1, by the last Content-Type */
+/* ---- S/MIME recognition (MS-OXOSMIME 3.1.5.1.1, 3.1.5.2.1) --------------- */
+
+/* MS-OXOSMIME 3.1.5.1.1 Recognizing a Clear-Signed Message in Internet
+ * Format: the message MIME entity, whose media type is the value of the
+ * last Content-Type field, is multipart/signed.  No further checks (the
+ * MAY of two body parts is left to smime.c's verification). */
+static bool recognize_clear_signed(GMimeContentType *ct)
+{
+	return ieq(g_mime_content_type_get_media_type(ct), "multipart") &&
+	       ieq(g_mime_content_type_get_media_subtype(ct), "signed");
+}
+
+/* MS-OXOSMIME 3.1.5.2.1 Recognizing an S/MIME Opaque-Signed or Encrypted
+ * Message in Internet Format: application/pkcs7-mime or
+ * application/x-pkcs7-mime; or application/octet-stream whose Content-Type
+ * "name" or Content-Disposition "filename" ends in ".p7m" (any case). */
+static bool recognize_opaque(ctx *c, GMimeContentType *ct)
+{
+	const char *type = g_mime_content_type_get_media_type(ct);
+	const char *sub = g_mime_content_type_get_media_subtype(ct);
+	if (ieq(type, "application") && (ieq(sub, "pkcs7-mime") || ieq(sub, "x-pkcs7-mime")))
+		return true;
+	if (!ieq(type, "application") || !ieq(sub, "octet-stream"))
+		return false;
+	const char *names[2] = { g_mime_content_type_get_parameter(ct, "name"), NULL };
+	GMimeObject *part = g_mime_message_get_mime_part(c->msg);
+	if (part)
+		names[1] = g_mime_object_get_content_disposition_parameter(part, "filename");
+	bool p7m = false;
+	for (int i = 0; i < 2; i++) {
+		size_t n = names[i] ? strlen(names[i]) : 0;
+		if (n >= 4 && g_ascii_strcasecmp(names[i] + n - 4, ".p7m") == 0)
+			p7m = true;
+	}
+	return p7m;
+}
+
+/* Which S/MIME kind the message is, by its last Content-Type field, which
+ * is parsed into c->last_ct. */
+static smime_kind recognize_smime(ctx *c)
+{
+	if (c->last_ct_header)
+		c->last_ct = g_mime_content_type_parse(c->opts, g_mime_header_get_value(c->last_ct_header));
+	if (!c->last_ct)
+		return SMIME_NONE;
+	if (recognize_clear_signed(c->last_ct))
+		return SMIME_CLEAR_SIGNED;
+	if (recognize_opaque(c, c->last_ct))
+		return SMIME_OPAQUE;
+	return SMIME_NONE;
+}
+
+/* PidTagMessageClass (oxcmail-mapping.md 6.4): the S/MIME classes, else
+ * the one the last Content-Class names (MS-OXCMAIL 2.2.3.2.15), else
+ * IPM.Note.  An opaque message also keeps its raw Content-Type. */
+static void set_message_class(ctx *c, const char *content_class)
+{
+	mapper_message *m = c->m;
 	const char *cls = "IPM.Note";
 	char *custom = NULL;
-	if (c->last_ct_header) {
-		c->last_ct = g_mime_content_type_parse(c->opts, g_mime_header_get_value(c->last_ct_header));
-	}
-	m->smime = SMIME_NONE;
-	if (c->last_ct) {
-		const char *type = g_mime_content_type_get_media_type(c->last_ct);
-		const char *sub = g_mime_content_type_get_media_subtype(c->last_ct);
-		if (ieq(type, "multipart") && ieq(sub, "signed")) {
-			m->smime = SMIME_CLEAR_SIGNED;
-		} else if (ieq(type, "application") &&
-		           (ieq(sub, "pkcs7-mime") || ieq(sub, "x-pkcs7-mime"))) {
-			m->smime = SMIME_OPAQUE;
-		} else if (ieq(type, "application") && ieq(sub, "octet-stream")) {
-			const char *names[2] = {
-				g_mime_content_type_get_parameter(c->last_ct, "name"), NULL,
-			};
-			GMimeObject *part = g_mime_message_get_mime_part(c->msg);
-			if (part)
-				names[1] = g_mime_object_get_content_disposition_parameter(part, "filename");
-			for (int i = 0; i < 2; i++) {
-				size_t n = names[i] ? strlen(names[i]) : 0;
-				if (n >= 4 && g_ascii_strcasecmp(names[i] + n - 4, ".p7m") == 0)
-					m->smime = SMIME_OPAQUE;
-			}
-		}
-	}
 	if (m->smime == SMIME_CLEAR_SIGNED) {
 		cls = "IPM.Note.SMIME.MultipartSigned";       /* MS-OXOSMIME 2.2.1 item 1 */
 	} else if (m->smime == SMIME_OPAQUE) {
 		const char *st = g_mime_content_type_get_parameter(c->last_ct, "smime-type");
 		/* MS-OXOSMIME 2.2.2 item 1, endnote <5> for secure receipts */
 		cls = st && ieq(st, "signed-receipt") ? "IPM.Note.Receipt.SMIME" : "IPM.Note.SMIME";
-		/* MS-OXOSMIME 2.2.2 item 4: the raw last Content-Type value */
+		/* MS-OXOSMIME 3.1.5.2.2 step 2 (2.2.2 item 4): the raw last Content-Type value */
 		char *raw_ct = unfold(g_mime_header_get_raw_value(c->last_ct_header));
 		char *raw_ct8 = to_utf8(c, raw_ct);
-		bag_set_named_string(bag, &mapper_ps_internet_headers, "Content-Type", raw_ct8);
+		bag_set_named_string(&m->props, &mapper_ps_internet_headers, "Content-Type", raw_ct8);
 		g_free(raw_ct);
 		g_free(raw_ct8);
 	} else if (content_class) {
@@ -750,67 +884,58 @@ static void import_headers(ctx *c, const mapper_source *src)
 		if (custom)
 			cls = custom;
 	}
-	bag_set_string(bag, TAG_MESSAGE_CLASS, cls);
+	bag_set_string(&m->props, TAG_MESSAGE_CLASS, cls);
 	g_free(custom);
-	g_free(content_class);
+}
 
-	/* Content-ID / Content-Location / Content-Base of a single-part message */
+/* Content-ID / Content-Location / Content-Base of a single-part message
+ * (oxcmail-mapping.md 1.2, last row). */
+static void single_part_ids(ctx *c)
+{
+	mapper_bag *bag = &c->m->props;
 	GMimeObject *part = g_mime_message_get_mime_part(c->msg);
-	if (part && GMIME_IS_PART(part) && m->smime == SMIME_NONE) {
-		const char *cid = g_mime_object_get_content_id(part);
-		if (cid && *cid)
-			bag_set_string(bag, TAG_BODY_CONTENT_ID, cid);
-		const char *loc = g_mime_object_get_header(part, "Content-Location");
-		if (loc && *loc) {
-			char *l = unfold(loc);
-			bag_set_string(bag, TAG_BODY_CONTENT_LOCATION, l);
-			g_free(l);
-		}
-		const char *base = g_mime_object_get_header(part, "Content-Base");
-		if (base && *base) {
-			char *b = unfold(base);
-			bag_set_named_string(bag, &mapper_ps_internet_headers, "Content-Base", b);
-			g_free(b);
-		}
+	if (!part || !GMIME_IS_PART(part) || c->m->smime != SMIME_NONE)
+		return;
+	const char *cid = g_mime_object_get_content_id(part);
+	if (cid && *cid)
+		bag_set_string(bag, TAG_BODY_CONTENT_ID, cid);
+	const char *loc = g_mime_object_get_header(part, "Content-Location");
+	if (loc && *loc) {
+		char *l = unfold(loc);
+		bag_set_string(bag, TAG_BODY_CONTENT_LOCATION, l);
+		g_free(l);
+	}
+	const char *base = g_mime_object_get_header(part, "Content-Base");
+	if (base && *base) {
+		char *b = unfold(base);
+		bag_set_named_string(bag, &mapper_ps_internet_headers, "Content-Base", b);
+		g_free(b);
 	}
 }
 
+/* The top header block and the Maildir flags to properties (MS-OXCMAIL
+ * 2.2.3.2; MS-OXOSMIME 3.1.5.1.2 / 3.1.5.2.2 step 1), and the message's
+ * S/MIME kind and class. */
+static void import_headers(ctx *c, const mapper_source *src)
+{
+	fields_read s = { .c = c, .bag = &c->m->props, .importance = -1, .importance_rank = 99 };
+	for (int i = 1; i < 4; i++)
+		s.display[i] = g_string_new(NULL);
+	s.keywords = g_ptr_array_new_with_free_func(g_free);
+
+	read_fields(&s);
+	fields_finish(&s, src);
+	c->m->smime = recognize_smime(c);
+	set_message_class(c, s.content_class);
+	single_part_ids(c);
+
+	for (int i = 1; i < 4; i++)
+		g_string_free(s.display[i], TRUE);
+	g_ptr_array_unref(s.keywords);
+	g_free(s.content_class);
+}
+
 /* ---- body (MS-OXCMAIL 2.2.3.3.2, oxcmail-mapping.md 3.2) --------------- */
-
-/* Internet code page numbers (oxcmail-mapping.md 0.3); the first charset of
- * a code page is the one the writer names. */
-static const struct { const char *cs; int cp; } codepage_table[] = {
-	{ "utf-8", 65001 }, { "utf-7", 65000 }, { "utf-16", 1200 }, { "utf-16le", 1200 },
-	{ "us-ascii", 20127 }, { "ascii", 20127 }, { "iso-8859-1", 28591 },
-	{ "iso-8859-2", 28592 }, { "iso-8859-3", 28593 }, { "iso-8859-4", 28594 },
-	{ "iso-8859-5", 28595 }, { "iso-8859-6", 28596 }, { "iso-8859-7", 28597 },
-	{ "iso-8859-8", 28598 }, { "iso-8859-9", 28599 }, { "iso-8859-13", 28603 },
-	{ "iso-8859-15", 28605 }, { "windows-1250", 1250 }, { "windows-1251", 1251 },
-	{ "windows-1252", 1252 }, { "windows-1253", 1253 }, { "windows-1254", 1254 },
-	{ "windows-1255", 1255 }, { "windows-1256", 1256 }, { "windows-1257", 1257 },
-	{ "windows-1258", 1258 }, { "koi8-r", 20866 }, { "koi8-u", 21866 },
-	{ "iso-2022-jp", 50220 }, { "euc-jp", 51932 }, { "shift_jis", 932 },
-	{ "gb2312", 936 }, { "gbk", 936 }, { "gb18030", 54936 }, { "big5", 950 },
-	{ "euc-kr", 51949 }, { "ks_c_5601-1987", 949 },
-};
-
-static int codepage_from(const char *charset)
-{
-	if (!charset)
-		return 0;
-	for (size_t i = 0; i < G_N_ELEMENTS(codepage_table); i++)
-		if (ieq(charset, codepage_table[i].cs))
-			return codepage_table[i].cp;
-	return 0;
-}
-
-const char *import_codepage_charset(int64_t codepage)
-{
-	for (size_t i = 0; i < G_N_ELEMENTS(codepage_table); i++)
-		if (codepage_table[i].cp == codepage)
-			return codepage_table[i].cs;
-	return NULL;
-}
 
 typedef enum { BODY_NONE, BODY_CALENDAR, BODY_PLAIN, BODY_ENRICHED, BODY_HTML } body_rank;
 
@@ -918,7 +1043,7 @@ static void set_body(ctx *c, GMimeObject *leaf)
 	GMimePart *part = GMIME_PART(leaf);
 	body_rank r = leaf_rank(leaf);
 	const char *charset = g_mime_object_get_content_type_parameter(leaf, "charset");
-	int cp = codepage_from(charset);
+	int cp = text_codepage_from_charset(charset);
 
 	if (r == BODY_PLAIN) {
 		char *text = part_text_utf8(c, part);
@@ -1442,88 +1567,6 @@ static void take_body_only(ctx *c, GMimeObject *o, int depth, GMimeObject **body
 	c->body_only = false;
 }
 
-/* ---- many needles in one text ------------------------------------------ */
-
-/* Aho-Corasick (CACM 18(6), 1975): every needle in one pass over the text.
- * A strstr() per needle is quadratic when an HTML body refers to each of
- * 100,000 inline parts (issue 9), and GLib has no multi-pattern search.
- * A state's edges are a sibling list of at most 256, so a step is O(1). */
-typedef struct {
-	guint32 child, sibling, fail; /* 0 is none: the root is nobody's child */
-	guint8 byte;                  /* the byte on the edge from the parent */
-	bool hit;                     /* the text ends a match here */
-} ac_state;
-
-static guint32 ac_next(const ac_state *st, guint32 s, guint8 byte)
-{
-	for (guint32 t = st[s].child; t; t = st[t].sibling)
-		if (st[t].byte == byte)
-			return t;
-	return 0;
-}
-
-gboolean *import_text_contains(const char *text, const char *const *needles, guint n)
-{
-	GArray *states = g_array_new(FALSE, TRUE, sizeof(ac_state));
-	g_array_set_size(states, 1);    /* the root */
-	guint32 *end = g_new(guint32, n ? n : 1);
-	for (guint i = 0; i < n; i++) {
-		guint32 s = 0;
-		for (const guint8 *p = (const guint8 *)needles[i]; *p; p++) {
-			guint32 t = ac_next((ac_state *)(void *)states->data, s, *p);
-			if (!t) {
-				ac_state add = { .byte = *p };
-				add.sibling = g_array_index(states, ac_state, s).child;
-				t = states->len;
-				g_array_append_val(states, add);
-				g_array_index(states, ac_state, s).child = t;
-			}
-			s = t;
-		}
-		end[i] = s;
-	}
-	ac_state *st = (ac_state *)(void *)states->data;
-
-	/* failure links, breadth first; @order keeps that order */
-	guint32 *order = g_new(guint32, states->len);
-	guint32 head = 0, tail = 0;
-	for (guint32 t = st[0].child; t; t = st[t].sibling)
-		order[tail++] = t;
-	while (head < tail) {
-		guint32 u = order[head++];
-		for (guint32 v = st[u].child; v; v = st[v].sibling) {
-			guint32 f = st[u].fail, to;
-			while (!(to = ac_next(st, f, st[v].byte)) && f)
-				f = st[f].fail;
-			st[v].fail = to;
-			order[tail++] = v;
-		}
-	}
-
-	guint32 s = 0;
-	for (const guint8 *p = (const guint8 *)text; *p; p++) {
-		guint32 to;
-		while (!(to = ac_next(st, s, *p)) && s)
-			s = st[s].fail;
-		s = to;
-		st[s].hit = true;
-	}
-	st[0].hit = true;   /* strstr() finds "" in any text */
-	/* a match ending at a state also ends at each state on its failure
-	 * chain, which lies nearer the root: deepest first */
-	for (guint32 i = tail; i-- > 0;)
-		if (st[order[i]].hit)
-			st[st[order[i]].fail].hit = true;
-
-	gboolean *found = g_new0(gboolean, n ? n : 1);
-	for (guint i = 0; i < n; i++)
-		found[i] = st[end[i]].hit;
-	g_free(order);
-	g_free(end);
-	g_array_unref(states);
-	return found;
-}
-
 /* MS-OXCMAIL 2.1.3.4.1.2 / 4.2 item 7 (the Kopano rule): an inline part whose
  * Content-ID the HTML body refers to is rendered in the body, so hidden.
  * "Refers to" is: the HTML holds "cid:" and the Content-ID, else the
@@ -1549,7 +1592,7 @@ static void mark_inline(ctx *c)
 			g_ptr_array_add(needles, g_strdup(loc->str));
 		}
 	}
-	gboolean *found = import_text_contains(c->html_text, (const char *const *)needles->pdata,
+	gboolean *found = text_contains(c->html_text, (const char *const *)needles->pdata,
 	                                       needles->len);
 	for (guint i = 0; i < n; i++) {
 		mapper_attachment *a = c->inline_candidates->pdata[i];
@@ -1564,7 +1607,7 @@ static void mark_inline(ctx *c)
 	g_ptr_array_unref(needles);
 }
 
-/* ---- S/MIME (MS-OXOSMIME 2.2) ------------------------------------------ */
+/* ---- S/MIME to a message object (MS-OXOSMIME 3.1.5.1.2, 3.1.5.2.2) ------ */
 
 /* Offset of the first body byte: after the empty line at @headers_end. */
 static size_t body_start(const ctx *c)
@@ -1608,9 +1651,11 @@ static GString *raw_content_type_field(ctx *c)
 	return out;
 }
 
-/* MS-OXOSMIME 2.2.1 item 4 / 3.1.5.1.2: the one attachment of a clear-signed
- * message is its multipart/signed entity: the Content-Type field, then the
- * body, byte for byte; every other header field is left out. */
+/* MS-OXOSMIME 3.1.5.1.2 Converting a Clear-Signed Message in Internet Format
+ * into a Message Object, steps 2-5 (step 1 is import_headers): the one
+ * attachment (2.2.1 item 4) is the multipart/signed entity: the
+ * Content-Type field, then the body, byte for byte; every other header
+ * field is left out.  The body is promoted from the first part (2.2.1 item 2). */
 static void import_clear_signed(ctx *c)
 {
 	mapper_message *m = c->m;
@@ -1647,8 +1692,11 @@ static void import_clear_signed(ctx *c)
 	}
 }
 
-/* MS-OXOSMIME 2.2.2 item 5: one attachment built from the message entity by
- * the ordinary rules, holding the transfer-decoded CMS bytes. */
+/* MS-OXOSMIME 3.1.5.2.2 Converting an S/MIME Opaque-Signed or Encrypted
+ * Message in Internet Format into a Message Object, step 3 (step 1 is
+ * import_headers, step 2 set_message_class): the message entity promoted
+ * as one attachment by the ordinary rules, holding the transfer-decoded
+ * CMS bytes (2.2.2 item 5). */
 static void import_opaque(ctx *c)
 {
 	GMimeObject *top = g_mime_message_get_mime_part(c->msg);

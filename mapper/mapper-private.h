@@ -1,11 +1,34 @@
 /*
- * mapper-private.h - the message object model shared by the mapper's modules.
+ * mapper-private.h - the message object model shared by the mapper's
+ * modules, and what each module offers the ones above it.
  *
- * A message object is a property bag plus a recipient table and an attachment
- * table; an attachment is a property bag plus, for attach method 5, an
- * embedded message object.  Every value is held typed (not as file text) so
- * that the writer of a later issue can rebuild Internet format from it;
+ * A message object is a property bag plus a recipient table and an
+ * attachment table; an attachment is a property bag plus, for attach
+ * method 5, an embedded message object.  Every value is held typed (not as
+ * file text) so that the writer can rebuild Internet format from it;
  * value.c renders the file text on demand and caches it in the property.
+ *
+ * Layers.  A file calls only functions of the files below it, never one
+ * above (tests: nm of the objects; see the report of issue 10):
+ *
+ *   tree.c     public entry points: init, load, the file tree (stat/list/read)
+ *   edit.c     changing an object through its files (design.md 4)
+ *   export.c   message object -> Internet format (the writer)
+ *   smime.c    certificate services: verify, decrypt, the map, sealing
+ *   import.c   Internet format -> message object (the reader)
+ *   headers.c  the table of mapped header fields (headers.h), LCIDs
+ *   text.c     charsets <-> code pages, many needles in one text
+ *   model.c    bags, messages, attachments, smime/ nodes; status, warnings
+ *   address.c  one-off EntryIDs, search keys, FLATENTRYLIST
+ *   value.c    property values as file text; times
+ *   props.c    property names and tags, named-property sets
+ *
+ * Ownership, unless a declaration says otherwise: a function returning a
+ * pointer it calls "new" or "made" gives it to the caller, who frees it
+ * as stated; any other returned pointer is borrowed from the object passed
+ * in and stays valid until that object (the property, bag or message) is
+ * changed at that place or freed.  Arguments are borrowed for the call.
+ * A reason stored in *why is the caller's, freed with free() (mapper.h).
  */
 #ifndef MAPPER_PRIVATE_H
 #define MAPPER_PRIVATE_H
@@ -41,7 +64,8 @@ extern const mapper_propset mapper_ps_internet_headers;
 extern const mapper_propset mapper_ps_public_strings;
 extern const mapper_propset mapper_psetid_common;
 
-/* The property set whose directory name is @name, or NULL. */
+/* props.c: the property set whose directory name is @name, or NULL; the
+ * sets are static, valid for the life of the process. */
 const mapper_propset *mapper_propset_by_name(const char *name);
 
 /* ---- properties --------------------------------------------------------- */
@@ -86,22 +110,31 @@ typedef struct mapper_prop {
 typedef struct mapper_bag {
 	GPtrArray *props;            /* of mapper_prop* (or NULL holes), owned */
 	guint holes;                 /* NULL entries in @props */
-	/* made once the bag outgrows a linear scan (object.c BAG_INDEX_MIN) */
+	/* made once the bag outgrows a linear scan (model.c BAG_INDEX_MIN) */
 	GHashTable *index;           /* mapper_prop* keyed by its key -> itself */
 	GHashTable *sets;            /* mapper_propset* -> count of its properties */
 } mapper_bag;
 
-void bag_init(mapper_bag *bag);
-void mapper_prop_free(gpointer prop);
-void bag_release(mapper_bag *bag);
+/* ---- model.c: bags ------------------------------------------------------ */
 
-/* Lookup by tag (type must match) or by (set, name) case-insensitively. */
+/* An empty bag in @bag's memory; bag_release() frees what it holds (not
+ * @bag itself) and leaves it zeroed. */
+void bag_init(mapper_bag *bag);
+void bag_release(mapper_bag *bag);
+/* Free a property (NULL is a hole: ignored); one still in a bag leaves its
+ * index.  The free function of mapper_bag.props. */
+void mapper_prop_free(gpointer prop);
+
+/* Lookup by tag (type must match) or by (set, name) case-insensitively.
+ * The property is the bag's: valid until it is replaced or removed (any
+ * bag_set_* or bag_add of its key, bag_remove*) or the bag is released. */
 mapper_prop *bag_get(const mapper_bag *bag, uint32_t tag);
 mapper_prop *bag_get_named(const mapper_bag *bag, const mapper_propset *set,
                            const char *name);
 mapper_prop *bag_get_lid(const mapper_bag *bag, const mapper_propset *set, uint32_t lid);
 /* Whether the bag holds a property of @set. */
 bool bag_has_set(const mapper_bag *bag, const mapper_propset *set);
+/* Remove and free the tagged property @tag, if there is one. */
 void bag_remove(mapper_bag *bag, uint32_t tag);
 
 /* Append @prop (taken), first removing and freeing the property of the
@@ -112,7 +145,11 @@ void bag_replace(mapper_bag *bag, mapper_prop *old, mapper_prop *prop);
 /* Remove @prop, which is in @bag, and free it. */
 void bag_remove_prop(mapper_bag *bag, mapper_prop *prop);
 
-/* Setters replace an existing value of the same tag or name. Strings are copied. */
+/* Setters replace (and free) an existing property of the same tag or
+ * name.  Strings and data are copied, except where a name says "take":
+ * bag_set_binary_take() takes the caller's reference to @bytes,
+ * bag_set_strv() the vector and its strings.  The named setters return
+ * the new property, the bag's (lifetime as for bag_get). */
 void bag_set_string(mapper_bag *bag, uint32_t tag, const char *utf8);
 void bag_set_int(mapper_bag *bag, uint32_t tag, int64_t value);
 void bag_set_bool(mapper_bag *bag, uint32_t tag, gboolean value);
@@ -127,8 +164,12 @@ mapper_prop *bag_set_named_lid(mapper_bag *bag, const mapper_propset *set,
 
 /* Give named properties ids 0x8000+ in (set, name) order, as a store would. */
 void bag_number_named(mapper_bag *bag);
+/* The file name of named property @p in its set's directory: p->name
+ * (borrowed from @p, valid as long as @p), or its lid as "0xNNNN" written
+ * into @buf (then @buf is returned). */
+const char *prop_named_file_name(const mapper_prop *p, char buf[static 12]);
 
-/* ---- objects ------------------------------------------------------------- */
+/* ---- model.c: objects ----------------------------------------------------- */
 
 typedef struct mapper_attachment {
 	mapper_bag props;
@@ -142,8 +183,8 @@ typedef struct mapper_attachment {
 
 typedef enum {
 	SMIME_NONE,
-	SMIME_CLEAR_SIGNED,  /* multipart/signed, MS-OXOSMIME 2.2.1 */
-	SMIME_OPAQUE,        /* opaque-signed or encrypted, MS-OXOSMIME 2.2.2 */
+	SMIME_CLEAR_SIGNED,  /* multipart/signed, MS-OXOSMIME 2.2.1; recognized by 3.1.5.1.1 */
+	SMIME_OPAQUE,        /* opaque-signed or encrypted, MS-OXOSMIME 2.2.2; by 3.1.5.2.1 */
 } smime_kind;
 
 /* A computed directory or file outside the property model: the smime/ tree
@@ -157,7 +198,9 @@ typedef struct smime_node {
 	struct mapper_message *msg;
 } smime_node;
 
+/* Free @node (NULL is fine) with its name, data, children and message. */
 void smime_node_free(gpointer node);
+/* The child of @dir named @name, or NULL; @dir's, valid as long as @dir. */
 smime_node *smime_node_child(const smime_node *dir, const char *name);
 
 struct mapper_message {
@@ -178,50 +221,70 @@ struct mapper_message {
 	int depth;                   /* nesting depth, 0 for the top message */
 };
 
+/* A new empty message object at nesting @depth (level MAPPER_LOAD_HEADERS
+ * until the caller says otherwise); freed with mapper_message_free(). */
 mapper_message *message_new(int depth);
-/* An attachment with an empty property bag. */
+/* A new attachment with an empty property bag and origin 0; the caller
+ * adds it to a message's @attachments, which then owns it. */
 mapper_attachment *attachment_new(void);
 /* Return @st, setting *@why (when not NULL) to the formatted reason, which
  * callers of the public API free with free(). */
 mapper_status mapper_fail(char **why, mapper_status st, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
-/* Record the first warning only; later ones are dropped. printf-style. */
+/* Record the first warning only (m->warning, owned by @m); later ones are
+ * dropped. printf-style. */
 void message_warn(mapper_message *m, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
-/* ---- modules ----------------------------------------------------------- */
+/* Parse the name of row N of recipients/ or attachments/: decimal, no sign,
+ * no leading zero, at most @max_digits digits.  The range is the caller's. */
+bool row_number(const char *s, size_t max_digits, guint *out);
 
-/* edit.c: is @data a well-formed replacement for the single attachment of
- * S/MIME message @m, of the same kind (design.md 4)? */
-mapper_status smime_entity_check(mapper_message *m, GBytes *data, char **why);
+/* ---- props.c ----------------------------------------------------------- */
 
-/* smime.c: smime/ of @m (computing it on first use); NULL unless @m is an
- * S/MIME message loaded fully. */
-smime_node *smime_dir(mapper_message *m);
-/* Load the OpenSSL providers (default and legacy) once; unload them. */
-void smime_global_init(void);
-void smime_global_shutdown(void);
-/* PR_SECURITY_FLAGS written on @m: check that sealing can be done now
- * (identity, recipient certificates) and record it for export. */
-mapper_status smime_seal_request(mapper_message *m, int64_t flags, char **why);
-/* Seal the exported message @in as m->seal asks (MS-OXOSMIME 3.1.5.2.4 form). */
-mapper_status smime_seal(mapper_message *m, const char *in, size_t in_len,
-                         char **out, size_t *out_len, char **why);
-/* The property PR_SECURITY_FLAGS (0x6E010003), written to seal a message. */
-#define TAG_SECURITY_FLAGS PROP_TAG(0x6E01, PT_LONG)
-
-/* props.c: canonical names. flags say how the value is shown. */
+/* Canonical names; flags say how the value is shown. */
 #define PROPDEF_MULTILINE 0x1        /* PtypString shown exactly, no added "\n" */
 typedef struct mapper_propdef {
 	uint32_t tag;
 	const char *name;
 	unsigned flags;
 } mapper_propdef;
+/* The row of @tag or @name, or NULL; rows are static. */
 const mapper_propdef *propdef_by_tag(uint32_t tag);
 const mapper_propdef *propdef_by_name(const char *name);
 
-/* value.c: the file text of a property (design.md section 3), cached. */
+/* ---- value.c ----------------------------------------------------------- */
+
+/* The file text of a property (design.md section 3), cached in @prop: the
+ * property's, valid until the property is freed (do not unref). */
 GBytes *value_render(mapper_prop *prop);
 
-/* import.c */
+/* ---- address.c --------------------------------------------------------- */
+
+/* One-off EntryIDs and search keys (oxcmail-mapping.md 1.5), and a
+ * FLATENTRYLIST of @entryids (GBytes*, borrowed): new GBytes, the caller
+ * unrefs them. */
+GBytes *address_oneoff_entryid(const char *display_name, const char *smtp);
+GBytes *address_search_key(const char *smtp);
+GBytes *address_flatentrylist(GPtrArray *entryids);
+
+/* ---- text.c ------------------------------------------------------------ */
+
+/* The Internet code page of charset @charset (any case; NULL gives 0), 0
+ * if unknown; the charset name of @codepage, a static string, NULL if
+ * unknown.  The first charset of a code page is the one named. */
+int text_codepage_from_charset(const char *charset);
+const char *text_codepage_charset(int64_t codepage);
+/* Which of the @n NUL-terminated @needles occur in the NUL-terminated
+ * @text, as strstr() would find them, in time linear in the text and the
+ * needles: a new array of @n flags, freed with g_free(). */
+gboolean *text_contains(const char *text, const char *const *needles, guint n);
+
+/* headers.c: see headers.h. */
+
+/* ---- import.c ---------------------------------------------------------- */
+
+/* Convert @len bytes of @data (borrowed for the call: everything kept is
+ * copied) into @m, a message_new() object, at @level; @source gives the
+ * Maildir flags and times.  Problems become m->warning, never a failure. */
 void import_message(mapper_message *m, const char *data, size_t len,
                     const mapper_source *source, mapper_load_level level);
 
@@ -236,26 +299,39 @@ typedef struct import_layout {
 	size_t headers_end;          /* end of the header block, from data + skip */
 	bool crlf;                   /* the header block ends its lines in CRLF */
 } import_layout;
-/* import_message() at MAPPER_LOAD_FULL with no source, keeping the layout. */
+/* import_message() at MAPPER_LOAD_FULL with no source, filling @layout
+ * (whose old contents are overwritten, not freed; @data is borrowed for
+ * the call).  The layout owns its references until import_layout_clear(). */
 void import_message_layout(mapper_message *m, const char *data, size_t len,
                            import_layout *layout);
 void import_layout_clear(import_layout *layout);
-/* Whether header @name gets a PS_INTERNET_HEADERS property of its own name
- * (MS-OXCMAIL 2.2.3.2.29) rather than none or a mapped one. */
-bool import_header_is_generic(const char *name);
-/* Which of the @n NUL-terminated @needles occur in the NUL-terminated
- * @text, as strstr() would find them, in time linear in the text and the
- * needles: a new array of @n flags, freed with g_free(). */
-gboolean *import_text_contains(const char *text, const char *const *needles, guint n);
-/* Inverse tables of the reader: a language tag for an LCID, a charset name
- * for an Internet code page; NULL if unknown. */
-const char *import_lcid_tag(int64_t lcid);
-const char *import_codepage_charset(int64_t codepage);
 
-/* address.c: one-off EntryIDs and search keys (oxcmail-mapping.md 1.5). */
-GBytes *address_oneoff_entryid(const char *display_name, const char *smtp);
-GBytes *address_search_key(const char *smtp);
-GBytes *address_flatentrylist(GPtrArray *entryids);
+/* ---- smime.c ----------------------------------------------------------- */
+
+/* smime/ of @m (computing it on first use): @m's, valid until @m is freed;
+ * NULL unless @m is an S/MIME message loaded fully. */
+smime_node *smime_dir(mapper_message *m);
+/* Load the OpenSSL providers (default and legacy) once; unload them. */
+void smime_global_init(void);
+void smime_global_shutdown(void);
+/* PR_SECURITY_FLAGS written on @m: check that sealing can be done now
+ * (identity, recipient certificates) and record it for export
+ * (MS-OXOSMIME 3.1.5.2.6). */
+mapper_status smime_seal_request(mapper_message *m, int64_t flags, char **why);
+/* Seal the exported message @in (@in_len bytes, borrowed) as m->seal asks,
+ * in MS-OXOSMIME 3.1.5.2.4 form: *@out is new, malloc()ed, the caller
+ * free()s it; NULL on failure, with *@why set. */
+mapper_status smime_seal(mapper_message *m, const char *in, size_t in_len,
+                         char **out, size_t *out_len, char **why);
+/* The property PR_SECURITY_FLAGS (0x6E010003), written to seal a message. */
+#define TAG_SECURITY_FLAGS PROP_TAG(0x6E01, PT_LONG)
+
+/* ---- edit.c ------------------------------------------------------------ */
+
+/* Is @data (borrowed) a well-formed replacement for the single attachment
+ * of S/MIME message @m, of the same kind (design.md 4; MS-OXOSMIME
+ * 3.1.5.1.3 / 3.1.5.2.3 "additional verification")? */
+mapper_status smime_entity_check(mapper_message *m, GBytes *data, char **why);
 
 /* Limit on MIME nesting (multiparts and embedded messages together); deeper
  * parts are not converted and a warning is recorded.  Like mblaze's walker. */

@@ -558,33 +558,6 @@ unsigned mapper_crypto_map_generation(const mapper_crypto *c)
 
 /* ---- the smime/ tree ---------------------------------------------------- */
 
-void smime_node_free(gpointer p)
-{
-	smime_node *n = p;
-	if (!n)
-		return;
-	g_free(n->name);
-	if (n->data)
-		g_bytes_unref(n->data);
-	if (n->children)
-		g_ptr_array_unref(n->children);
-	if (n->msg)
-		mapper_message_free(n->msg);
-	g_free(n);
-}
-
-smime_node *smime_node_child(const smime_node *dir, const char *name)
-{
-	if (!dir->children)
-		return NULL;
-	for (guint i = 0; i < dir->children->len; i++) {
-		smime_node *c = dir->children->pdata[i];
-		if (strcmp(c->name, name) == 0)
-			return c;
-	}
-	return NULL;
-}
-
 static smime_node *vdir(smime_node *parent, const char *name)
 {
 	smime_node *n = g_new0(smime_node, 1);
@@ -925,21 +898,25 @@ static BIO *content_bio(const void *data, size_t len)
  * 3.1.1) and over an LF-only form, which some signers hashed (the corpus
  * has NSS messages like that); the first that verifies counts.
  */
-static void verify_signed(mapper_message *m, smime_node *dir, CMS_ContentInfo *cms, GBytes *detached)
+/* What CMS_verify() said of the signature maths (verify_maths). */
+typedef struct {
+	bool ok;                   /* one content form verified */
+	unsigned long first_err;   /* else the OpenSSL error of the first attempt */
+	char *first_reason;        /* and its text; owned */
+	GBytes *content;           /* the signed content, owned; NULL if none */
+} maths_result;
+
+/* Check the signature maths of @cms over its own content or @detached,
+ * trying @detached as it is, with CRLF and with LF line breaks. */
+static void verify_maths(CMS_ContentInfo *cms, GBytes *detached, maths_result *r)
 {
-	mapper_crypto *c = m->crypto;
-	STACK_OF(CMS_SignerInfo) *sis = CMS_get0_SignerInfos(cms);
 	GPtrArray *cands = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
 	if (detached) {
 		g_ptr_array_add(cands, g_bytes_ref(detached));
 		g_ptr_array_add(cands, line_breaks(detached, true));
 		g_ptr_array_add(cands, line_breaks(detached, false));
 	}
-	bool ok = false;
-	GBytes *content = NULL;
-	unsigned long first_err = 0;
-	char *first_reason = NULL;
-	for (guint i = 0; i < (detached ? cands->len : 1) && !ok; i++) {
+	for (guint i = 0; i < (detached ? cands->len : 1) && !r->ok; i++) {
 		GBytes *cand = detached ? cands->pdata[i] : NULL;
 		if (i > 0 && g_bytes_equal(cand, cands->pdata[0]))
 			continue;
@@ -950,27 +927,105 @@ static void verify_signed(mapper_message *m, smime_node *dir, CMS_ContentInfo *c
 		ERR_clear_error();
 		/* the maths only here; the chain is judged per signer below */
 		if (CMS_verify(cms, NULL, NULL, dc, out, CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY) == 1) {
-			ok = true;
+			r->ok = true;
 			/* content/ shows the part as stored, whichever form verified */
-			content = detached ? g_bytes_ref(detached) : bio_bytes(out);
-		} else if (!first_reason) {
-			first_err = ERR_peek_last_error();
-			first_reason = g_strdup(ossl_reason());
+			r->content = detached ? g_bytes_ref(detached) : bio_bytes(out);
+		} else if (!r->first_reason) {
+			r->first_err = ERR_peek_last_error();
+			r->first_reason = g_strdup(ossl_reason());
 		}
 		ERR_clear_error();
 		BIO_free_all(dc);
 		BIO_free(out);
 	}
 	g_ptr_array_unref(cands);
-	if (!content) {
+	if (!r->content) {
 		if (detached) {
-			content = g_bytes_ref(detached);
+			r->content = g_bytes_ref(detached);
 		} else {
 			ASN1_OCTET_STRING **pos = CMS_get0_content(cms);
 			if (pos && *pos)
-				content = g_bytes_new(ASN1_STRING_get0_data(*pos), (gsize)ASN1_STRING_length(*pos));
+				r->content = g_bytes_new(ASN1_STRING_get0_data(*pos), (gsize)ASN1_STRING_length(*pos));
 		}
 	}
+}
+
+/* The facts of a signer's certificate, as files in @sd. */
+static void show_signer_cert(smime_node *sd, X509 *cert)
+{
+	vfile_take(sd, "certificate.pem", cert_pem(cert));
+	GPtrArray *em = cert_emails(cert);
+	GString *s = g_string_new(NULL);
+	for (guint k = 0; k < em->len; k++)
+		g_string_append_printf(s, "%s\n", (char *)em->pdata[k]);
+	g_ptr_array_unref(em);
+	if (s->len)
+		vfile_take(sd, "email", g_string_free_to_bytes(s));
+	else
+		g_string_free(s, TRUE);
+	char *t = name_text(X509_get_subject_name(cert));
+	vline(sd, "subject", t);
+	g_free(t);
+	t = name_text(X509_get_issuer_name(cert));
+	vline(sd, "issuer", t);
+	g_free(t);
+	t = serial_text(X509_get0_serialNumber(cert));
+	vline(sd, "serial", t);
+	g_free(t);
+	vtime(sd, "not-before", X509_get0_notBefore(cert));
+	vtime(sd, "not-after", X509_get0_notAfter(cert));
+}
+
+/* One signer @si of a signed layer: its files in @sd and its verdict, with
+ * the reason in *@reason (the caller frees it). */
+static severity judge_signer(mapper_message *m, smime_node *sd, CMS_SignerInfo *si,
+                             STACK_OF(X509) *certs, const maths_result *r, char **reason)
+{
+	mapper_crypto *c = m->crypto;
+	X509 *cert = NULL;
+	for (int k = 0; k < sk_X509_num(certs) && !cert; k++)
+		if (CMS_SignerInfo_cert_cmp(si, sk_X509_value(certs, k)) == 0)
+			cert = sk_X509_value(certs, k);
+	X509_ALGOR *dig = NULL;
+	CMS_SignerInfo_get0_algs(si, NULL, NULL, &dig, NULL);
+	if (dig) {
+		char *lower = g_ascii_strdown(OBJ_nid2sn(OBJ_obj2nid(dig->algorithm)), -1);
+		vline(sd, "digest", lower);
+		g_free(lower);
+	}
+	int64_t stime = 0;
+	bool has_stime = signing_time(si, &stime);
+	if (has_stime) {
+		char buf[21];
+		mapper_format_time(stime, buf);
+		vline(sd, "signing-time", buf);
+	}
+	severity sev;
+	*reason = NULL;
+	if (!r->ok) {
+		sev = failure_is_bad(r->first_err) ? SEV_BAD : SEV_ERROR;
+		*reason = g_strdup(r->first_reason);
+	} else if (!cert) {
+		/* the seed drops data whose signer certificate is missing */
+		sev = SEV_BAD;
+	} else {
+		int64_t when = c && c->have_verify_at ? c->verify_at
+		             : has_stime ? stime : (int64_t)time(NULL);
+		sev = check_chain(c, cert, certs, when, reason);
+		if (sev == SEV_GOOD)
+			learn(c, cert, sender_address(m), has_stime ? stime : INT64_MIN + 1);
+	}
+	if (cert)
+		show_signer_cert(sd, cert);
+	vstatus(sd, sev, *reason);
+	return sev;
+}
+
+static void verify_signed(mapper_message *m, smime_node *dir, CMS_ContentInfo *cms, GBytes *detached)
+{
+	STACK_OF(CMS_SignerInfo) *sis = CMS_get0_SignerInfos(cms);
+	maths_result r = { 0 };
+	verify_maths(cms, detached, &r);
 
 	STACK_OF(X509) *certs = CMS_get1_certs(cms);
 	severity worst = SEV_GOOD;
@@ -978,67 +1033,11 @@ static void verify_signed(mapper_message *m, smime_node *dir, CMS_ContentInfo *c
 	int nsi = sk_CMS_SignerInfo_num(sis);
 	smime_node *signers = nsi > 0 ? vdir(dir, "signers") : NULL;
 	for (int i = 0; i < nsi; i++) {
-		CMS_SignerInfo *si = sk_CMS_SignerInfo_value(sis, i);
 		char num[16];
 		g_snprintf(num, sizeof num, "%d", i);
 		smime_node *sd = vdir(signers, num);
-		X509 *cert = NULL;
-		for (int k = 0; k < sk_X509_num(certs) && !cert; k++)
-			if (CMS_SignerInfo_cert_cmp(si, sk_X509_value(certs, k)) == 0)
-				cert = sk_X509_value(certs, k);
-		X509_ALGOR *dig = NULL;
-		CMS_SignerInfo_get0_algs(si, NULL, NULL, &dig, NULL);
-		if (dig) {
-			char *lower = g_ascii_strdown(OBJ_nid2sn(OBJ_obj2nid(dig->algorithm)), -1);
-			vline(sd, "digest", lower);
-			g_free(lower);
-		}
-		int64_t stime = 0;
-		bool has_stime = signing_time(si, &stime);
-		if (has_stime) {
-			char buf[21];
-			mapper_format_time(stime, buf);
-			vline(sd, "signing-time", buf);
-		}
-		severity sev;
 		char *reason = NULL;
-		if (!ok) {
-			sev = failure_is_bad(first_err) ? SEV_BAD : SEV_ERROR;
-			reason = g_strdup(first_reason);
-		} else if (!cert) {
-			/* the seed drops data whose signer certificate is missing */
-			sev = SEV_BAD;
-		} else {
-			int64_t when = c && c->have_verify_at ? c->verify_at
-			             : has_stime ? stime : (int64_t)time(NULL);
-			sev = check_chain(c, cert, certs, when, &reason);
-			if (sev == SEV_GOOD)
-				learn(c, cert, sender_address(m), has_stime ? stime : INT64_MIN + 1);
-		}
-		if (cert) {
-			vfile_take(sd, "certificate.pem", cert_pem(cert));
-			GPtrArray *em = cert_emails(cert);
-			GString *s = g_string_new(NULL);
-			for (guint k = 0; k < em->len; k++)
-				g_string_append_printf(s, "%s\n", (char *)em->pdata[k]);
-			g_ptr_array_unref(em);
-			if (s->len)
-				vfile_take(sd, "email", g_string_free_to_bytes(s));
-			else
-				g_string_free(s, TRUE);
-			char *t = name_text(X509_get_subject_name(cert));
-			vline(sd, "subject", t);
-			g_free(t);
-			t = name_text(X509_get_issuer_name(cert));
-			vline(sd, "issuer", t);
-			g_free(t);
-			t = serial_text(X509_get0_serialNumber(cert));
-			vline(sd, "serial", t);
-			g_free(t);
-			vtime(sd, "not-before", X509_get0_notBefore(cert));
-			vtime(sd, "not-after", X509_get0_notAfter(cert));
-		}
-		vstatus(sd, sev, reason);
+		severity sev = judge_signer(m, sd, sk_CMS_SignerInfo_value(sis, i), certs, &r, &reason);
 		if (sev >= worst) {
 			worst = sev;
 			g_free(worst_reason);
@@ -1052,13 +1051,13 @@ static void verify_signed(mapper_message *m, smime_node *dir, CMS_ContentInfo *c
 	else
 		vstatus(dir, worst, worst_reason);
 	g_free(worst_reason);
-	g_free(first_reason);
+	g_free(r.first_reason);
 	certs_free(certs);
-	if (content) {
+	if (r.content) {
 		gsize n;
-		const void *d = g_bytes_get_data(content, &n);
+		const void *d = g_bytes_get_data(r.content, &n);
 		add_content(m, dir, d, n);
-		g_bytes_unref(content);
+		g_bytes_unref(r.content);
 	}
 }
 
@@ -1328,7 +1327,11 @@ static void decrypt_enveloped(mapper_message *m, smime_node *dir, CMS_ContentInf
 
 /* ---- layers ----------------------------------------------------------------- */
 
-/* MS-OXOSMIME 2.2.2: the attachment holds the transfer-decoded CMS bytes. */
+/* MS-OXOSMIME 3.1.5.2.5, reading an opaque-signed or encrypted message
+ * object: the spec rebuilds the Internet form (3.1.5.2.4) and reads it by
+ * RFC 3851; the "different process ... same interpretation" it allows is
+ * to read the attachment's bytes, which hold the transfer-decoded CMS
+ * (2.2.2 item 5a), directly. */
 static void opaque_layer(mapper_message *m, smime_node *dir, GBytes *data)
 {
 	CMS_ContentInfo *cms = cms_from_der(data);
@@ -1422,9 +1425,12 @@ static GBytes *part_content(GMimeObject *obj)
 	return out;
 }
 
-/* MS-OXOSMIME 2.2.1: the attachment holds the multipart/signed entity,
- * Content-Type field and body as they were.  GMime reads its structure and
- * decodes the signature part; OpenSSL reads the CMS in it. */
+/* MS-OXOSMIME 3.1.5.1.5, reading a clear-signed message object: the
+ * attachment holds the multipart/signed entity, Content-Type field and body
+ * as they were (2.2.1 item 4a), which is the Internet form 3.1.5.1.4 would
+ * rebuild less the promoted header fields; it is read by RFC 1847 here.
+ * GMime reads its structure and decodes the signature part; OpenSSL reads
+ * the CMS in it. */
 static void clear_signed_layer(mapper_message *m, smime_node *dir, GBytes *entity)
 {
 	gsize n;
@@ -1472,6 +1478,10 @@ static void clear_signed_layer(mapper_message *m, smime_node *dir, GBytes *entit
 		g_object_unref(obj);
 }
 
+/* smime/ of @m.  Which procedure reads it (3.1.5.1.5 or 3.1.5.2.5) is the
+ * kind import.c recognized (3.1.5.1.1 / 3.1.5.2.1); PidTagMessageClass,
+ * by which 3.1.5.1.3 / 3.1.5.2.3 recognize a message object, follows that
+ * kind and cannot be written. */
 static smime_node *evaluate(mapper_message *m)
 {
 	smime_node *dir = vdir(NULL, "smime");
@@ -1604,6 +1614,10 @@ static STACK_OF(X509) *seal_recipients(mapper_message *m, char **why)
 	return out;
 }
 
+/* MS-OXOSMIME 3.1.5.2.6, composing an opaque-signed or encrypted message
+ * object: compose the message in Internet format, then convert it by
+ * 3.1.5.2.2.  Here the plain message is written out (export.c), sealed by
+ * smime_seal(), and read back when the file is loaded again. */
 mapper_status smime_seal_request(mapper_message *m, int64_t flags, char **why)
 {
 	if (m->depth > 0)

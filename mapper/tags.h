@@ -1,12 +1,22 @@
 /*
- * tags.h - the property tags and address groups the reader (import.c) and
- * the writer (export.c) share, so both name one property the same way.
+ * tags.h - the property tags, flag bits and address groups the reader
+ * (import.c), the writer (export.c) and the editor (edit.c) share, so all
+ * name one property and one bit the same way.
  * Private to mapper/; values from oxcmail-mapping.md and MS-OXPROPS.
  */
 #ifndef MAPPER_TAGS_H
 #define MAPPER_TAGS_H
 
 #include "mapper-private.h"
+
+/* PidTagMessageFlags bits (MS-OXCMSG 2.2.1.6) */
+#define MF_READ 0x1
+#define MF_UNSENT 0x8
+#define MF_HAS_ATTACH 0x10
+/* PidTagMessageStatus bits (oxcmail-mapping.md 7.1, gromox values) */
+#define MSGSTATUS_DELMARKED 0x8
+#define MSGSTATUS_DRAFT 0x100
+#define MSGSTATUS_ANSWERED 0x200
 
 #define T(id, type) PROP_TAG(id, type)
 enum {
@@ -93,6 +103,15 @@ enum {
 	TAG_RECIPIENT_FLAGS = T(0x5FFD, PT_LONG),
 	TAG_ROWID = T(0x3000, PT_LONG),
 	TAG_ATTACHMENT_HIDDEN = T(0x7FFE, PT_BOOLEAN),
+	TAG_SENT_REPRESENTING_NAME = T(0x0042, PT_UNICODE),
+	TAG_SENT_REPRESENTING_EMAIL_ADDRESS = T(0x0065, PT_UNICODE),
+	TAG_SENT_REPRESENTING_SMTP_ADDRESS = T(0x5D02, PT_UNICODE),
+	TAG_SENDER_NAME = T(0x0C1A, PT_UNICODE),
+	TAG_SENDER_EMAIL_ADDRESS = T(0x0C1F, PT_UNICODE),
+	TAG_SENDER_SMTP_ADDRESS = T(0x5D01, PT_UNICODE),
+	TAG_READ_RECEIPT_NAME = T(0x402B, PT_UNICODE),
+	TAG_READ_RECEIPT_EMAIL_ADDRESS = T(0x402A, PT_UNICODE),
+	TAG_READ_RECEIPT_SMTP_ADDRESS = T(0x5D05, PT_UNICODE),
 };
 
 /* Address groups: (Name, AddressType, EmailAddress, SmtpAddress, EntryId, SearchKey). */
@@ -101,16 +120,16 @@ typedef struct {
 } address_tags;
 
 static const address_tags G_GNUC_UNUSED sent_representing = {
-	T(0x0042, PT_UNICODE), T(0x0064, PT_UNICODE), T(0x0065, PT_UNICODE),
-	T(0x5D02, PT_UNICODE), T(0x0041, PT_BINARY), T(0x003B, PT_BINARY),
+	TAG_SENT_REPRESENTING_NAME, T(0x0064, PT_UNICODE), TAG_SENT_REPRESENTING_EMAIL_ADDRESS,
+	TAG_SENT_REPRESENTING_SMTP_ADDRESS, T(0x0041, PT_BINARY), T(0x003B, PT_BINARY),
 };
 static const address_tags G_GNUC_UNUSED sender = {
-	T(0x0C1A, PT_UNICODE), T(0x0C1E, PT_UNICODE), T(0x0C1F, PT_UNICODE),
-	T(0x5D01, PT_UNICODE), T(0x0C19, PT_BINARY), T(0x0C1D, PT_BINARY),
+	TAG_SENDER_NAME, T(0x0C1E, PT_UNICODE), TAG_SENDER_EMAIL_ADDRESS,
+	TAG_SENDER_SMTP_ADDRESS, T(0x0C19, PT_BINARY), T(0x0C1D, PT_BINARY),
 };
 static const address_tags G_GNUC_UNUSED read_receipt = {
-	T(0x402B, PT_UNICODE), T(0x4029, PT_UNICODE), T(0x402A, PT_UNICODE),
-	T(0x5D05, PT_UNICODE), TAG_READ_RECEIPT_ENTRYID, TAG_READ_RECEIPT_SEARCH_KEY,
+	TAG_READ_RECEIPT_NAME, T(0x4029, PT_UNICODE), TAG_READ_RECEIPT_EMAIL_ADDRESS,
+	TAG_READ_RECEIPT_SMTP_ADDRESS, TAG_READ_RECEIPT_ENTRYID, TAG_READ_RECEIPT_SEARCH_KEY,
 };
 
 #endif /* MAPPER_TAGS_H */

@@ -1,0 +1,424 @@
+/*
+ * tree.c - the public entry points on top of the mapper: library set-up,
+ * loading a message, and the file tree of design.md section 2 over the
+ * object (path resolution, stat, list, read).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <gmime/gmime.h>
+
+#include "mapper-private.h"
+
+/* ---- life-cycle ---------------------------------------------------------- */
+
+void mapper_init(void)
+{
+	g_mime_init();
+	smime_global_init();
+}
+
+void mapper_shutdown(void)
+{
+	smime_global_shutdown();
+	g_mime_shutdown();
+}
+
+mapper_message *mapper_message_load(const void *data, size_t len,
+                                    const mapper_source *source,
+                                    mapper_load_level level)
+{
+	static const mapper_source none;
+	mapper_message *m = message_new(0);
+	m->level = level;
+	import_message(m, data, len, source ? source : &none, level);
+	return m;
+}
+
+/* Root entries that only a full load provides: body, attachment table and
+ * everything that depends on it (mfHasAttach). */
+static const char *const body_names[] = {
+	"PidTagBody", "PidTagHtml", "PidTagRtfCompressed", "PidTagNativeBody",
+	"PidTagInternetCodepage", "PidTagMessageFlags", "PidTagHasAttachments",
+	"attachments", "smime",
+};
+
+bool mapper_name_needs_body(const char *name)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(body_names); i++)
+		if (strcmp(body_names[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* ---- the tree view -------------------------------------------------------- */
+
+/* What a path resolves to. */
+typedef enum {
+	R_MESSAGE,     /* message root: msg */
+	R_SET,         /* named-property set directory: bag + set */
+	R_RECIPIENTS,  /* recipients/: msg */
+	R_ATTACHMENTS, /* attachments/: msg */
+	R_ROW,         /* recipients/N or attachments/N: bag (+ att) */
+	R_PROP,        /* a property file: prop */
+	R_RAW,         /* message.eml of an embedded message: msg */
+	R_VDIR,        /* a directory under smime/: v */
+	R_VFILE,       /* a file under smime/: v */
+} rkind;
+
+typedef struct {
+	rkind kind;
+	mapper_message *msg;
+	mapper_bag *bag;
+	mapper_attachment *att;
+	const mapper_propset *set;
+	mapper_prop *prop;
+	smime_node *v;
+} resolved;
+
+static const uint32_t TAG_ATTACH_DATA_OBJECT = PROP_TAG(0x3701, PT_OBJECT);
+
+static char *prop_file_name(const mapper_prop *p)
+{
+	const char *n = mapper_tag_name(p->tag);
+	return n ? g_strdup(n) : g_strdup_printf("0x%08X", p->tag);
+}
+
+/* The tagged property named @name in @bag: by its canonical name, or by its
+ * tag when it has none (never both: "0x0037001F" is not PidTagSubject's alias). */
+static mapper_prop *bag_find_file(mapper_bag *bag, const char *name)
+{
+	uint32_t tag = mapper_tag_from_name(name);
+	if (!tag)
+		return NULL;
+	if (name[0] == '0') {
+		char shown[11];
+		g_snprintf(shown, sizeof shown, "0x%08X", tag);
+		if (mapper_tag_name(tag) || strcmp(shown, name) != 0)
+			return NULL;
+	}
+	return bag_get(bag, tag);
+}
+
+/* Parse a row number "N": decimal, no sign, no leading zeros, at most 9
+ * digits, below @len. */
+static bool row_index(const char *s, guint len, guint *out)
+{
+	return row_number(s, 9, out) && *out < len;
+}
+
+/* The file name of a named property inside its set's directory. */
+static char *named_file_name(const mapper_prop *p)
+{
+	char buf[12];
+	return g_strdup(prop_named_file_name(p, buf));
+}
+
+/* The named property of @set whose file name is exactly @name (what
+ * named_file_name() gives), or NULL.  Names are indexed case-insensitively,
+ * so the hit is checked; a name can also be a lid's "0xNNNN", and should
+ * both exist the one set first wins, as a scan of the bag would find. */
+static mapper_prop *bag_named_file(const mapper_bag *bag, const mapper_propset *set,
+                                   const char *name)
+{
+	mapper_prop *by_name = bag_get_named(bag, set, name);
+	if (by_name && strcmp(by_name->name, name) != 0)
+		by_name = NULL;
+	mapper_prop *by_lid = NULL;
+	if (name[0] == '0' && name[1] == 'x' && g_ascii_isxdigit(name[2])) {
+		char *end = NULL;
+		guint64 lid = g_ascii_strtoull(name + 2, &end, 16);
+		char buf[12];
+		if (end && !*end && lid <= G_MAXUINT32 &&
+		    strcmp(prop_named_file_name(&(mapper_prop){ .lid = (uint32_t)lid }, buf), name) == 0)
+			by_lid = bag_get_lid(bag, set, (uint32_t)lid);
+	}
+	if (by_name && by_lid)
+		return by_name->pos < by_lid->pos ? by_name : by_lid;
+	return by_name ? by_name : by_lid;
+}
+
+/* Step from a bag directory (message root or row) into child @name. */
+static mapper_status step_bag(resolved *r, const char *name)
+{
+	mapper_prop *p = bag_find_file(r->bag, name);
+	if (p) {
+		r->kind = R_PROP;
+		r->prop = p;
+		return MAPPER_OK;
+	}
+	const mapper_propset *set = mapper_propset_by_name(name);
+	/* the sets of writable named properties can be entered while still
+	 * empty, so that a new header can be created in them (design.md 4);
+	 * they are listed only when they hold something */
+	bool writable_set = r->kind == R_MESSAGE && r->msg->depth == 0 && r->bag == &r->msg->props &&
+	                    (set == &mapper_ps_internet_headers || set == &mapper_ps_public_strings);
+	if (set && (bag_has_set(r->bag, set) || writable_set)) {
+		r->kind = R_SET;
+		r->set = set;
+		return MAPPER_OK;
+	}
+	return MAPPER_NOT_FOUND;
+}
+
+static mapper_status step(resolved *r, const char *name)
+{
+	switch (r->kind) {
+	case R_MESSAGE:
+		if (strcmp(name, "recipients") == 0) {
+			r->kind = R_RECIPIENTS;
+			return MAPPER_OK;
+		}
+		if (strcmp(name, "attachments") == 0) {
+			if (r->msg->level != MAPPER_LOAD_FULL)
+				return MAPPER_INCOMPLETE;
+			r->kind = R_ATTACHMENTS;
+			return MAPPER_OK;
+		}
+		if (strcmp(name, "message.eml") == 0 && r->msg->raw) {
+			r->kind = R_RAW;
+			return MAPPER_OK;
+		}
+		if (strcmp(name, "smime") == 0 && r->msg->smime != SMIME_NONE) {
+			if (r->msg->level != MAPPER_LOAD_FULL)
+				return MAPPER_INCOMPLETE;
+			r->v = smime_dir(r->msg);
+			if (!r->v)
+				return MAPPER_NOT_FOUND;
+			r->kind = R_VDIR;
+			return MAPPER_OK;
+		}
+		r->bag = &r->msg->props;
+		{
+			mapper_status st = step_bag(r, name);
+			if (st == MAPPER_NOT_FOUND && r->msg->level != MAPPER_LOAD_FULL &&
+			    mapper_name_needs_body(name))
+				return MAPPER_INCOMPLETE;
+			return st;
+		}
+	case R_RECIPIENTS: {
+		guint i;
+		if (!row_index(name, r->msg->recipients->len, &i))
+			return MAPPER_NOT_FOUND;
+		r->kind = R_ROW;
+		r->bag = r->msg->recipients->pdata[i];
+		r->att = NULL;
+		return MAPPER_OK;
+	}
+	case R_ATTACHMENTS: {
+		guint i;
+		if (!row_index(name, r->msg->attachments->len, &i))
+			return MAPPER_NOT_FOUND;
+		r->kind = R_ROW;
+		r->att = r->msg->attachments->pdata[i];
+		r->bag = &r->att->props;
+		return MAPPER_OK;
+	}
+	case R_ROW:
+		if (r->att && r->att->embedded && strcmp(name, "PidTagAttachDataObject") == 0) {
+			r->kind = R_MESSAGE;
+			r->msg = r->att->embedded;
+			r->att = NULL;
+			return MAPPER_OK;
+		}
+		return step_bag(r, name);
+	case R_SET: {
+		mapper_prop *p = bag_named_file(r->bag, r->set, name);
+		if (!p)
+			return MAPPER_NOT_FOUND;
+		r->kind = R_PROP;
+		r->prop = p;
+		return MAPPER_OK;
+	}
+	case R_VDIR: {
+		smime_node *c = smime_node_child(r->v, name);
+		if (!c)
+			return MAPPER_NOT_FOUND;
+		if (c->msg) {
+			r->kind = R_MESSAGE;
+			r->msg = c->msg;
+			r->v = NULL;
+		} else {
+			r->kind = c->children ? R_VDIR : R_VFILE;
+			r->v = c;
+		}
+		return MAPPER_OK;
+	}
+	case R_PROP:
+	case R_RAW:
+	case R_VFILE:
+		return MAPPER_NOT_A_DIRECTORY;
+	}
+	return MAPPER_NOT_FOUND;
+}
+
+static mapper_status resolve(mapper_message *m, const char *path, resolved *r)
+{
+	memset(r, 0, sizeof *r);
+	r->kind = R_MESSAGE;
+	r->msg = m;
+	if (!path || !*path)
+		return MAPPER_OK;
+
+	char **parts = g_strsplit(path, "/", -1);
+	mapper_status st = MAPPER_OK;
+	for (char **c = parts; *c && st == MAPPER_OK; c++) {
+		if (!**c) {
+			st = MAPPER_NOT_FOUND;
+			break;
+		}
+		st = step(r, *c);
+	}
+	g_strfreev(parts);
+	return st;
+}
+
+mapper_status mapper_message_stat(mapper_message *m, const char *path, mapper_node *node)
+{
+	resolved r;
+	mapper_status st = resolve(m, path, &r);
+	if (st != MAPPER_OK)
+		return st;
+
+	memset(node, 0, sizeof *node);
+	switch (r.kind) {
+	case R_PROP: {
+		node->kind = MAPPER_NODE_FILE;
+		node->size = g_bytes_get_size(value_render(r.prop));
+		node->tag = r.prop->tag;
+		node->type_name = mapper_type_name(r.prop->tag);
+		node->set_guid = r.prop->set ? r.prop->set->guid : NULL;
+		break;
+	}
+	case R_RAW:
+		node->kind = MAPPER_NODE_FILE;
+		node->size = g_bytes_get_size(r.msg->raw);
+		break;
+	case R_VFILE:
+		node->kind = MAPPER_NODE_FILE;
+		node->size = g_bytes_get_size(r.v->data);
+		break;
+	case R_MESSAGE:
+		node->kind = MAPPER_NODE_DIR;
+		node->is_message = true;
+		if (r.msg->depth > 0 && !r.msg->unwrapped) {
+			node->tag = TAG_ATTACH_DATA_OBJECT;
+			node->type_name = mapper_type_name(TAG_ATTACH_DATA_OBJECT);
+		}
+		break;
+	default:
+		node->kind = MAPPER_NODE_DIR;
+		break;
+	}
+	return MAPPER_OK;
+}
+
+static void add_bag_names(GPtrArray *out, mapper_bag *bag)
+{
+	/* one directory per set, however many properties it holds */
+	GHashTable *seen = g_hash_table_new(g_direct_hash, g_direct_equal);
+	for (guint i = 0; i < bag->props->len; i++) {
+		mapper_prop *p = bag->props->pdata[i];
+		if (!p)
+			continue;
+		if (!p->set)
+			g_ptr_array_add(out, prop_file_name(p));
+		else if (g_hash_table_add(seen, (gpointer)p->set))
+			g_ptr_array_add(out, g_strdup(p->set->name));
+	}
+	g_hash_table_unref(seen);
+}
+
+static int name_cmp(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+mapper_status mapper_message_list(mapper_message *m, const char *path,
+                                  char ***names, size_t *count)
+{
+	resolved r;
+	mapper_status st = resolve(m, path, &r);
+	if (st != MAPPER_OK)
+		return st;
+
+	GPtrArray *out = g_ptr_array_new();
+	switch (r.kind) {
+	case R_MESSAGE:
+		if (r.msg->level != MAPPER_LOAD_FULL) {
+			g_ptr_array_unref(out);
+			return MAPPER_INCOMPLETE;
+		}
+		add_bag_names(out, &r.msg->props);
+		g_ptr_array_add(out, g_strdup("recipients"));
+		g_ptr_array_add(out, g_strdup("attachments"));
+		if (r.msg->raw)
+			g_ptr_array_add(out, g_strdup("message.eml"));
+		if (smime_dir(r.msg))
+			g_ptr_array_add(out, g_strdup("smime"));
+		break;
+	case R_VDIR:
+		for (guint i = 0; i < r.v->children->len; i++)
+			g_ptr_array_add(out, g_strdup(((smime_node *)r.v->children->pdata[i])->name));
+		break;
+	case R_ROW:
+		add_bag_names(out, r.bag);
+		if (r.att && r.att->embedded)
+			g_ptr_array_add(out, g_strdup("PidTagAttachDataObject"));
+		break;
+	case R_SET:
+		for (guint i = 0; i < r.bag->props->len; i++) {
+			mapper_prop *p = r.bag->props->pdata[i];
+			if (p && p->set == r.set)
+				g_ptr_array_add(out, named_file_name(p));
+		}
+		break;
+	case R_RECIPIENTS:
+		for (guint i = 0; i < r.msg->recipients->len; i++)
+			g_ptr_array_add(out, g_strdup_printf("%u", i));
+		break;
+	case R_ATTACHMENTS:
+		for (guint i = 0; i < r.msg->attachments->len; i++)
+			g_ptr_array_add(out, g_strdup_printf("%u", i));
+		break;
+	case R_PROP:
+	case R_RAW:
+	case R_VFILE:
+		g_ptr_array_unref(out);
+		return MAPPER_NOT_A_DIRECTORY;
+	}
+	g_ptr_array_sort(out, name_cmp);
+	*count = out->len;
+	g_ptr_array_add(out, NULL);
+	*names = (char **)g_ptr_array_free(out, FALSE);
+	return MAPPER_OK;
+}
+
+void mapper_names_free(char **names)
+{
+	g_strfreev(names);
+}
+
+mapper_status mapper_message_read(mapper_message *m, const char *path,
+                                  const void **data, size_t *len)
+{
+	resolved r;
+	mapper_status st = resolve(m, path, &r);
+	if (st != MAPPER_OK)
+		return st;
+	GBytes *b;
+	if (r.kind == R_PROP)
+		b = value_render(r.prop);
+	else if (r.kind == R_RAW)
+		b = r.msg->raw;
+	else if (r.kind == R_VFILE)
+		b = r.v->data;
+	else
+		return MAPPER_IS_A_DIRECTORY;
+	gsize n;
+	*data = g_bytes_get_data(b, &n);
+	*len = n;
+	if (!*data)
+		*data = "";
+	return MAPPER_OK;
+}
