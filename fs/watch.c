@@ -33,14 +33,6 @@ int watch_init(mount *mnt)
 	return 0;
 }
 
-static bool in_list(GPtrArray *a, const char *s)
-{
-	for (guint i = 0; i < a->len; i++)
-		if (strcmp(a->pdata[i], s) == 0)
-			return true;
-	return false;
-}
-
 /* Rescan @f and have the caches and the kernel forget what changed (lock
  * held).  @rewritten holds the names of files written or renamed onto
  * (close-write, moved-to): a message replaced under the same name is
@@ -51,19 +43,27 @@ static void refresh_and_queue(mount *mnt, folder *f, GHashTable *rewritten)
 	folder_diff_init(&d);
 	f->dirty = true;
 	sync_folder(mnt, f, &d);
+	/* names already passed on: added or changed by the rescan */
+	GHashTable *told = g_hash_table_new(g_str_hash, g_str_equal);
+	for (guint i = 0; i < d.added->len; i++)
+		g_hash_table_add(told, d.added->pdata[i]);
+	for (guint i = 0; i < d.changed->len; i++)
+		g_hash_table_add(told, d.changed->pdata[i]);
 	GPtrArray *again = g_ptr_array_new_with_free_func(g_free);
 	GHashTableIter it;
 	gpointer k, v;
 	g_hash_table_iter_init(&it, rewritten);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
 		char *name = store_message_name(f->type, k, NULL);
-		if (name && g_hash_table_contains(f->messages, name) && !in_list(d.added, name) &&
-		    !in_list(d.changed, name) && !in_list(again, name))
+		if (name && g_hash_table_contains(f->messages, name) && !g_hash_table_contains(told, name)) {
 			g_ptr_array_add(again, name);
-		else
+			g_hash_table_add(told, name);
+		} else {
 			g_free(name);
+		}
 	}
 	sync_rewritten(mnt, f, again);
+	g_hash_table_unref(told);
 	g_ptr_array_unref(again);
 	folder_diff_release(&d);
 }
