@@ -694,6 +694,24 @@ static void mfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info
 
 /* ---- files ------------------------------------------------------------------- */
 
+/* fi->fh of an open file: 0, a whandle* (open for writing), or a source
+ * descriptor of a read-only message.eml, told apart by the low bit (a
+ * whandle* is aligned). */
+static uint64_t read_fh(int fd)
+{
+	return ((uint64_t)fd << 1) | 1;
+}
+
+static int read_fd_of(struct fuse_file_info *fi)
+{
+	return fi && (fi->fh & 1) ? (int)(fi->fh >> 1) : -1;
+}
+
+static whandle *handle_of(struct fuse_file_info *fi)
+{
+	return fi && !(fi->fh & 1) ? (whandle *)(uintptr_t)fi->fh : NULL;
+}
+
 /* design.md 8: decrypted content opens for the mounting user (or root)
  * only, even where modes were widened with -o umask or share nothing. */
 static int may_read(fuse_req_t req, const node_ref *r)
@@ -719,15 +737,26 @@ static void mfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (!err && (fi->flags & O_ACCMODE) == O_RDONLY && !(fi->flags & O_TRUNC)) {
 		err = may_read(req, &r);
 		bool vol = volatile_kind(r.kind);
+		/* message.eml is read from one descriptor for the whole open
+		 * (the version that was opened, as with a file on disk) */
+		int fd = -1;
+		if (r.kind == NODE_EML) {
+			msgfile *mf;
+			err = message_open(mnt, r.folder, r.msgname, &fd, &mf);
+			msgfile_unref(mf);
+		}
 		node_ref_clear(&r);
 		if (err) {
 			fuse_reply_err(req, err);
 			return;
 		}
-		fi->fh = 0;
+		fi->fh = fd >= 0 ? read_fh(fd) : 0;
 		fi->keep_cache = !vol;
 		fi->direct_io = vol;
-		fuse_reply_open(req, fi);
+		/* nothing to apply at close: spare the kernel a FLUSH per close */
+		fi->noflush = 1;
+		if (fuse_reply_open(req, fi) != 0 && fd >= 0)
+			close(fd);   /* the open was interrupted: no release will come */
 		return;
 	}
 	/* design.md 6: no write-open succeeds on a read-only mount */
@@ -744,11 +773,6 @@ static void mfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fi->fh = (uint64_t)(uintptr_t)h;
 	fi->keep_cache = 0;
 	fuse_reply_open(req, fi);
-}
-
-static whandle *handle_of(struct fuse_file_info *fi)
-{
-	return fi ? (whandle *)(uintptr_t)fi->fh : NULL;
 }
 
 static void mfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
@@ -779,6 +803,8 @@ static void mfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 {
 	mount *mnt = mnt_of(req);
 	whandle *h = handle_of(fi);
+	if (read_fd_of(fi) >= 0)
+		close(read_fd_of(fi));
 	if (h) {
 		/* what no flush applied: a truncation without writes (": > f"),
 		 * an empty new file; errors can only be logged here */
@@ -791,7 +817,27 @@ static void mfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	fuse_reply_err(req, 0);
 }
 
-static int do_read(mount *mnt, const node_ref *r, size_t size, off_t off, char **out, size_t *outlen)
+/* Read @size bytes at @off of @fd (a message file). */
+static int pread_all(int fd, size_t size, off_t off, char **out, size_t *outlen)
+{
+	char *buf = g_malloc(size ? size : 1);
+	ssize_t n;
+	do
+		n = pread(fd, buf, size, off);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		int err = errno;
+		g_free(buf);
+		return err;
+	}
+	*out = buf;
+	*outlen = (size_t)n;
+	return 0;
+}
+
+/* @fd: the source descriptor of an open message.eml, or -1. */
+static int do_read(mount *mnt, const node_ref *r, int fd, size_t size, off_t off, char **out,
+                   size_t *outlen)
 {
 	*out = NULL;
 	*outlen = 0;
@@ -807,27 +853,17 @@ static int do_read(mount *mnt, const node_ref *r, size_t size, off_t off, char *
 		free(pem);
 		return 0;
 	}
+	if (r->kind == NODE_EML && fd >= 0)
+		return pread_all(fd, size, off, out, outlen);
 	if (r->kind == NODE_EML) {
-		int fd;
 		msgfile *mf;
 		int err = message_open(mnt, r->folder, r->msgname, &fd, &mf);
 		if (err)
 			return err;
 		msgfile_unref(mf);
-		char *buf = g_malloc(size ? size : 1);
-		ssize_t n;
-		do
-			n = pread(fd, buf, size, off);
-		while (n < 0 && errno == EINTR);
-		err = n < 0 ? errno : 0;
+		err = pread_all(fd, size, off, out, outlen);
 		close(fd);
-		if (err) {
-			g_free(buf);
-			return err;
-		}
-		*out = buf;
-		*outlen = (size_t)n;
-		return 0;
+		return err;
 	}
 	if (r->kind != NODE_INNER)
 		return EISDIR;
@@ -862,7 +898,7 @@ static void mfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		node_ref r = { 0 };
 		err = get_ref(mnt, ino, &r);
 		if (!err)
-			err = do_read(mnt, &r, size, off, &data, &len);
+			err = do_read(mnt, &r, read_fd_of(fi), size, off, &data, &len);
 		node_ref_clear(&r);
 	}
 	if (err) {
