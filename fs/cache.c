@@ -250,6 +250,11 @@ void cache_put(mount *mnt, cached *c)
 		cached_free(c);
 }
 
+const char *cache_source(const cached *c)
+{
+	return c->relpath;
+}
+
 mapper_message *cache_lock(cached *c)
 {
 	g_mutex_lock(&c->use);

@@ -29,6 +29,7 @@ static void node_free(gpointer p)
 	node *n = p;
 	g_free(n->path);
 	g_free(n->msgname);
+	g_free(n->memo_relpath);
 	g_free(n);
 }
 
@@ -165,6 +166,39 @@ void inode_rename(mount *mnt, const char *from, const char *to, folder *f, const
 		g_hash_table_insert(mnt->nodes_by_path, n->path, n);
 	}
 	g_ptr_array_unref(moved);
+}
+
+/* The same version of a message file, as far as anything shown from it goes. */
+static bool same_source(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec &&
+	       a->st_mode == b->st_mode && a->st_uid == b->st_uid && a->st_gid == b->st_gid;
+}
+
+bool inode_memo_get(mount *mnt, const char *path, const struct stat *src, const char *relpath,
+                    struct stat *attr)
+{
+	node *n = g_hash_table_lookup(mnt->nodes_by_path, path);
+	if (!n || !n->memo_relpath || strcmp(n->memo_relpath, relpath) != 0 ||
+	    !same_source(&n->memo_src, src))
+		return false;
+	*attr = n->memo;
+	attr->st_ino = n->ino;
+	return true;
+}
+
+void inode_memo_set(mount *mnt, const char *path, const struct stat *src, const char *relpath,
+                    const struct stat *attr)
+{
+	node *n = g_hash_table_lookup(mnt->nodes_by_path, path);
+	if (!n || n->kind != NODE_INNER)
+		return;
+	g_free(n->memo_relpath);
+	n->memo_relpath = g_strdup(relpath);
+	n->memo_src = *src;
+	n->memo = *attr;
 }
 
 void node_ref_set(node_ref *r, const node *n)

@@ -167,6 +167,12 @@ typedef struct node {
 	folder *folder;      /* the folder, or the message's folder */
 	char *msgname;       /* NODE_MESSAGE, NODE_INNER, NODE_EML */
 	const char *inner;   /* NODE_INNER: path inside the message (points into path) */
+	/* NODE_INNER: what getattr last answered, and the message file it was
+	 * worked out from; answered again without the message object while
+	 * the file is the same (inode_memo_get) */
+	struct stat memo;
+	struct stat memo_src;
+	char *memo_relpath;  /* NULL: no memo */
 } node;
 
 /* ---- the mount ----------------------------------------------------------- */
@@ -219,7 +225,8 @@ typedef struct mount {
 	int inotify_fd;
 	GHashTable *watches;        /* wd -> folder* */
 	int stop_pipe[2];
-	int wake_pipe[2];           /* wakes the watcher to send queued notifications */
+	int wake_pipe[2];           /* wakes the watcher: notifications queued, or
+	                             * changes left in a folder's unsynced list */
 	GArray *pending;            /* of inval: notifications for the watcher to send */
 	pthread_t watcher;
 	bool watcher_running;
@@ -254,6 +261,9 @@ void mount_folders_free(mount *mnt);
  * so every msgfile* taken before is void afterwards.  Use sync_folder()
  * above store.c, so that the caches and the kernel hear of it. */
 void folder_refresh(mount *mnt, folder *f, folder_diff *diff);
+/* Message @name as the listing has it now, without looking at the source
+ * again; a reference the caller drops (lock held), or NULL. */
+msgfile *folder_peek_ref(folder *f, const char *name);
 /* The changes not yet passed on, now the caller's (lock held); NULL if none. */
 folder_diff *folder_take_unsynced(folder *f);
 void folder_diff_init(folder_diff *d);
@@ -311,6 +321,14 @@ node *inode_child(mount *mnt, node *parent, const char *name, node_kind kind, fo
 void inode_forget(mount *mnt, fuse_ino_t ino, uint64_t n);
 /* A message directory moved: nodes under @from now live under @to. */
 void inode_rename(mount *mnt, const char *from, const char *to, folder *f, const char *msgname);
+/* The attributes remembered for the node at @path, if they were worked out
+ * from the file @src, named @relpath (the same inode, size, times, mode and
+ * owner, and the same name: Maildir flags are part of it). */
+bool inode_memo_get(mount *mnt, const char *path, const struct stat *src, const char *relpath,
+                    struct stat *attr);
+/* Remember @attr for the node at @path (if the kernel knows it). */
+void inode_memo_set(mount *mnt, const char *path, const struct stat *src, const char *relpath,
+                    const struct stat *attr);
 /* Inodes at or under mount path @prefix (for invalidation). */
 GArray *inodes_under(mount *mnt, const char *prefix);
 
@@ -334,6 +352,9 @@ typedef struct cached cached;
 cached *cache_get(mount *mnt, folder *f, const char *name, mapper_load_level level,
                   struct stat *st, int *err);
 void cache_put(mount *mnt, cached *c);
+/* The backing file the object was read from (relative to the source root),
+ * as the folder listing named it; valid while the reference is held. */
+const char *cache_source(const cached *c);
 /* Lock the object for mapper calls (see the top); returns the message. */
 mapper_message *cache_lock(cached *c);
 void cache_unlock(cached *c);
@@ -350,6 +371,8 @@ void sync_free(mount *mnt);
  * kernel notifications, and watch @f's directories (lock held; released
  * while reading, as folder_refresh). */
 void sync_folder(mount *mnt, folder *f, folder_diff *diff);
+/* Pass on what rescans left in every folder's unsynced list (lock held). */
+void sync_unsynced(mount *mnt);
 /* The same, rescanning even when nothing seems changed (lock held). */
 void sync_rescan(mount *mnt, folder *f);
 /* sync_folder(), then message @name with a reference, or NULL (lock held). */

@@ -260,6 +260,71 @@ static bool volatile_kind(node_kind k)
 	return k == NODE_CERTS || k == NODE_CERT;
 }
 
+/* The attributes remembered for @r, if its message file is still the one
+ * they were worked out from (issue 11: a second pass of stat() or open()
+ * costs no parse).  The file is the one the listing names now: a rename
+ * not seen yet is left to the rescan that tells the kernel about it, so
+ * that every file of a message changes at once. */
+static bool memo_hit(mount *mnt, const node_ref *r, struct stat *st)
+{
+	pthread_mutex_lock(&mnt->lock);
+	msgfile *mf = folder_peek_ref(r->folder, r->msgname);
+	pthread_mutex_unlock(&mnt->lock);
+	if (!mf)
+		return false;
+	struct stat src;
+	bool hit = false;
+	if (source_stat(mnt, mf->relpath, &src) == 0) {
+		pthread_mutex_lock(&mnt->lock);
+		hit = inode_memo_get(mnt, r->path, &src, mf->relpath, st);
+		pthread_mutex_unlock(&mnt->lock);
+	}
+	msgfile_unref(mf);
+	return hit;
+}
+
+static int inner_getattr(mount *mnt, const node_ref *r, struct stat *st)
+{
+	/* a file open for writing shows what the writer has so far, also
+	 * before a new property exists */
+	size_t pending;
+	pthread_mutex_lock(&mnt->lock);
+	bool open = write_pending_size(mnt, r->path, &pending);
+	pthread_mutex_unlock(&mnt->lock);
+	if (!open && memo_hit(mnt, r, st))
+		return 0;
+	struct stat src;
+	cached *c = NULL;
+	inner_info info = { 0 };
+	int err = inner_node(mnt, r, &c, &info, &src);
+	char *relpath = c ? g_strdup(cache_source(c)) : NULL;
+	cache_put(mnt, c);
+	if (open && (err == 0 || err == ENOENT)) {
+		g_free(relpath);
+		if (err && message_stat(mnt, r->folder, r->msgname, &src) != 0)
+			return ENOENT;
+		fill_file(mnt, st, &src, (off_t)pending, info.private);
+		copy_times(st, &src);
+		return 0;
+	}
+	if (err) {
+		g_free(relpath);
+		return err;
+	}
+	if (info.kind == MAPPER_NODE_DIR)
+		fill_dir(mnt, st, &src, false, info.private);
+	else
+		fill_file(mnt, st, &src, (off_t)info.size, info.private);
+	copy_times(st, &src);
+	if (relpath) {
+		pthread_mutex_lock(&mnt->lock);
+		inode_memo_set(mnt, r->path, &src, relpath, st);
+		pthread_mutex_unlock(&mnt->lock);
+	}
+	g_free(relpath);
+	return 0;
+}
+
 static int do_getattr(mount *mnt, const node_ref *r, struct stat *st)
 {
 	memset(st, 0, sizeof *st);
@@ -324,34 +389,8 @@ static int do_getattr(mount *mnt, const node_ref *r, struct stat *st)
 		fill_file(mnt, st, &mine, (off_t)pending, false);
 		return 0;
 	}
-	case NODE_INNER: {
-		struct stat src;
-		cached *c = NULL;
-		inner_info info = { 0 };
-		int err = inner_node(mnt, r, &c, &info, &src);
-		cache_put(mnt, c);
-		/* a file open for writing shows what the writer has so far,
-		 * also before a new property exists */
-		size_t pending;
-		pthread_mutex_lock(&mnt->lock);
-		bool open = write_pending_size(mnt, r->path, &pending);
-		pthread_mutex_unlock(&mnt->lock);
-		if (open && (err == 0 || err == ENOENT)) {
-			if (err && message_stat(mnt, r->folder, r->msgname, &src) != 0)
-				return ENOENT;
-			fill_file(mnt, st, &src, (off_t)pending, info.private);
-			copy_times(st, &src);
-			return 0;
-		}
-		if (err)
-			return err;
-		if (info.kind == MAPPER_NODE_DIR)
-			fill_dir(mnt, st, &src, false, info.private);
-		else
-			fill_file(mnt, st, &src, (off_t)info.size, info.private);
-		copy_times(st, &src);
-		return 0;
-	}
+	case NODE_INNER:
+		return inner_getattr(mnt, r, st);
 	}
 	return EIO;
 }

@@ -534,6 +534,19 @@ static void diff_append(folder_diff *to, const folder_diff *from)
 
 static void clean_leftovers(mount *mnt, folder *f);
 
+/* Tell whoever listens on mnt->wake_pipe (the watcher thread, which passes
+ * the changes on through sync.c) that a rescan left changes in a folder's
+ * unsynced list: a rescan made inside a read must reach the kernel as soon
+ * as one made by the watcher. */
+static void announce_unsynced(mount *mnt)
+{
+	char x = 1;
+	/* a full pipe already says so; no pipe (no watcher): sync_folder()
+	 * passes them on at the next look at the folder */
+	if (mnt->wake_pipe[1] >= 0 && write(mnt->wake_pipe[1], &x, 1) < 0 && errno != EAGAIN)
+		mapifs_error("cannot wake the watcher: %s", g_strerror(errno));
+}
+
 /* Whether @f must be read again (lock held); waits for a rescan that runs. */
 static bool needs_scan(mount *mnt, folder *f)
 {
@@ -588,6 +601,7 @@ void folder_refresh(mount *mnt, folder *f, folder_diff *diff)
 			folder_diff_init(f->unsynced);
 		}
 		diff_append(f->unsynced, &d);
+		announce_unsynced(mnt);
 	}
 	folder_diff_release(&d);
 	g_hash_table_unref(f->subfolders);
@@ -597,6 +611,12 @@ void folder_refresh(mount *mnt, folder *f, folder_diff *diff)
 	s.messages = NULL;
 	scan_state_release(&s);
 	f->scanned = true;
+}
+
+msgfile *folder_peek_ref(folder *f, const char *name)
+{
+	msgfile *mf = g_hash_table_lookup(f->messages, name);
+	return mf ? msgfile_ref(mf) : NULL;
 }
 
 folder_diff *folder_take_unsynced(folder *f)

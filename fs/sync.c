@@ -205,6 +205,15 @@ static void apply_unsynced(mount *mnt, folder *f)
 	folder_diff_free(d);
 }
 
+void sync_unsynced(mount *mnt)
+{
+	GHashTableIter it;
+	gpointer k, v;
+	g_hash_table_iter_init(&it, mnt->folders);
+	while (g_hash_table_iter_next(&it, &k, &v))
+		apply_unsynced(mnt, v);
+}
+
 void sync_folder(mount *mnt, folder *f, folder_diff *diff)
 {
 	folder_refresh(mnt, f, diff);

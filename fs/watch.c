@@ -154,6 +154,10 @@ static void *watch_main(void *arg)
 			char drain[256];
 			while (read(mnt->wake_pipe[0], drain, sizeof drain) > 0)
 				;
+			/* a rescan made by a request thread (store.c) */
+			pthread_mutex_lock(&mnt->lock);
+			sync_unsynced(mnt);
+			pthread_mutex_unlock(&mnt->lock);
 		}
 		if (mnt->inotify_fd >= 0 && p[2].revents) {
 			/* gather a burst of events, then rescan each folder once */
