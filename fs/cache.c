@@ -4,9 +4,10 @@
  *
  * Each message may hold a header-only object (enough for every property a
  * header supplies) and a full one; the full one replaces the other.  Weight
- * is the number of source bytes parsed, so a few huge messages cannot push
- * memory past CACHE_MAX_BYTES; an evicted message is parsed again on demand
- * and gives the same tree.
+ * is the memory an object holds, estimated when it is made (weigh()), so
+ * a few huge messages cannot push memory past CACHE_MAX_BYTES, while the
+ * small header-only objects of a whole folder stay; an evicted message is
+ * parsed again on demand and gives the same tree.
  *
  * Threads (mapifs.h): the table is under mount->lock, but a load (reading
  * the file, parsing it) runs with the lock released, so one big message
@@ -123,6 +124,16 @@ static bool current(const folder *f, const char *name, const cached *c)
 	return mf && c->relpath && strcmp(mf->relpath, c->relpath) == 0;
 }
 
+/* The weight of a new object @m parsed from @len bytes: what it holds now,
+ * plus room for what reads add later (the file text of properties read,
+ * and for a full object its smime/ tree, whose decrypted content is about
+ * as big as the message). */
+static size_t weigh(const mapper_message *m, mapper_load_level level, size_t len)
+{
+	size_t now = mapper_message_footprint(m);
+	return now + now / 4 + (level == MAPPER_LOAD_FULL ? len : 0);
+}
+
 /* Read and parse @name of @f (lock NOT held). */
 static mapper_message *load(mount *mnt, folder *f, const char *name, mapper_load_level level,
                             size_t *weight, struct stat *st, char **relpath, int *err)
@@ -156,7 +167,7 @@ static mapper_message *load(mount *mnt, folder *f, const char *name, mapper_load
 		mapifs_log("%s: %s", mf->relpath, mapper_message_warning(m));
 	*relpath = g_strdup(mf->relpath);
 	msgfile_unref(mf);
-	*weight = len;
+	*weight = weigh(m, level, len);
 	return m;
 }
 

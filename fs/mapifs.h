@@ -233,9 +233,12 @@ typedef struct mount {
 } mount;
 
 /* Per-mount limits of the message cache: objects of evicted messages are
- * rebuilt on demand (identically, so inode numbers and names stay). */
-#define CACHE_MAX_ENTRIES 2048
-#define CACHE_MAX_BYTES (256u << 20)
+ * rebuilt on demand (identically, so inode numbers and names stay).  The
+ * bytes are memory the objects hold (mapper_message_footprint), so that
+ * the header-only objects of a whole folder fit (about 5 KB each) while a
+ * few big full ones cannot push the daemon past its budget. */
+#define CACHE_MAX_ENTRIES 65536
+#define CACHE_MAX_BYTES (128u << 20)
 
 /* source.c: files relative to the source root.  Never follow a symlink in
  * any component (openat2 RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH), never

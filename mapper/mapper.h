@@ -94,6 +94,14 @@ void mapper_message_free(mapper_message *message);
 /* The level the message was loaded with. */
 mapper_load_level mapper_message_level(const mapper_message *message);
 
+/*
+ * An estimate of the heap memory the object holds now, in bytes: its
+ * properties, rows, attachments, embedded messages, smime/ tree and the
+ * file text cached for reads (which grows as files are read), with malloc's
+ * per-block overhead.  For sizing caches by memory rather than by count.
+ */
+size_t mapper_message_footprint(const mapper_message *message);
+
 /* One line describing the first problem met while converting, or NULL. */
 const char *mapper_message_warning(const mapper_message *message);
 

@@ -462,6 +462,82 @@ void mapper_message_free(mapper_message *m)
 	g_free(m);
 }
 
+/* ---- memory, roughly (mapper_message_footprint) ------------------------ */
+
+/* What malloc adds to a block (glibc: the chunk header and rounding). */
+#define BLOCK_OVERHEAD 16
+/* A GHashTable entry: key, value and hash slots, with the table's slack. */
+#define HASH_ENTRY 48
+
+static size_t str_bytes(const char *s)
+{
+	return s ? strlen(s) + 1 + BLOCK_OVERHEAD : 0;
+}
+
+static size_t gbytes_bytes(GBytes *b)
+{
+	/* GBytes: the struct and the data, usually two blocks */
+	return b ? g_bytes_get_size(b) + 48 + 2 * BLOCK_OVERHEAD : 0;
+}
+
+static size_t bag_bytes(const mapper_bag *bag)
+{
+	size_t n = bag->props->len * sizeof(gpointer) + 64;
+	if (bag->index)
+		n += g_hash_table_size(bag->index) * HASH_ENTRY + 64;
+	if (bag->sets)
+		n += g_hash_table_size(bag->sets) * HASH_ENTRY + 64;
+	for (guint i = 0; i < bag->props->len; i++) {
+		const mapper_prop *p = bag->props->pdata[i];
+		if (!p)
+			continue;
+		n += sizeof *p + BLOCK_OVERHEAD + str_bytes(p->name) + str_bytes(p->str) +
+		     gbytes_bytes(p->bin) + gbytes_bytes(p->rendered);
+		for (char **v = p->mv; v && *v; v++)
+			n += sizeof(char *) + str_bytes(*v);
+	}
+	return n;
+}
+
+static size_t message_bytes(const mapper_message *m, int depth);
+
+static size_t smime_node_bytes(const smime_node *n, int depth)
+{
+	if (!n || depth > MAPPER_MAX_DEPTH)
+		return 0;
+	size_t b = sizeof *n + BLOCK_OVERHEAD + str_bytes(n->name) + gbytes_bytes(n->data);
+	if (n->children) {
+		b += n->children->len * sizeof(gpointer) + 64;
+		for (guint i = 0; i < n->children->len; i++)
+			b += smime_node_bytes(n->children->pdata[i], depth + 1);
+	}
+	if (n->msg)
+		b += message_bytes(n->msg, depth + 1);
+	return b;
+}
+
+static size_t message_bytes(const mapper_message *m, int depth)
+{
+	if (!m || depth > MAPPER_MAX_DEPTH)
+		return 0;
+	size_t n = sizeof *m + BLOCK_OVERHEAD + bag_bytes(&m->props) + gbytes_bytes(m->raw) +
+	           str_bytes(m->warning) + str_bytes(m->smime_sender) +
+	           smime_node_bytes(m->smime_dir, depth + 1);
+	for (guint i = 0; i < m->recipients->len; i++)
+		n += sizeof(mapper_bag) + BLOCK_OVERHEAD + bag_bytes(m->recipients->pdata[i]);
+	for (guint i = 0; i < m->attachments->len; i++) {
+		const mapper_attachment *a = m->attachments->pdata[i];
+		n += sizeof *a + BLOCK_OVERHEAD + bag_bytes(&a->props) +
+		     message_bytes(a->embedded, depth + 1);
+	}
+	return n;
+}
+
+size_t mapper_message_footprint(const mapper_message *m)
+{
+	return message_bytes(m, 0);
+}
+
 mapper_load_level mapper_message_level(const mapper_message *m)
 {
 	return m->level;
