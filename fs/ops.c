@@ -768,9 +768,26 @@ static int may_read(fuse_req_t req, const node_ref *r)
 	return err ? err : info.private ? EACCES : 0;
 }
 
+/*
+ * On a read-only mount that only the mounting user can enter, an open has
+ * nothing to check or set up: the first one answers ENOSYS, after which
+ * the kernel opens every file itself, keeping its pages (libfuse
+ * FUSE_CAP_NO_OPEN_SUPPORT), and sends no OPEN and RELEASE at all; a FLUSH
+ * likewise (perf-notes: two round trips a file).  The kernel refuses every
+ * write open of a read-only mount before it reaches us.
+ */
+static bool open_free(const mount *mnt)
+{
+	return mnt->readonly && !mnt->access.allow_other;
+}
+
 static void mfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	mount *mnt = mnt_of(req);
+	if (open_free(mnt) && (fi->flags & O_ACCMODE) == O_RDONLY) {
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
 	node_ref r = { 0 };
 	int err = get_ref(mnt, ino, &r);
 	if (!err && (fi->flags & O_ACCMODE) == O_RDONLY && !(fi->flags & O_TRUNC)) {
@@ -828,6 +845,10 @@ static void mfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t si
 static void mfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	whandle *h = handle_of(fi);
+	if (!h && open_free(mnt_of(req))) {
+		fuse_reply_err(req, ENOSYS);   /* no more FLUSH (see open_free) */
+		return;
+	}
 	fuse_reply_err(req, h ? write_flush(mnt_of(req), h) : 0);
 }
 
