@@ -33,9 +33,53 @@ static void node_free(gpointer p)
 	g_free(n);
 }
 
+/*
+ * The path index: nodes_by_path (a hash, for lookups) and nodes_sorted (a
+ * balanced tree in strcmp order, for the nodes at or under a path: they
+ * are one range of it, found in O(log n), so invalidating or moving one
+ * message never walks the inodes of all others).  Both always hold the
+ * same (path, node) pairs: change them only here.
+ */
+static gint path_cmp(gconstpointer a, gconstpointer b, gpointer unused)
+{
+	return strcmp(a, b);
+}
+
+static void index_add(mount *mnt, node *n)
+{
+	g_hash_table_insert(mnt->nodes_by_path, n->path, n);
+	g_tree_insert(mnt->nodes_sorted, n->path, n);
+}
+
+/* Take @n out of the path index, if it is the node indexed at its path. */
+static void index_remove(mount *mnt, node *n)
+{
+	if (g_hash_table_lookup(mnt->nodes_by_path, n->path) != n)
+		return;
+	g_hash_table_steal(mnt->nodes_by_path, n->path);
+	g_tree_remove(mnt->nodes_sorted, n->path);
+}
+
+/* The nodes at mount path @prefix or under it, in path order. */
+static GPtrArray *nodes_under(mount *mnt, const char *prefix)
+{
+	GPtrArray *out = g_ptr_array_new();
+	size_t pl = strlen(prefix);
+	for (GTreeNode *t = g_tree_lower_bound(mnt->nodes_sorted, prefix); t; t = g_tree_node_next(t)) {
+		node *n = g_tree_node_value(t);
+		/* every path that starts with @prefix lies in one range */
+		if (strncmp(n->path, prefix, pl) != 0)
+			break;
+		if (pl == 0 || n->path[pl] == '\0' || n->path[pl] == '/')
+			g_ptr_array_add(out, n);
+	}
+	return out;
+}
+
 void inodes_init(mount *mnt)
 {
 	mnt->nodes_by_path = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, node_free);
+	mnt->nodes_sorted = g_tree_new_full(path_cmp, NULL, NULL, NULL);
 	mnt->nodes_by_ino = g_hash_table_new(g_int64_hash, g_int64_equal);
 
 	node *root = g_new0(node, 1);
@@ -44,12 +88,15 @@ void inodes_init(mount *mnt)
 	root->path = g_strdup("");
 	root->folder = mnt->root;
 	root->nlookup = 1; /* the root is never forgotten */
-	g_hash_table_insert(mnt->nodes_by_path, root->path, root);
+	index_add(mnt, root);
 	g_hash_table_insert(mnt->nodes_by_ino, &root->ino, root);
 }
 
 void inodes_free(mount *mnt)
 {
+	if (mnt->nodes_sorted)
+		g_tree_destroy(mnt->nodes_sorted);
+	mnt->nodes_sorted = NULL;
 	if (mnt->nodes_by_ino)
 		g_hash_table_unref(mnt->nodes_by_ino);
 	if (mnt->nodes_by_path)
@@ -80,7 +127,7 @@ node *inode_child(mount *mnt, node *parent, const char *name, node_kind kind, fo
 	if (n) {
 		/* the name now means something else (a folder became a message):
 		 * the old node lives on under its inode number until forgotten */
-		g_hash_table_steal(mnt->nodes_by_path, n->path);
+		index_remove(mnt, n);
 	}
 	n = g_new0(node, 1);
 	n->ino = inode_number(path);
@@ -99,7 +146,7 @@ node *inode_child(mount *mnt, node *parent, const char *name, node_kind kind, fo
 			           ? n->path + (parent->inner - parent->path)
 			           : n->path + strlen(parent->path) + 1;
 	}
-	g_hash_table_insert(mnt->nodes_by_path, n->path, n);
+	index_add(mnt, n);
 	g_hash_table_insert(mnt->nodes_by_ino, &n->ino, n);
 	return n;
 }
@@ -113,41 +160,26 @@ void inode_forget(mount *mnt, fuse_ino_t ino, uint64_t count)
 	if (n->nlookup)
 		return;
 	g_hash_table_remove(mnt->nodes_by_ino, &n->ino);
-	if (g_hash_table_lookup(mnt->nodes_by_path, n->path) == n)
-		g_hash_table_remove(mnt->nodes_by_path, n->path);
-	else
-		node_free(n);
+	index_remove(mnt, n);
+	node_free(n);
 }
 
 GArray *inodes_under(mount *mnt, const char *prefix)
 {
-	GArray *out = g_array_new(FALSE, FALSE, sizeof(fuse_ino_t));
-	size_t pl = strlen(prefix);
-	GHashTableIter it;
-	gpointer k, v;
-	g_hash_table_iter_init(&it, mnt->nodes_by_path);
-	while (g_hash_table_iter_next(&it, &k, &v)) {
-		node *n = v;
-		if (strncmp(n->path, prefix, pl) == 0 && (n->path[pl] == '\0' || n->path[pl] == '/'))
-			g_array_append_val(out, n->ino);
-	}
+	GPtrArray *nodes = nodes_under(mnt, prefix);
+	GArray *out = g_array_sized_new(FALSE, FALSE, sizeof(fuse_ino_t), nodes->len);
+	for (guint i = 0; i < nodes->len; i++)
+		g_array_append_val(out, ((node *)nodes->pdata[i])->ino);
+	g_ptr_array_unref(nodes);
 	return out;
 }
 
 void inode_rename(mount *mnt, const char *from, const char *to, folder *f, const char *msgname)
 {
 	size_t fl = strlen(from);
-	GPtrArray *moved = g_ptr_array_new();
-	GHashTableIter it;
-	gpointer k, v;
-	g_hash_table_iter_init(&it, mnt->nodes_by_path);
-	while (g_hash_table_iter_next(&it, &k, &v)) {
-		node *n = v;
-		if (strncmp(n->path, from, fl) == 0 && (n->path[fl] == '\0' || n->path[fl] == '/'))
-			g_ptr_array_add(moved, n);
-	}
+	GPtrArray *moved = nodes_under(mnt, from);
 	for (guint i = 0; i < moved->len; i++)
-		g_hash_table_steal(mnt->nodes_by_path, ((node *)moved->pdata[i])->path);
+		index_remove(mnt, moved->pdata[i]);
 	for (guint i = 0; i < moved->len; i++) {
 		node *n = moved->pdata[i];
 		size_t inner_off = n->inner ? (size_t)(n->inner - n->path) - fl : 0;
@@ -155,7 +187,7 @@ void inode_rename(mount *mnt, const char *from, const char *to, folder *f, const
 		/* a stale node at the new path lives on under its number until forgotten */
 		node *old = g_hash_table_lookup(mnt->nodes_by_path, path);
 		if (old)
-			g_hash_table_steal(mnt->nodes_by_path, old->path);
+			index_remove(mnt, old);
 		g_free(n->path);
 		n->path = path;
 		if (n->inner)
@@ -163,7 +195,7 @@ void inode_rename(mount *mnt, const char *from, const char *to, folder *f, const
 		n->folder = f;
 		g_free(n->msgname);
 		n->msgname = g_strdup(msgname);
-		g_hash_table_insert(mnt->nodes_by_path, n->path, n);
+		index_add(mnt, n);
 	}
 	g_ptr_array_unref(moved);
 }

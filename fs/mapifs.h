@@ -203,6 +203,7 @@ typedef struct mount {
 	folder *root;
 
 	GHashTable *nodes_by_path;  /* path -> node*, owned */
+	GTree *nodes_sorted;        /* the same pairs in path order (inode.c) */
 	GHashTable *nodes_by_ino;   /* ino -> node* */
 
 	GHashTable *cache;          /* "folder\nname" -> cached* (one reference) */
@@ -299,8 +300,10 @@ bool store_same_version(const struct stat *a, const struct stat *b);
 /* Changing messages, each through tmp/ -> fsync -> rename -> fsync of the
  * directories (maildir(5); Dovecot's maildir-save.c), each file reached
  * through a directory opened without following symlinks.  The folder's
- * wlock is held; mount->lock is not.  Nothing is told to the caches or
- * the kernel: the caller calls sync_message_changed(). */
+ * wlock is held; mount->lock is not.  The folder's listing is updated at
+ * once (and the change recorded in its unsynced list, as a rescan would);
+ * the caches and the kernel hear of it when the caller calls
+ * sync_message_changed(). */
 /* Replace message @mf: new content @data (NULL: keep the bytes) and flags
  * @flags (NULL: keep them); the rename for the flags comes first, so a
  * crash in between leaves the old content under the new flags. */
@@ -309,7 +312,7 @@ int store_replace(mount *mnt, folder *f, const msgfile *mf, const void *data, si
 /* A new message @name, never replacing one (maildir(5) delivery). */
 int store_create(mount *mnt, folder *f, const char *name, const void *data, size_t len,
                  const char *flags, bool in_new);
-int store_delete(mount *mnt, const msgfile *mf);
+int store_delete(mount *mnt, folder *f, const msgfile *mf);
 /* Move @mf of @from to @to as @newname, never replacing one (both wlocks). */
 int store_move(mount *mnt, folder *from, const msgfile *mf, folder *to, const char *newname);
 
@@ -382,8 +385,9 @@ void sync_rescan(mount *mnt, folder *f);
 msgfile *sync_message_ref(mount *mnt, folder *f, const char *name);
 /* Files of @names in @f were replaced under the same names (lock held). */
 void sync_rewritten(mount *mnt, folder *f, GPtrArray *names);
-/* We changed message @name of @f: rescan, drop its object, invalidate
- * the attributes under it and of the folder (lock NOT held). */
+/* We changed message @name of @f (store.c updated the listing): drop its
+ * object, pass the listing's changes on, invalidate the attributes under
+ * it and of the folder (lock NOT held). */
 void sync_message_changed(mount *mnt, folder *f, const char *name);
 /* Attributes of every inode at or under mount path @path are stale: sent
  * at once (attributes only, which takes no kernel lock; lock NOT held). */

@@ -859,6 +859,47 @@ bool store_same_version(const struct stat *a, const struct stat *b)
 	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
+/* ---- the listing after our own changes ------------------------------------ */
+
+/* Record in f->unsynced that @name was added, removed or changed (lock held). */
+static void note_change(mount *mnt, folder *f, int what, const char *name)
+{
+	if (!f->unsynced) {
+		f->unsynced = g_new(folder_diff, 1);
+		folder_diff_init(f->unsynced);
+	}
+	GPtrArray *list = what > 0 ? f->unsynced->added : what < 0 ? f->unsynced->removed
+	                                                         : f->unsynced->changed;
+	g_ptr_array_add(list, g_strdup(name));
+}
+
+/*
+ * A change we made is put into @f's listing at once, as a rescan would
+ * have found it (issue 11: an edit must not read the whole folder again).
+ * @relpath NULL: @name is gone.  A rescan running meanwhile may have read
+ * the directory before the change: the folder is then read again at the
+ * next look.
+ */
+static void listing_update(mount *mnt, folder *f, const char *name, const char *relpath,
+                           const char *flags, bool in_new)
+{
+	pthread_mutex_lock(&mnt->lock);
+	msgfile *old = g_hash_table_lookup(f->messages, name);
+	if (!relpath) {
+		if (old) {
+			note_change(mnt, f, -1, name);
+			g_hash_table_remove(f->messages, name);
+		}
+	} else if (!old || strcmp(old->relpath, relpath) != 0) {
+		note_change(mnt, f, old ? 0 : 1, name);
+		msgfile *mf = msgfile_new(name, relpath, flags, in_new);
+		g_hash_table_replace(f->messages, mf->name, mf);
+	}
+	if (f->scanning)
+		f->dirty = true;
+	pthread_mutex_unlock(&mnt->lock);
+}
+
 /*
  * Replace message @mf of @f: new content @data (NULL: keep the bytes) and
  * flags @flags (NULL: keep them).  The rename for the flags comes first, so
@@ -879,6 +920,8 @@ int store_replace(mount *mnt, folder *f, const msgfile *mf, const void *data, si
 		err = move_file(mnt, rel, to, false);
 		g_free(rel);
 		rel = to;
+		if (!err)
+			listing_update(mnt, f, mf->name, rel, flags, in_new);
 	}
 	if (!err && data) {
 		char *tmp = NULL;
@@ -907,26 +950,36 @@ int store_create(mount *mnt, folder *f, const char *name, const void *data, size
 		err = move_file(mnt, tmp, to, true);
 		if (err)
 			unlink_rel(mnt, tmp);
+		else
+			listing_update(mnt, f, name, to, flags, in_new);
 		g_free(to);
 	}
 	g_free(tmp);
 	return err;
 }
 
-int store_delete(mount *mnt, const msgfile *mf)
+int store_delete(mount *mnt, folder *f, const msgfile *mf)
 {
 	int err = unlink_rel(mnt, mf->relpath);
 	if (err)
 		mapifs_error("%s: cannot delete: %s", mf->relpath, g_strerror(err));
+	else
+		listing_update(mnt, f, mf->name, NULL, NULL, false);
 	return err;
 }
 
 int store_move(mount *mnt, folder *from, const msgfile *mf, folder *to, const char *newname)
 {
-	char *newrel = target_rel(to, newname, mf->flags, mf->in_new && from->type != FOLDER_EML);
+	bool in_new = mf->in_new && from->type != FOLDER_EML;
+	char *newrel = target_rel(to, newname, mf->flags, in_new);
 	int err = move_file(mnt, mf->relpath, newrel, true);
-	if (err)
+	if (err) {
 		mapifs_error("%s: cannot move to %s: %s", mf->relpath, newrel, g_strerror(err));
+	} else {
+		listing_update(mnt, from, mf->name, NULL, NULL, false);
+		listing_update(mnt, to, newname, newrel, to->type == FOLDER_EML ? "" : mf->flags,
+		               in_new);
+	}
 	g_free(newrel);
 	return err;
 }

@@ -244,7 +244,8 @@ void sync_rewritten(mount *mnt, folder *f, GPtrArray *names)
 void sync_message_changed(mount *mnt, folder *f, const char *name)
 {
 	pthread_mutex_lock(&mnt->lock);
-	sync_rescan(mnt, f);
+	/* store.c put the change into the listing itself: no rescan */
+	apply_unsynced(mnt, f);
 	cache_drop(mnt, f, name);
 	node *n = inode_find_path(mnt, f->path);
 	fuse_ino_t folder_ino = n ? n->ino : 0;

@@ -608,7 +608,7 @@ static int delete_message(mount *mnt, folder *f, const char *name)
 	msgfile *mf = find_message(mnt, f, name);
 	if (!mf)
 		return ENOENT;
-	int err = store_delete(mnt, mf);
+	int err = store_delete(mnt, f, mf);
 	msgfile_unref(mf);
 	sync_message_changed(mnt, f, name);
 	return err;
