@@ -29,7 +29,6 @@ static void node_free(gpointer p)
 	node *n = p;
 	g_free(n->path);
 	g_free(n->msgname);
-	g_free(n->memo_relpath);
 	g_free(n);
 }
 
@@ -200,37 +199,55 @@ void inode_rename(mount *mnt, const char *from, const char *to, folder *f, const
 	g_ptr_array_unref(moved);
 }
 
-/* The same version of a message file, as far as anything shown from it goes. */
-static bool same_source(const struct stat *a, const struct stat *b)
+/* FNV-1a of @len bytes, continuing from @h. */
+static uint64_t fnv(uint64_t h, const void *p, size_t len)
 {
-	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
-	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
-	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec &&
-	       a->st_mode == b->st_mode && a->st_uid == b->st_uid && a->st_gid == b->st_gid;
+	for (const unsigned char *c = p; len--; c++) {
+		h ^= *c;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/* A key of one version of a message file, as far as anything shown from
+ * it goes: its identity, size, times, mode and owner, and its name (the
+ * Maildir flags).  Never 0. */
+static uint64_t memo_key(const struct stat *st, const char *relpath)
+{
+	const struct {
+		uint64_t dev, ino, size, mtime_s, mtime_ns, ctime_s, ctime_ns, mode, uid, gid;
+	} id = {
+		st->st_dev, st->st_ino, (uint64_t)st->st_size, (uint64_t)st->st_mtim.tv_sec,
+		(uint64_t)st->st_mtim.tv_nsec, (uint64_t)st->st_ctim.tv_sec,
+		(uint64_t)st->st_ctim.tv_nsec, st->st_mode, st->st_uid, st->st_gid,
+	};
+	uint64_t h = fnv(0xcbf29ce484222325ULL, &id, sizeof id);
+	h = fnv(h, relpath, strlen(relpath));
+	return h ? h : 1;
 }
 
 bool inode_memo_get(mount *mnt, const char *path, const struct stat *src, const char *relpath,
-                    struct stat *attr)
+                    inner_memo *memo)
 {
 	node *n = g_hash_table_lookup(mnt->nodes_by_path, path);
-	if (!n || !n->memo_relpath || strcmp(n->memo_relpath, relpath) != 0 ||
-	    !same_source(&n->memo_src, src))
+	if (!n || !n->memo_key || n->memo_key != memo_key(src, relpath))
 		return false;
-	*attr = n->memo;
-	attr->st_ino = n->ino;
+	memo->size = n->memo_size;
+	memo->dir = n->memo_dir;
+	memo->private = n->memo_private;
 	return true;
 }
 
 void inode_memo_set(mount *mnt, const char *path, const struct stat *src, const char *relpath,
-                    const struct stat *attr)
+                    const inner_memo *memo)
 {
 	node *n = g_hash_table_lookup(mnt->nodes_by_path, path);
 	if (!n || n->kind != NODE_INNER)
 		return;
-	g_free(n->memo_relpath);
-	n->memo_relpath = g_strdup(relpath);
-	n->memo_src = *src;
-	n->memo = *attr;
+	n->memo_key = memo_key(src, relpath);
+	n->memo_size = memo->size;
+	n->memo_dir = memo->dir;
+	n->memo_private = memo->private;
 }
 
 void node_ref_set(node_ref *r, const node *n)

@@ -167,12 +167,13 @@ typedef struct node {
 	folder *folder;      /* the folder, or the message's folder */
 	char *msgname;       /* NODE_MESSAGE, NODE_INNER, NODE_EML */
 	const char *inner;   /* NODE_INNER: path inside the message (points into path) */
-	/* NODE_INNER: what getattr last answered, and the message file it was
-	 * worked out from; answered again without the message object while
-	 * the file is the same (inode_memo_get) */
-	struct stat memo;
-	struct stat memo_src;
-	char *memo_relpath;  /* NULL: no memo */
+	/* NODE_INNER: what getattr last worked out (its kind, size, whether
+	 * decrypted) and a key of the message file it came from; answered
+	 * again without the message object while the file is the same
+	 * (inode_memo_get).  Small: a mount may hold millions of nodes. */
+	uint64_t memo_key;   /* 0: nothing remembered */
+	uint64_t memo_size;
+	bool memo_dir, memo_private;
 } node;
 
 /* ---- the mount ----------------------------------------------------------- */
@@ -327,14 +328,20 @@ node *inode_child(mount *mnt, node *parent, const char *name, node_kind kind, fo
 void inode_forget(mount *mnt, fuse_ino_t ino, uint64_t n);
 /* A message directory moved: nodes under @from now live under @to. */
 void inode_rename(mount *mnt, const char *from, const char *to, folder *f, const char *msgname);
-/* The attributes remembered for the node at @path, if they were worked out
- * from the file @src, named @relpath (the same inode, size, times, mode and
- * owner, and the same name: Maildir flags are part of it). */
+/* What getattr worked out for a property node, apart from what the
+ * message file's own stat gives. */
+typedef struct inner_memo {
+	uint64_t size;
+	bool dir, private;
+} inner_memo;
+/* The memo of the node at @path, if it was worked out from the file @src,
+ * named @relpath (the same inode, size, times, mode and owner, and the
+ * same name: Maildir flags are part of it). */
 bool inode_memo_get(mount *mnt, const char *path, const struct stat *src, const char *relpath,
-                    struct stat *attr);
-/* Remember @attr for the node at @path (if the kernel knows it). */
+                    inner_memo *memo);
+/* Remember @memo for the node at @path (if the kernel knows it). */
 void inode_memo_set(mount *mnt, const char *path, const struct stat *src, const char *relpath,
-                    const struct stat *attr);
+                    const inner_memo *memo);
 /* Inodes at or under mount path @prefix (for invalidation). */
 GArray *inodes_under(mount *mnt, const char *prefix);
 

@@ -260,6 +260,19 @@ static bool volatile_kind(node_kind k)
 	return k == NODE_CERTS || k == NODE_CERT;
 }
 
+/* The attributes of a node inside a message: from its message file @src
+ * and what the object says of it. */
+static void inner_attrs(mount *mnt, struct stat *st, const struct stat *src, const inner_memo *m)
+{
+	ino_t ino = st->st_ino;
+	if (m->dir)
+		fill_dir(mnt, st, src, false, m->private);
+	else
+		fill_file(mnt, st, src, (off_t)m->size, m->private);
+	copy_times(st, src);
+	st->st_ino = ino;
+}
+
 /* The attributes remembered for @r, if its message file is still the one
  * they were worked out from (issue 11: a second pass of stat() or open()
  * costs no parse).  The file is the one the listing names now: a rename
@@ -273,13 +286,16 @@ static bool memo_hit(mount *mnt, const node_ref *r, struct stat *st)
 	if (!mf)
 		return false;
 	struct stat src;
+	inner_memo memo;
 	bool hit = false;
 	if (source_stat(mnt, mf->relpath, &src) == 0) {
 		pthread_mutex_lock(&mnt->lock);
-		hit = inode_memo_get(mnt, r->path, &src, mf->relpath, st);
+		hit = inode_memo_get(mnt, r->path, &src, mf->relpath, &memo);
 		pthread_mutex_unlock(&mnt->lock);
 	}
 	msgfile_unref(mf);
+	if (hit)
+		inner_attrs(mnt, st, &src, &memo);
 	return hit;
 }
 
@@ -311,14 +327,11 @@ static int inner_getattr(mount *mnt, const node_ref *r, struct stat *st)
 		g_free(relpath);
 		return err;
 	}
-	if (info.kind == MAPPER_NODE_DIR)
-		fill_dir(mnt, st, &src, false, info.private);
-	else
-		fill_file(mnt, st, &src, (off_t)info.size, info.private);
-	copy_times(st, &src);
+	inner_memo memo = { info.size, info.kind == MAPPER_NODE_DIR, info.private };
+	inner_attrs(mnt, st, &src, &memo);
 	if (relpath) {
 		pthread_mutex_lock(&mnt->lock);
-		inode_memo_set(mnt, r->path, &src, relpath, st);
+		inode_memo_set(mnt, r->path, &src, relpath, &memo);
 		pthread_mutex_unlock(&mnt->lock);
 	}
 	g_free(relpath);
