@@ -26,7 +26,7 @@ static char *make_message(int n, size_t att_bytes)
 	for (size_t i = 0; i < att_bytes; i++)
 		raw[i] = (guchar)(i * 7919u >> 3);
 	gchar *b64 = g_base64_encode(raw, att_bytes);
-	for (size_t i = 0; b64[i]; i += 76)
+	for (size_t i = 0, b64_len = strlen(b64); i < b64_len; i += 76)
 		g_string_append_printf(s, "%.76s\r\n", b64 + i);
 	g_string_append(s, "--b--\r\n");
 	g_free(b64);
@@ -34,10 +34,23 @@ static char *make_message(int n, size_t att_bytes)
 	return g_string_free(s, FALSE);
 }
 
-/* Heap bytes in use now. */
+/* Heap bytes in use now: in the arenas, and in blocks malloc mapped on
+ * their own (big ones). */
 static size_t heap(void)
 {
-	return mallinfo2().uordblks;
+	struct mallinfo2 mi = mallinfo2();
+	return mi.uordblks + mi.hblkhd;
+}
+
+/* Whether mallinfo2() sees this process's allocations: not under
+ * AddressSanitizer, whose allocator it does not know. */
+static bool heap_counted(void)
+{
+	size_t before = heap();
+	char *volatile p = malloc(1 << 16);
+	bool seen = p && heap() >= before + (1 << 16);
+	free(p);
+	return seen;
 }
 
 static void check(const char *what, int recipients, size_t att, mapper_load_level level)
@@ -73,10 +86,16 @@ int main(void)
 	mapper_message_free(load_level(warm, MAPPER_LOAD_HEADERS));
 	g_free(warm);
 
-	check("small message, headers only", 3, 100, MAPPER_LOAD_HEADERS);
-	check("small message, full", 3, 100, MAPPER_LOAD_FULL);
-	check("1,000 recipients, full", 1000, 100, MAPPER_LOAD_FULL);
-	check("1 MB attachment, full", 1, 1 << 20, MAPPER_LOAD_FULL);
+	if (heap_counted()) {
+		check("small message, headers only", 3, 100, MAPPER_LOAD_HEADERS);
+		check("small message, full", 3, 100, MAPPER_LOAD_FULL);
+		check("1,000 recipients, full", 1000, 100, MAPPER_LOAD_FULL);
+		check("1 MB attachment, full", 1, 1 << 20, MAPPER_LOAD_FULL);
+	} else {
+		/* the comparisons with the heap run in the normal build */
+		diag("mallinfo2() does not count this allocator (a sanitizer build): "
+		     "footprint checked against known sizes only");
+	}
 
 	mapper_message *empty = load("");
 	mapper_message *big;
