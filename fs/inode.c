@@ -114,6 +114,39 @@ node *inode_find_path(mount *mnt, const char *path)
 	return g_hash_table_lookup(mnt->nodes_by_path, path);
 }
 
+/* Nodes the kernel may be asked to forget: not folders (few, and the
+ * watcher needs their numbers), not the certificates, not a delivery. */
+static bool trimmable(const node *n)
+{
+	return n->kind == NODE_MESSAGE || n->kind == NODE_INNER || n->kind == NODE_EML;
+}
+
+bool inode_over_budget(mount *mnt)
+{
+	return mnt->max_inodes &&
+	       mnt->node_lru.length > mnt->max_inodes + mnt->max_inodes / 16 + 16;
+}
+
+void inode_trim_candidates(mount *mnt, GArray *out)
+{
+	guint excess = mnt->node_lru.length > mnt->max_inodes
+	               ? mnt->node_lru.length - mnt->max_inodes : 0;
+	for (guint i = 0; i < excess && mnt->node_lru.tail; i++) {
+		GList *l = mnt->node_lru.tail;
+		node *n = l->data;
+		g_queue_unlink(&mnt->node_lru, l);
+		g_queue_push_head_link(&mnt->node_lru, l);
+		const char *slash = strrchr(n->path, '/');
+		char *parent_path = slash ? g_strndup(n->path, (gsize)(slash - n->path)) : g_strdup("");
+		node *p = g_hash_table_lookup(mnt->nodes_by_path, parent_path);
+		g_free(parent_path);
+		if (!p)
+			continue;
+		trim_entry e = { p->ino, g_strdup(slash ? slash + 1 : n->path) };
+		g_array_append_val(out, e);
+	}
+}
+
 node *inode_child(mount *mnt, node *parent, const char *name, node_kind kind, folder *f)
 {
 	char *path = path_join(parent->path, name);
@@ -121,6 +154,10 @@ node *inode_child(mount *mnt, node *parent, const char *name, node_kind kind, fo
 	if (n && n->kind == kind) {
 		g_free(path);
 		n->nlookup++;
+		if (n->lru.data) {
+			g_queue_unlink(&mnt->node_lru, &n->lru);
+			g_queue_push_head_link(&mnt->node_lru, &n->lru);
+		}
 		return n;
 	}
 	if (n) {
@@ -147,6 +184,10 @@ node *inode_child(mount *mnt, node *parent, const char *name, node_kind kind, fo
 	}
 	index_add(mnt, n);
 	g_hash_table_insert(mnt->nodes_by_ino, &n->ino, n);
+	if (trimmable(n)) {
+		n->lru.data = n;
+		g_queue_push_head_link(&mnt->node_lru, &n->lru);
+	}
 	return n;
 }
 
@@ -160,6 +201,8 @@ void inode_forget(mount *mnt, fuse_ino_t ino, uint64_t count)
 		return;
 	g_hash_table_remove(mnt->nodes_by_ino, &n->ino);
 	index_remove(mnt, n);
+	if (n->lru.data)
+		g_queue_unlink(&mnt->node_lru, &n->lru);
 	node_free(n);
 }
 

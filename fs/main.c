@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,10 +27,17 @@ struct options {
 	int version;
 	access_opts access;
 	mapper_crypto_options *crypto;   /* design.md 5 (crypto-options.h) */
+	unsigned max_inodes;
 };
+
+/* Inodes kept before the kernel is asked to forget the least recently
+ * looked up ones: about 400 bytes each, so ~100 MB (issue 11: memory must
+ * not grow with everything ever read). */
+#define DEFAULT_MAX_INODES 150000
 
 enum {
 	KEY_HELP, KEY_VERSION, KEY_UID, KEY_GID, KEY_UMASK, KEY_SHARE_DECRYPTED, KEY_ALLOW_OTHER,
+	KEY_MAX_INODES,
 };
 
 
@@ -47,6 +55,7 @@ static const struct fuse_opt option_spec[] = {
 	FUSE_OPT_KEY("umask=", KEY_UMASK),
 	FUSE_OPT_KEY("share_decrypted", KEY_SHARE_DECRYPTED),
 	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
+	FUSE_OPT_KEY("max_inodes=", KEY_MAX_INODES),
 	FUSE_OPT_END
 };
 
@@ -118,6 +127,18 @@ static int option_proc(void *data, const char *arg, int key, struct fuse_args *o
 		}
 		return 0;
 	}
+	case KEY_MAX_INODES: {
+		const char *v = arg + strlen("max_inodes=");
+		char *end;
+		errno = 0;
+		unsigned long n = strtoul(v, &end, 10);
+		if (!*v || *end || errno || n > 0xffffffffUL) {
+			fprintf(stderr, "mapifs: -o %s: not a number\n", arg);
+			return -1;
+		}
+		o->max_inodes = (unsigned)n;
+		return 0;
+	}
 	case KEY_SHARE_DECRYPTED:
 		o->access.share_decrypted = true;
 		return 0;
@@ -143,6 +164,9 @@ static void usage(const char *prog)
 	       "                           modes follow the source files and folders)\n"
 	       "    -o uid=N,gid=N         show every file as owned by N (default: the source's)\n"
 	       "    -o umask=M             modes 0777/0666 minus M (default: the source's)\n"
+	       "    -o max_inodes=N        keep about N files and directories in memory, then\n"
+	       "                           let the kernel forget the least recently looked up\n"
+	       "                           (default 150000; 0: no limit)\n"
 	       "    -o share_decrypted     decrypted content follows the same modes as the\n"
 	       "                           rest (default: the mounting user's alone)\n"
 	       "\n"
@@ -283,7 +307,12 @@ out1:
 
 int main(int argc, char *argv[])
 {
-	struct options opts = { 0 };
+	/* glibc gives each thread that allocates its own arena, and what one
+	 * frees another cannot reuse: with a dozen request threads the
+	 * daemon kept half again as much memory as it used (issue 11,
+	 * scripts/bench.sh row 10).  Two arenas serve two cores. */
+	mallopt(M_ARENA_MAX, 2);
+	struct options opts = { .max_inodes = DEFAULT_MAX_INODES };
 	opts.crypto = mapper_crypto_options_new();
 	char **fargv = NULL;
 	int fargc = split_args(argc, argv, &opts, &fargv);
@@ -306,6 +335,7 @@ int main(int argc, char *argv[])
 	mnt.uid = getuid();
 	mnt.gid = getgid();
 	mnt.access = opts.access;
+	mnt.max_inodes = opts.max_inodes;
 	mnt.srcfd = -1;
 	mnt.inotify_fd = -1;
 	int err = mount_open_source(&mnt, opts.source);

@@ -174,6 +174,9 @@ typedef struct node {
 	uint64_t memo_key;   /* 0: nothing remembered */
 	uint64_t memo_size;
 	bool memo_dir, memo_private;
+	/* in mount->node_lru (data == this node) unless a folder, the
+	 * certificates or a file being delivered: those are never trimmed */
+	GList lru;
 } node;
 
 /* ---- the mount ----------------------------------------------------------- */
@@ -205,6 +208,9 @@ typedef struct mount {
 
 	GHashTable *nodes_by_path;  /* path -> node*, owned */
 	GTree *nodes_sorted;        /* the same pairs in path order (inode.c) */
+	GQueue node_lru;            /* nodes that may be trimmed, last looked up first */
+	unsigned max_inodes;        /* -o max_inodes: trim beyond this many */
+	bool trimmed;               /* entries were queued to trim (sync.c) */
 	GHashTable *nodes_by_ino;   /* ino -> node* */
 
 	GHashTable *cache;          /* "folder\nname" -> cached* (one reference) */
@@ -236,11 +242,12 @@ typedef struct mount {
 
 /* Per-mount limits of the message cache: objects of evicted messages are
  * rebuilt on demand (identically, so inode numbers and names stay).  The
- * bytes are memory the objects hold (mapper_message_footprint), so that
- * the header-only objects of a whole folder fit (about 5 KB each) while a
- * few big full ones cannot push the daemon past its budget. */
+ * bytes are memory the objects hold (mapper_message_footprint): header-
+ * only objects (5-10 KB each) of some 10,000 messages fit, while a few big
+ * full ones cannot push the daemon past its budget (issue 11: 256 MiB in
+ * all, with the inodes of -o max_inodes). */
 #define CACHE_MAX_ENTRIES 65536
-#define CACHE_MAX_BYTES (128u << 20)
+#define CACHE_MAX_BYTES (96u << 20)
 
 /* source.c: files relative to the source root.  Never follow a symlink in
  * any component (openat2 RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH), never
@@ -342,6 +349,19 @@ bool inode_memo_get(mount *mnt, const char *path, const struct stat *src, const 
 /* Remember @memo for the node at @path (if the kernel knows it). */
 void inode_memo_set(mount *mnt, const char *path, const struct stat *src, const char *relpath,
                     const inner_memo *memo);
+/* One entry the kernel is asked to forget (to trim the inode table). */
+typedef struct trim_entry {
+	fuse_ino_t parent;
+	char *name;           /* owned */
+} trim_entry;
+/* Whether the table holds so many trimmable nodes that some should go
+ * (well past max_inodes, so that trimming comes in batches). */
+bool inode_over_budget(mount *mnt);
+/* The least recently looked up nodes beyond max_inodes, as entries for
+ * the kernel to forget (appended to @out, of trim_entry); each is moved
+ * to the front, so it is asked once per round.  The nodes go when the
+ * kernel's FORGET comes. */
+void inode_trim_candidates(mount *mnt, GArray *out);
 /* Inodes at or under mount path @prefix (for invalidation). */
 GArray *inodes_under(mount *mnt, const char *prefix);
 
@@ -396,6 +416,9 @@ void sync_rewritten(mount *mnt, folder *f, GPtrArray *names);
  * object, pass the listing's changes on, invalidate the attributes under
  * it and of the folder (lock NOT held). */
 void sync_message_changed(mount *mnt, folder *f, const char *name);
+/* The inode table is over its budget: ask the kernel to forget the least
+ * recently looked up entries (queued for the watcher; lock held). */
+void sync_trim_inodes(mount *mnt);
 /* Attributes of every inode at or under mount path @path are stale: sent
  * at once (attributes only, which takes no kernel lock; lock NOT held). */
 void sync_attrs_under(mount *mnt, const char *path);

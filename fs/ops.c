@@ -488,6 +488,10 @@ static int do_lookup(mount *mnt, fuse_ino_t parent, const char *name, struct fus
 			node *n = inode_child(mnt, pn, name, kind, f);
 			e->ino = n->ino;
 			e->attr.st_ino = n->ino;
+			/* -o max_inodes: memory must not grow with all that was
+			 * ever looked up */
+			if (inode_over_budget(mnt))
+				sync_trim_inodes(mnt);
 		} else {
 			err = ESTALE;
 		}

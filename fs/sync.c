@@ -14,6 +14,7 @@
  * notification is ever sent with mount->lock held.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <string.h>
 #include <sys/inotify.h>
 #include <unistd.h>
@@ -154,6 +155,8 @@ void sync_send_pending(mount *mnt)
 	pthread_mutex_lock(&mnt->lock);
 	GArray *q = mnt->pending;
 	mnt->pending = g_array_new(FALSE, FALSE, sizeof(inval));
+	bool trimmed = mnt->trimmed;
+	mnt->trimmed = false;
 	pthread_mutex_unlock(&mnt->lock);
 	for (guint i = 0; i < q->len; i++) {
 		inval *iv = &g_array_index(q, inval, i);
@@ -166,6 +169,10 @@ void sync_send_pending(mount *mnt)
 		g_free(iv->name);
 	}
 	g_array_unref(q);
+	/* the kernel forgets the trimmed entries now: give the memory of the
+	 * nodes, and of the objects evicted meanwhile, back to the system */
+	if (trimmed)
+		malloc_trim(0);
 }
 
 /* Invalidate the attributes of inode @ino, at once (lock NOT held). */
@@ -176,6 +183,22 @@ static void inval_attrs(mount *mnt, fuse_ino_t ino)
 	int r = fuse_lowlevel_notify_inval_inode(mnt->se, ino, -1, 0);
 	if (r < 0 && r != -ENOENT)
 		mapifs_error("kernel cache invalidation failed: %s", g_strerror(-r));
+}
+
+void sync_trim_inodes(mount *mnt)
+{
+	GArray *entries = g_array_new(FALSE, FALSE, sizeof(trim_entry));
+	inode_trim_candidates(mnt, entries);
+	for (guint i = 0; i < entries->len; i++) {
+		trim_entry *e = &g_array_index(entries, trim_entry, i);
+		inval iv = { true, e->parent, e->name };   /* the name moves to the queue */
+		g_array_append_val(mnt->pending, iv);
+	}
+	if (entries->len) {
+		mnt->trimmed = true;
+		wake(mnt);
+	}
+	g_array_unref(entries);
 }
 
 void sync_attrs_under(mount *mnt, const char *path)
