@@ -406,8 +406,6 @@ void sync_free(mount *mnt);
 void sync_folder(mount *mnt, folder *f, folder_diff *diff);
 /* Pass on what rescans left in every folder's unsynced list (lock held). */
 void sync_unsynced(mount *mnt);
-/* The same, rescanning even when nothing seems changed (lock held). */
-void sync_rescan(mount *mnt, folder *f);
 /* sync_folder(), then message @name with a reference, or NULL (lock held). */
 msgfile *sync_message_ref(mount *mnt, folder *f, const char *name);
 /* Files of @names in @f were replaced under the same names (lock held). */

@@ -640,16 +640,10 @@ static void folder_rescan(mount *mnt, folder *f)
 	folder_refresh(mnt, f, NULL);
 }
 
-static msgfile *folder_message(mount *mnt, folder *f, const char *name)
-{
-	folder_refresh(mnt, f, NULL);
-	return g_hash_table_lookup(f->messages, name);
-}
-
 static msgfile *folder_message_ref(mount *mnt, folder *f, const char *name)
 {
-	msgfile *mf = folder_message(mnt, f, name);
-	return mf ? msgfile_ref(mf) : NULL;
+	folder_refresh(mnt, f, NULL);
+	return folder_peek_ref(f, name);
 }
 
 /* How often a message is looked for again when its file vanished under us:

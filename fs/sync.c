@@ -244,12 +244,6 @@ void sync_folder(mount *mnt, folder *f, folder_diff *diff)
 	sync_watch(mnt, f);
 }
 
-void sync_rescan(mount *mnt, folder *f)
-{
-	f->dirty = true;
-	sync_folder(mnt, f, NULL);
-}
-
 void sync_rewritten(mount *mnt, folder *f, GPtrArray *names)
 {
 	if (!names->len)
@@ -284,6 +278,5 @@ void sync_message_changed(mount *mnt, folder *f, const char *name)
 msgfile *sync_message_ref(mount *mnt, folder *f, const char *name)
 {
 	sync_folder(mnt, f, NULL);
-	msgfile *mf = g_hash_table_lookup(f->messages, name);
-	return mf ? msgfile_ref(mf) : NULL;
+	return folder_peek_ref(f, name);
 }
