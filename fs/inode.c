@@ -29,6 +29,7 @@ static void node_free(gpointer p)
 	node *n = p;
 	g_free(n->path);
 	g_free(n->msgname);
+	g_free(n->memo_text);
 	g_free(n);
 }
 
@@ -278,6 +279,9 @@ bool inode_memo_get(mount *mnt, const char *path, const struct stat *src, const 
 	memo->size = n->memo_size;
 	memo->dir = n->memo_dir;
 	memo->private = n->memo_private;
+	memo->has_text = n->memo_text != NULL;
+	if (n->memo_text)
+		memcpy(memo->text, n->memo_text, n->memo_size);
 	return true;
 }
 
@@ -291,6 +295,9 @@ void inode_memo_set(mount *mnt, const char *path, const struct stat *src, const 
 	n->memo_size = memo->size;
 	n->memo_dir = memo->dir;
 	n->memo_private = memo->private;
+	g_free(n->memo_text);
+	n->memo_text = memo->has_text && memo->size <= MEMO_TEXT_MAX
+	               ? g_memdup2(memo->text, MAX(memo->size, 1)) : NULL;
 }
 
 void node_ref_set(node_ref *r, const node *n)

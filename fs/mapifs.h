@@ -174,6 +174,10 @@ typedef struct node {
 	uint64_t memo_key;   /* 0: nothing remembered */
 	uint64_t memo_size;
 	bool memo_dir, memo_private;
+	/* the file's text too when it is at most MEMO_TEXT_MAX bytes (most
+	 * property files: numbers, times, names, subjects), so that the READ
+	 * which follows a LOOKUP needs no message object either */
+	char *memo_text;
 	/* in mount->node_lru (data == this node) unless a folder, the
 	 * certificates or a file being delivered: those are never trimmed */
 	GList lru;
@@ -337,9 +341,12 @@ void inode_forget(mount *mnt, fuse_ino_t ino, uint64_t n);
 void inode_rename(mount *mnt, const char *from, const char *to, folder *f, const char *msgname);
 /* What getattr worked out for a property node, apart from what the
  * message file's own stat gives. */
+#define MEMO_TEXT_MAX 160
 typedef struct inner_memo {
 	uint64_t size;
 	bool dir, private;
+	bool has_text;              /* text holds the file's size bytes */
+	char text[MEMO_TEXT_MAX];
 } inner_memo;
 /* The memo of the node at @path, if it was worked out from the file @src,
  * named @relpath (the same inode, size, times, mode and owner, and the

@@ -278,28 +278,88 @@ static void inner_attrs(mount *mnt, struct stat *st, const struct stat *src, con
  * costs no parse).  The file is the one the listing names now: a rename
  * not seen yet is left to the rescan that tells the kernel about it, so
  * that every file of a message changes at once. */
-static bool memo_hit(mount *mnt, const node_ref *r, struct stat *st)
+static bool memo_of(mount *mnt, const node_ref *r, struct stat *src, inner_memo *memo)
 {
 	pthread_mutex_lock(&mnt->lock);
 	msgfile *mf = folder_peek_ref(r->folder, r->msgname);
 	pthread_mutex_unlock(&mnt->lock);
 	if (!mf)
 		return false;
-	struct stat src;
-	inner_memo memo;
 	bool hit = false;
-	if (source_stat(mnt, mf->relpath, &src) == 0) {
+	if (source_stat(mnt, mf->relpath, src) == 0) {
 		pthread_mutex_lock(&mnt->lock);
-		hit = inode_memo_get(mnt, r->path, &src, mf->relpath, &memo);
+		hit = inode_memo_get(mnt, r->path, src, mf->relpath, memo);
 		pthread_mutex_unlock(&mnt->lock);
 	}
 	msgfile_unref(mf);
-	if (hit)
-		inner_attrs(mnt, st, &src, &memo);
 	return hit;
 }
 
-static int inner_getattr(mount *mnt, const node_ref *r, struct stat *st)
+static bool memo_hit(mount *mnt, const node_ref *r, struct stat *st)
+{
+	struct stat src;
+	inner_memo memo;
+	if (!memo_of(mnt, r, &src, &memo))
+		return false;
+	inner_attrs(mnt, st, &src, &memo);
+	return true;
+}
+
+/* The text of a small property file @r, as remembered with its attributes
+ * (inner_getattr), if the message file is still that version. */
+static bool memo_text_hit(mount *mnt, const node_ref *r, size_t size, off_t off, char **out,
+                          size_t *outlen)
+{
+	struct stat src;
+	inner_memo memo;
+	if (!memo_of(mnt, r, &src, &memo) || !memo.has_text)
+		return false;
+	if ((uint64_t)off < memo.size) {
+		*outlen = MIN(size, memo.size - (size_t)off);
+		*out = g_memdup2(memo.text + off, *outlen);
+	}
+	return true;
+}
+
+/* Fill @memo's text from @c when the file @inner is small enough to keep
+ * on its node.  Decrypted text is left to the cache, whose entries go with
+ * the keys' rules (design.md 7). */
+static void memo_take_text(cached *c, const char *inner, inner_memo *memo)
+{
+	if (memo->dir || memo->private || memo->size > MEMO_TEXT_MAX)
+		return;
+	mapper_message *m = cache_lock(c);
+	const void *data;
+	size_t len;
+	if (mapper_message_read(m, inner, &data, &len) == MAPPER_OK && len == memo->size) {
+		memcpy(memo->text, data, len);
+		memo->has_text = true;
+	}
+	cache_unlock(c);
+}
+
+/* A memo worked out before its node exists (a LOOKUP): set once it does. */
+typedef struct new_memo {
+	char *relpath;      /* NULL: none */
+	struct stat src;
+	inner_memo memo;
+} new_memo;
+
+static void remember(mount *mnt, const char *path, new_memo *nm)
+{
+	if (!nm->relpath)
+		return;
+	pthread_mutex_lock(&mnt->lock);
+	inode_memo_set(mnt, path, &nm->src, nm->relpath, &nm->memo);
+	pthread_mutex_unlock(&mnt->lock);
+	g_free(nm->relpath);
+	nm->relpath = NULL;
+}
+
+/* The attributes of property node @r; what they were worked out from is
+ * remembered on its node, or given to @later when the node is yet to be
+ * made (LOOKUP). */
+static int inner_getattr(mount *mnt, const node_ref *r, struct stat *st, new_memo *later)
 {
 	/* a file open for writing shows what the writer has so far, also
 	 * before a new property exists */
@@ -314,6 +374,9 @@ static int inner_getattr(mount *mnt, const node_ref *r, struct stat *st)
 	inner_info info = { 0 };
 	int err = inner_node(mnt, r, &c, &info, &src);
 	char *relpath = c ? g_strdup(cache_source(c)) : NULL;
+	inner_memo memo = { info.size, info.kind == MAPPER_NODE_DIR, info.private, false, { 0 } };
+	if (c && !err && !open)
+		memo_take_text(c, r->inner, &memo);
 	cache_put(mnt, c);
 	if (open && (err == 0 || err == ENOENT)) {
 		g_free(relpath);
@@ -327,14 +390,12 @@ static int inner_getattr(mount *mnt, const node_ref *r, struct stat *st)
 		g_free(relpath);
 		return err;
 	}
-	inner_memo memo = { info.size, info.kind == MAPPER_NODE_DIR, info.private };
 	inner_attrs(mnt, st, &src, &memo);
-	if (relpath) {
-		pthread_mutex_lock(&mnt->lock);
-		inode_memo_set(mnt, r->path, &src, relpath, &memo);
-		pthread_mutex_unlock(&mnt->lock);
-	}
-	g_free(relpath);
+	new_memo nm = { relpath, src, memo };
+	if (later)
+		*later = nm;
+	else
+		remember(mnt, r->path, &nm);
 	return 0;
 }
 
@@ -403,7 +464,7 @@ static int do_getattr(mount *mnt, const node_ref *r, struct stat *st)
 		return 0;
 	}
 	case NODE_INNER:
-		return inner_getattr(mnt, r, st);
+		return inner_getattr(mnt, r, st, NULL);
 	}
 	return EIO;
 }
@@ -480,7 +541,13 @@ static int do_lookup(mount *mnt, fuse_ino_t parent, const char *name, struct fus
 	c.msgname = kind == NODE_MESSAGE ? g_strdup(name) : g_strdup(p.msgname);
 	if (kind == NODE_INNER)
 		c.inner = p.kind == NODE_INNER ? g_strconcat(p.inner, "/", name, NULL) : g_strdup(name);
-	err = do_getattr(mnt, &c, &e->attr);
+	new_memo nm = { NULL };
+	if (kind == NODE_INNER) {
+		memset(&e->attr, 0, sizeof e->attr);
+		err = inner_getattr(mnt, &c, &e->attr, &nm);
+	} else {
+		err = do_getattr(mnt, &c, &e->attr);
+	}
 	if (!err) {
 		pthread_mutex_lock(&mnt->lock);
 		node *pn = inode_get(mnt, parent);
@@ -488,6 +555,11 @@ static int do_lookup(mount *mnt, fuse_ino_t parent, const char *name, struct fus
 			node *n = inode_child(mnt, pn, name, kind, f);
 			e->ino = n->ino;
 			e->attr.st_ino = n->ino;
+			if (nm.relpath) {
+				inode_memo_set(mnt, n->path, &nm.src, nm.relpath, &nm.memo);
+				g_free(nm.relpath);
+				nm.relpath = NULL;
+			}
 			/* -o max_inodes: memory must not grow with all that was
 			 * ever looked up */
 			if (inode_over_budget(mnt))
@@ -497,6 +569,7 @@ static int do_lookup(mount *mnt, fuse_ino_t parent, const char *name, struct fus
 		}
 		pthread_mutex_unlock(&mnt->lock);
 	}
+	g_free(nm.relpath);
 	e->attr_timeout = volatile_kind(kind) ? 0.0 : CACHE_TIMEOUT;
 	e->entry_timeout = volatile_kind(kind) ? 0.0 : CACHE_TIMEOUT;
 	node_ref_clear(&c);
@@ -504,14 +577,37 @@ static int do_lookup(mount *mnt, fuse_ino_t parent, const char *name, struct fus
 	return err;
 }
 
+/* Whether the kernel may remember that @name is absent under @parent.
+ * Inside a message object the set of names changes only with the message
+ * file, and a changed message's directory entry is invalidated with all
+ * below it (sync.c queue_diff: d_invalidate drops negative children too);
+ * without this, a grep over every PidTagBody asks again for each message
+ * that has no plain-text body, on every pass.  Folder entries stay
+ * uncached when absent: a message may be delivered at any time. */
+static bool negative_cacheable(mount *mnt, fuse_ino_t parent)
+{
+	pthread_mutex_lock(&mnt->lock);
+	node *pn = inode_get(mnt, parent);
+	bool ok = pn && (pn->kind == NODE_MESSAGE || pn->kind == NODE_INNER);
+	pthread_mutex_unlock(&mnt->lock);
+	return ok;
+}
+
 static void mfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	mount *mnt = mnt_of(req);
 	struct fuse_entry_param e;
-	int err = do_lookup(mnt_of(req), parent, name, &e);
-	if (err)
-		fuse_reply_err(req, err);
-	else
+	int err = do_lookup(mnt, parent, name, &e);
+	if (err == ENOENT && negative_cacheable(mnt, parent)) {
+		/* ino 0: a negative entry, kept for entry_timeout (fuse_lowlevel.h) */
+		memset(&e, 0, sizeof e);
+		e.entry_timeout = CACHE_TIMEOUT;
 		fuse_reply_entry(req, &e);
+	} else if (err) {
+		fuse_reply_err(req, err);
+	} else {
+		fuse_reply_entry(req, &e);
+	}
 }
 
 static void mfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
@@ -944,6 +1040,8 @@ static int do_read(mount *mnt, const node_ref *r, int fd, size_t size, off_t off
 	}
 	if (r->kind != NODE_INNER)
 		return EISDIR;
+	if (memo_text_hit(mnt, r, size, off, out, outlen))
+		return 0;
 	cached *c = NULL;
 	int err = inner_node(mnt, r, &c, NULL, NULL);
 	if (err)
