@@ -262,6 +262,7 @@ static void tables_init(mount *mnt)
 
 static void tables_free(mount *mnt)
 {
+	prefetch_stop(mnt);
 	watch_stop(mnt);
 	sync_free(mnt);
 	cache_free(mnt);
@@ -294,7 +295,12 @@ static int run_session(mount *mnt, struct fuse_args *args, const struct fuse_cmd
 	int err = watch_start(mnt);
 	if (err)
 		mapifs_log("not following changes to %s: %s", mnt->source, g_strerror(err));
+	/* read-ahead is an optimisation: without its thread, nothing is lost */
+	err = prefetch_start(mnt);
+	if (err)
+		mapifs_log("not reading ahead: %s", g_strerror(err));
 	ret = serve(mnt, cmd);
+	prefetch_stop(mnt);
 	watch_stop(mnt);
 	fuse_session_unmount(mnt->se);
 out2:

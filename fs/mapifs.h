@@ -242,6 +242,7 @@ typedef struct mount {
 	GArray *pending;            /* of inval: notifications for the watcher to send */
 	pthread_t watcher;
 	bool watcher_running;
+	struct prefetcher *prefetch; /* prefetch.c; NULL when not started */
 } mount;
 
 /* Per-mount limits of the message cache: objects of evicted messages are
@@ -402,6 +403,22 @@ void cache_init(mount *mnt);
 void cache_free(mount *mnt);
 /* Forget the object of @name (lock held). */
 void cache_drop(mount *mnt, folder *f, const char *name);
+
+/* prefetch.c: parse the next messages of a folder walked in listing order.
+ * A name_order is the sorted message names of a folder's listing, shared
+ * (reference counted) by the listing and the prefetcher. */
+typedef struct name_order name_order;
+/* Takes @names (sorted by strcmp, g_malloc'ed strings and array). */
+name_order *order_new(char **names, size_t count);
+name_order *order_ref(name_order *o);
+void order_unref(gpointer o);
+/* Start the worker (after fork); its error number, or 0. */
+int prefetch_start(mount *mnt);
+void prefetch_stop(mount *mnt);
+/* @o is the order in which @f was last listed. */
+void prefetch_set_order(mount *mnt, folder *f, name_order *o);
+/* A lookup inside message @name of @f needed an object at @level. */
+void prefetch_looked_into(mount *mnt, folder *f, const char *name, mapper_load_level level);
 
 /* sync.c: bring the caches and the kernel in step with the source. */
 void sync_init(mount *mnt);

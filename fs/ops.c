@@ -570,6 +570,8 @@ static int do_lookup(mount *mnt, fuse_ino_t parent, const char *name, struct fus
 		pthread_mutex_unlock(&mnt->lock);
 	}
 	g_free(nm.relpath);
+	if (!err && kind == NODE_INNER)
+		prefetch_looked_into(mnt, f, c.msgname, level_for(c.inner));
 	e->attr_timeout = volatile_kind(kind) ? 0.0 : CACHE_TIMEOUT;
 	e->entry_timeout = volatile_kind(kind) ? 0.0 : CACHE_TIMEOUT;
 	node_ref_clear(&c);
@@ -637,6 +639,7 @@ typedef struct {
 	unsigned char *is_dir;
 	fuse_ino_t *inos;  /* d_ino of each entry (never 0: readdir(3) skips those) */
 	fuse_ino_t self;
+	name_order *order; /* a folder's: owns names, shared with prefetch.c */
 } listing;
 
 /* d_ino of an entry: its inode number, or the one it will get (lock held). */
@@ -754,14 +757,22 @@ static int do_list(mount *mnt, const node_ref *r, listing *out)
 	g_ptr_array_set_free_func(names, NULL);
 	out->names = (char **)g_ptr_array_free(names, FALSE);
 	out->is_dir = (unsigned char *)g_array_free(dirs, FALSE);
+	if (r->kind == NODE_FOLDER) {
+		out->order = order_new(out->names, out->count);
+		prefetch_set_order(mnt, r->folder, out->order);
+	}
 	return 0;
 }
 
 static void listing_free(listing *l)
 {
-	for (size_t i = 0; i < l->count; i++)
-		g_free(l->names[i]);
-	g_free(l->names);
+	if (l->order) {
+		order_unref(l->order);
+	} else {
+		for (size_t i = 0; i < l->count; i++)
+			g_free(l->names[i]);
+		g_free(l->names);
+	}
 	g_free(l->is_dir);
 	g_free(l->inos);
 	g_free(l);
@@ -1042,6 +1053,9 @@ static int do_read(mount *mnt, const node_ref *r, int fd, size_t size, off_t off
 		return EISDIR;
 	if (memo_text_hit(mnt, r, size, off, out, outlen))
 		return 0;
+	/* reading the files of one message after another is a walk too */
+	if (off == 0)
+		prefetch_looked_into(mnt, r->folder, r->msgname, level_for(r->inner));
 	cached *c = NULL;
 	int err = inner_node(mnt, r, &c, NULL, NULL);
 	if (err)
