@@ -217,6 +217,45 @@ bool write_pending_size(mount *mnt, const char *path, size_t *size)
 	return true;
 }
 
+/* Open property file @n for writing: check that it can be set and start
+ * from its current text.  The message object is the cache's (read only
+ * here), so opening costs no parse when the message was read before, and
+ * the one it costs is not lost: the close's edit has its own copy. */
+static int open_property(mount *mnt, const node_ref *n, int flags, whandle **out)
+{
+	struct stat st;
+	int err = 0;
+	cached *c = cache_get(mnt, n->folder, n->msgname, MAPPER_LOAD_FULL, &st, &err);
+	if (!c)
+		return err;
+	mapper_message *m = cache_lock(c);
+	char *why = NULL;
+	mapper_status s = mapper_message_can_set(m, n->inner, &why);
+	const void *cur = NULL;
+	size_t curlen = 0;
+	if (s == MAPPER_OK && !(flags & O_TRUNC))
+		s = mapper_message_read(m, n->inner, &cur, &curlen);
+	whandle *h = NULL;
+	if (s == MAPPER_OK) {
+		h = handle_new(mnt, WH_PROP, n->path, n->folder, n->msgname, n->inner);
+		if (cur)
+			g_byte_array_append(h->buf, cur, (guint)curlen);
+	} else {
+		mapifs_log("%s: cannot write %s: %s", cache_source(c), n->inner,
+		           why ? why : mapper_status_to_string(s));
+	}
+	cache_unlock(c);
+	cache_put(mnt, c);
+	free(why);
+	if (s != MAPPER_OK)
+		return mapper_errno(s);
+	set_size(h);
+	h->base = st;
+	h->dirty = (flags & O_TRUNC) != 0;
+	*out = h;
+	return 0;
+}
+
 /* Open @n (a property file or message.eml) for writing. */
 int write_open(mount *mnt, const node_ref *n, int flags, whandle **out)
 {
@@ -227,6 +266,8 @@ int write_open(mount *mnt, const node_ref *n, int flags, whandle **out)
 		return EPERM;   /* the map is learnt from signatures (design.md 5) */
 	if (n->kind != NODE_INNER && n->kind != NODE_EML)
 		return n->kind == NODE_NEWFILE ? EBUSY : EISDIR;
+	if (n->kind == NODE_INNER)
+		return open_property(mnt, n, flags, out);
 	char *data = NULL;
 	size_t len = 0;
 	struct stat st;
@@ -234,38 +275,9 @@ int write_open(mount *mnt, const node_ref *n, int flags, whandle **out)
 	int err = message_read(mnt, n->folder, n->msgname, MAPPER_LOAD_FULL, &data, &len, &st, &mf);
 	if (err)
 		return err;
-
-	whandle *h = NULL;
-	if (n->kind == NODE_EML) {
-		h = handle_new(mnt, WH_EML, n->path, n->folder, n->msgname, NULL);
-		if (!(flags & O_TRUNC))
-			g_byte_array_append(h->buf, (const guint8 *)data, (guint)len);
-	} else {
-		mapper_source src = { .maildir_flags = mf->flags, .maildir_new = mf->in_new,
-		                      .mtime = st.st_mtim.tv_sec };
-		mapper_message *m = mapper_message_load(data, len, &src, MAPPER_LOAD_FULL);
-		char *why = NULL;
-		mapper_status s = m ? mapper_message_can_set(m, n->inner, &why) : MAPPER_NO_MEMORY;
-		const void *cur = NULL;
-		size_t curlen = 0;
-		if (s == MAPPER_OK && !(flags & O_TRUNC))
-			s = mapper_message_read(m, n->inner, &cur, &curlen);
-		if (s == MAPPER_OK) {
-			h = handle_new(mnt, WH_PROP, n->path, n->folder, n->msgname, n->inner);
-			if (cur)
-				g_byte_array_append(h->buf, cur, (guint)curlen);
-		} else {
-			mapifs_log("%s: cannot write %s: %s", mf->relpath, n->inner,
-			           why ? why : mapper_status_to_string(s));
-		}
-		free(why);
-		mapper_message_free(m);
-		if (s != MAPPER_OK) {
-			g_free(data);
-			msgfile_unref(mf);
-			return mapper_errno(s);
-		}
-	}
+	whandle *h = handle_new(mnt, WH_EML, n->path, n->folder, n->msgname, NULL);
+	if (!(flags & O_TRUNC))
+		g_byte_array_append(h->buf, (const guint8 *)data, (guint)len);
 	g_free(data);
 	msgfile_unref(mf);
 	set_size(h);
