@@ -492,7 +492,8 @@ static size_t bag_bytes(const mapper_bag *bag)
 		if (!p)
 			continue;
 		n += sizeof *p + BLOCK_OVERHEAD + str_bytes(p->name) + str_bytes(p->str) +
-		     gbytes_bytes(p->bin) + gbytes_bytes(p->rendered);
+		     gbytes_bytes(p->bin) +
+		     (p->rendered != p->bin ? gbytes_bytes(p->rendered) : 0);
 		for (char **v = p->mv; v && *v; v++)
 			n += sizeof(char *) + str_bytes(*v);
 	}

@@ -76,6 +76,12 @@ GBytes *value_render(mapper_prop *prop)
 {
 	if (prop->rendered)
 		return prop->rendered;
+	/* binary data is its own file text: shared, not copied (a 100 MiB
+	 * attachment would otherwise be held twice) */
+	if (PROP_TYPE(prop->tag) == PT_BINARY) {
+		prop->rendered = prop->bin ? g_bytes_ref(prop->bin) : g_bytes_new(NULL, 0);
+		return prop->rendered;
+	}
 
 	GString *out = g_string_new(NULL);
 	const mapper_propdef *def = prop->set ? NULL : propdef_by_tag(prop->tag);
@@ -109,13 +115,6 @@ GBytes *value_render(mapper_prop *prop)
 		const guint8 *g = prop->bin ? g_bytes_get_data(prop->bin, &n) : NULL;
 		if (n == 16)
 			format_guid(out, g);
-		break;
-	}
-	case PT_BINARY: {
-		gsize n = 0;
-		const void *d = prop->bin ? g_bytes_get_data(prop->bin, &n) : NULL;
-		if (n)
-			g_string_append_len(out, d, (gssize)n);
 		break;
 	}
 	case PT_MV_UNICODE:
