@@ -20,7 +20,10 @@
  *
  * Threads.  Requests are served by libfuse's multi-threaded loop (one
  * thread with -s); a watcher thread follows the source tree with inotify and
- * sends every kernel notification that names a directory entry.
+ * sends every kernel notification that names a directory entry; a
+ * read-ahead thread (prefetch.c) parses messages into the cache.  The
+ * read-ahead queue has its own lock, a leaf like mount->lock and never
+ * taken together with it.
  *
  * Locks, and what each protects (take them in this order, never the other
  * way; mount->lock is a leaf: nothing else is taken while it is held):
