@@ -325,6 +325,10 @@ bool store_same_version(const struct stat *a, const struct stat *b);
  * crash in between leaves the old content under the new flags. */
 int store_replace(mount *mnt, folder *f, const msgfile *mf, const void *data, size_t len,
                   const char *flags, mode_t mode);
+/* store_replace() of a message whose new text is @data followed by the
+ * file @src (open on the version being replaced) from byte @from on. */
+int store_replace_from(mount *mnt, folder *f, const msgfile *mf, const void *data, size_t len,
+                       int src, off_t from, const char *flags, mode_t mode);
 /* A new message @name, never replacing one (maildir(5) delivery). */
 int store_create(mount *mnt, folder *f, const char *name, const void *data, size_t len,
                  const char *flags, bool in_new);

@@ -781,8 +781,56 @@ static int unlink_rel(mount *mnt, const char *rel)
 }
 
 /* Write @data to a new temporary file and fsync it; *@rel names it. */
-static int write_tmp(mount *mnt, folder *f, const char *name, const void *data, size_t len,
-                     mode_t mode, char **rel)
+/* Copy @src from byte @from to its end onto the end of @fd: in the
+ * kernel (copy_file_range) where the file systems allow, else through a
+ * buffer. */
+static int copy_tail(int src, off_t from, int fd)
+{
+	loff_t in = from;
+	for (;;) {
+		ssize_t n = copy_file_range(src, &in, fd, NULL, 1 << 30, 0);
+		if (n > 0)
+			continue;
+		if (n == 0)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		if (errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP)
+			return errno;
+		break;   /* not between these two: copy it ourselves */
+	}
+	char *buf = g_malloc(1 << 16);
+	int err = 0;
+	for (;;) {
+		ssize_t n = pread(src, buf, 1 << 16, in);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err = n < 0 ? errno : 0;
+			break;
+		}
+		in += n;
+		for (ssize_t done = 0; done < n;) {
+			ssize_t w = write(fd, buf + done, (size_t)(n - done));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0) {
+				err = errno;
+				break;
+			}
+			done += w;
+		}
+		if (err)
+			break;
+	}
+	g_free(buf);
+	return err;
+}
+
+/* A new file in @f's tmp/ holding @data and then, when @src >= 0, @src
+ * from byte @from on; fsync'ed.  *@rel is its path. */
+static int write_tmp_from(mount *mnt, folder *f, const char *name, const void *data, size_t len,
+                          int src, off_t from, mode_t mode, char **rel)
 {
 	*rel = tmp_rel(mnt, f, name);
 	place p;
@@ -806,6 +854,8 @@ static int write_tmp(mount *mnt, folder *f, const char *name, const void *data, 
 		c += w;
 		left -= (size_t)w;
 	}
+	if (!err && src >= 0)
+		err = copy_tail(src, from, fd);
 	if (fd >= 0) {
 		if (!err && fsync(fd) != 0)
 			err = errno;
@@ -820,6 +870,12 @@ static int write_tmp(mount *mnt, folder *f, const char *name, const void *data, 
 		*rel = NULL;
 	}
 	return err;
+}
+
+static int write_tmp(mount *mnt, folder *f, const char *name, const void *data, size_t len,
+                     mode_t mode, char **rel)
+{
+	return write_tmp_from(mnt, f, name, data, len, -1, 0, mode, rel);
 }
 
 /* Move @from to @to (relative paths) and make both directories durable. */
@@ -903,6 +959,12 @@ static void listing_update(mount *mnt, folder *f, const char *name, const char *
 int store_replace(mount *mnt, folder *f, const msgfile *mf, const void *data, size_t len,
                   const char *flags, mode_t mode)
 {
+	return store_replace_from(mnt, f, mf, data, len, -1, 0, flags, mode);
+}
+
+int store_replace_from(mount *mnt, folder *f, const msgfile *mf, const void *data, size_t len,
+                       int src, off_t from, const char *flags, mode_t mode)
+{
 	bool in_new = mf->in_new;
 	char *rel = g_strdup(mf->relpath);
 	int err = 0;
@@ -919,7 +981,7 @@ int store_replace(mount *mnt, folder *f, const msgfile *mf, const void *data, si
 	}
 	if (!err && data) {
 		char *tmp = NULL;
-		err = write_tmp(mnt, f, mf->name, data, len, mode, &tmp);
+		err = write_tmp_from(mnt, f, mf->name, data, len, src, from, mode, &tmp);
 		if (!err) {
 			err = move_file(mnt, tmp, rel, false);
 			if (err)

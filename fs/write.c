@@ -82,6 +82,129 @@ static mapper_status edit_rmdir(mapper_message *m, const void *arg, char **why)
 	return mapper_message_rmdir(m, arg, why);
 }
 
+/* Load the whole message @data, apply @fn and write it out: *@out, or
+ * with @flags_only the Maildir flags it implies in @computed. */
+static mapper_status edit_at(mount *mnt, const char *data, size_t len, const mapper_source *src,
+                             edit_fn fn, const void *arg, bool flags_only,
+                             char computed[8], char **out, size_t *outlen, char **why)
+{
+	mapper_message *m = mapper_message_load(data, len, src, MAPPER_LOAD_FULL);
+	if (!m)
+		return MAPPER_NO_MEMORY;
+	mapper_message_set_crypto(m, mnt->crypto);
+	mapper_status s = fn(m, arg, why);
+	if (s == MAPPER_OK && flags_only)
+		mapper_message_maildir_flags(m, computed);
+	else if (s == MAPPER_OK)
+		s = mapper_message_export(m, data, len, out, outlen, why);
+	mapper_message_free(m);
+	return s;
+}
+
+/* Whether a change of property file @path may be tried on the header
+ * block alone: a property of the message itself (not of a row or of
+ * smime/), which the mapper takes there only when a header field is all
+ * it changes (MAPPER_INCOMPLETE otherwise). */
+static bool header_path(const char *path)
+{
+	static const char *const rows[] = { "recipients/", "attachments/", "smime/" };
+	for (size_t i = 0; i < G_N_ELEMENTS(rows); i++)
+		if (g_str_has_prefix(path, rows[i]))
+			return false;
+	return true;
+}
+
+static bool header_edit(edit_fn fn, const void *arg)
+{
+	return fn == edit_set && header_path(((const set_args *)arg)->path);
+}
+
+/* The most of a header block read before the whole message is taken. */
+#define HEAD_MAX (1 << 20)
+
+/* The start of the open message file @fd, through its header block (and
+ * a little more); NULL if the block is not complete within HEAD_MAX. */
+static GByteArray *read_head(int fd, size_t *block)
+{
+	GByteArray *head = g_byte_array_new();
+	for (;;) {
+		size_t have = head->len, want = have ? have : 1 << 14;
+		if (have + want > HEAD_MAX)
+			break;
+		g_byte_array_set_size(head, (guint)(have + want));
+		ssize_t n;
+		do
+			n = pread(fd, head->data + have, want, (off_t)have);
+		while (n < 0 && errno == EINTR);
+		g_byte_array_set_size(head, (guint)(have + (n > 0 ? (size_t)n : 0)));
+		if (n <= 0)
+			break;
+		*block = mapper_header_block_length(head->data, head->len);
+		if (*block < head->len)
+			return head;   /* the empty line is in */
+	}
+	g_byte_array_free(head, TRUE);
+	return NULL;
+}
+
+/*
+ * update_message() for a change of header fields only (header_edit): the
+ * header block is read, changed and written, and the body copied from the
+ * same open file by the kernel (copy_file_range), never read into memory:
+ * an edit of a 13.7 MB message costs about what copying the file does.
+ * -1 when this way does not apply (the mapper needs the whole message, or
+ * anything went wrong): update_message() then does it all again the
+ * whole way, and reports what fails there.
+ */
+static int update_header(mount *mnt, folder *f, const char *name, const struct stat *base,
+                         edit_fn fn, const void *arg, const char *what, struct stat *now)
+{
+	int fd;
+	msgfile *mf;
+	if (message_open(mnt, f, name, &fd, &mf) != 0)
+		return -1;
+	int ret = -1;
+	struct stat st;
+	size_t block = 0;
+	GByteArray *head = NULL;
+	mapper_message *m = NULL;
+	char *out = NULL;
+	if (fstat(fd, &st) != 0 || (base && !store_same_version(base, &st)))
+		goto out;
+	head = read_head(fd, &block);
+	if (!head)
+		goto out;
+	mapper_source src = { .maildir_flags = mf->flags, .maildir_new = mf->in_new,
+	                      .mtime = st.st_mtim.tv_sec };
+	m = mapper_message_load(head->data, block, &src, MAPPER_LOAD_HEADERS);
+	if (!m || fn(m, arg, NULL) != MAPPER_OK)
+		goto out;
+	size_t outlen = 0, keep = 0;
+	if (mapper_message_export_header(m, head->data, head->len, &out, &outlen, &keep, NULL) !=
+	    MAPPER_OK)
+		goto out;
+	ret = 0;
+	/* nothing to do when the header block comes out the same */
+	if (outlen == keep && memcmp(out, head->data, keep) == 0)
+		goto out;
+	ret = store_replace_from(mnt, f, mf, out, outlen, fd, (off_t)keep, mf->flags,
+	                         st.st_mode & 0777);
+	sync_message_changed(mnt, f, mf->name);
+	if (ret)
+		mapifs_error("%s: %s: cannot store the changed message: %s", mf->relpath, what,
+		             g_strerror(ret));
+out:
+	if (ret == 0 && now && message_stat(mnt, f, name, now) != 0)
+		memset(now, 0, sizeof *now);
+	free(out);
+	mapper_message_free(m);
+	if (head)
+		g_byte_array_free(head, TRUE);
+	close(fd);
+	msgfile_unref(mf);
+	return ret;
+}
+
 /*
  * Load message @name of @f, check it is still version @base (when given),
  * apply @fn and store the result; *@now (may be NULL) receives the stat of
@@ -95,6 +218,11 @@ static int update_message(mount *mnt, folder *f, const char *name, const struct 
 	if (flags_only && f->type == FOLDER_EML) {
 		mapifs_log("%s/%s: %s: an .eml file has no Maildir flags to keep it", f->path, name, what);
 		return EPERM;
+	}
+	if (!flags_only && header_edit(fn, arg)) {
+		int r = update_header(mnt, f, name, base, fn, arg, what, now);
+		if (r >= 0)
+			return r;
 	}
 	char *data = NULL;
 	size_t len = 0;
@@ -115,27 +243,12 @@ static int update_message(mount *mnt, folder *f, const char *name, const struct 
 	}
 	mapper_source src = { .maildir_flags = mf->flags, .maildir_new = mf->in_new,
 	                      .mtime = st.st_mtim.tv_sec };
-	mapper_message *m = mapper_message_load(data, len, &src, MAPPER_LOAD_FULL);
-	if (!m) {
-		g_free(data);
-		msgfile_unref(mf);
-		return ENOMEM;
-	}
-	mapper_message_set_crypto(m, mnt->crypto);
 	char *why = NULL;
-	mapper_status s = fn(m, arg, &why);
 	char *out = NULL;
 	size_t outlen = 0;
-	char flags[64];
-	if (s == MAPPER_OK && flags_only) {
-		char computed[8];
-		mapper_message_maildir_flags(m, computed);
-		store_merge_flags(mf->flags, computed, flags);
-	} else if (s == MAPPER_OK) {
-		g_strlcpy(flags, mf->flags, sizeof flags);
-		s = mapper_message_export(m, data, len, &out, &outlen, &why);
-	}
-	mapper_message_free(m);
+	char computed[8];
+	mapper_status s = edit_at(mnt, data, len, &src, fn, arg, flags_only, computed, &out,
+	                          &outlen, &why);
 	if (s != MAPPER_OK) {
 		mapifs_log("%s: %s: %s", mf->relpath, what, why ? why : mapper_status_to_string(s));
 		free(why);
@@ -143,6 +256,11 @@ static int update_message(mount *mnt, folder *f, const char *name, const struct 
 		msgfile_unref(mf);
 		return mapper_errno(s);
 	}
+	char flags[64];
+	if (flags_only)
+		store_merge_flags(mf->flags, computed, flags);
+	else
+		g_strlcpy(flags, mf->flags, sizeof flags);
 	/* nothing to do when the bytes and flags come out the same */
 	bool same_bytes = out && outlen == len && memcmp(out, data, len) == 0;
 	if (same_bytes || flags_only) {
@@ -225,16 +343,33 @@ static int open_property(mount *mnt, const node_ref *n, int flags, whandle **out
 {
 	struct stat st;
 	int err = 0;
-	cached *c = cache_get(mnt, n->folder, n->msgname, MAPPER_LOAD_FULL, &st, &err);
-	if (!c)
-		return err;
-	mapper_message *m = cache_lock(c);
+	/* a property that only a header field holds is checked on the header
+	 * block (edit.c says when the whole message is needed) */
+	mapper_load_level level = header_path(n->inner) ? MAPPER_LOAD_HEADERS : MAPPER_LOAD_FULL;
+	cached *c;
+	mapper_message *m;
 	char *why = NULL;
-	mapper_status s = mapper_message_can_set(m, n->inner, &why);
+	mapper_status s;
 	const void *cur = NULL;
 	size_t curlen = 0;
-	if (s == MAPPER_OK && !(flags & O_TRUNC))
-		s = mapper_message_read(m, n->inner, &cur, &curlen);
+	for (;;) {
+		c = cache_get(mnt, n->folder, n->msgname, level, &st, &err);
+		if (!c)
+			return err;
+		m = cache_lock(c);
+		s = mapper_message_can_set(m, n->inner, &why);
+		if (s == MAPPER_OK && !(flags & O_TRUNC))
+			s = mapper_message_read(m, n->inner, &cur, &curlen);
+		if (s != MAPPER_INCOMPLETE || mapper_message_level(m) == MAPPER_LOAD_FULL)
+			break;
+		cache_unlock(c);
+		cache_put(mnt, c);
+		free(why);
+		why = NULL;
+		cur = NULL;
+		curlen = 0;
+		level = MAPPER_LOAD_FULL;
+	}
 	whandle *h = NULL;
 	if (s == MAPPER_OK) {
 		h = handle_new(mnt, WH_PROP, n->path, n->folder, n->msgname, n->inner);

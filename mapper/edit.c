@@ -148,8 +148,11 @@ static mapper_status check(mapper_message *m, const target *t, uint32_t *tag, ch
 {
 	const char *name = t->name;
 	*tag = 0;
-	if (m->level != MAPPER_LOAD_FULL)
-		return mapper_fail(why, MAPPER_INCOMPLETE, "the message was not loaded completely");
+	/* A header-only object takes the changes that only rewrite header
+	 * fields (header_tag_is_editable and the named properties below):
+	 * export.c then copies the body as it is.  The rest need it all. */
+	bool whole = m->level == MAPPER_LOAD_FULL;
+	static const char incomplete[] = "the message was not loaded completely";
 
 	if (t->kind == W_SET) {
 		if (t->set == &mapper_ps_internet_headers) {
@@ -185,15 +188,21 @@ static mapper_status check(mapper_message *m, const target *t, uint32_t *tag, ch
 	/* design.md 5, composing: writing PR_SECURITY_FLAGS seals the message */
 	if (t->kind == W_MESSAGE && tg == TAG_SECURITY_FLAGS) {
 		*tag = tg;
-		return MAPPER_OK;
+		return whole ? MAPPER_OK : mapper_fail(why, MAPPER_INCOMPLETE, incomplete);
 	}
 	if (!canon)
 		return mapper_fail(why, MAPPER_READ_ONLY, "%s is read-only", name);
 	*tag = tg;
+	if (!whole && t->kind != W_MESSAGE)
+		return mapper_fail(why, MAPPER_INCOMPLETE, incomplete);
 
 	switch (t->kind) {
 	case W_MESSAGE:
-		if (in_list(flag_props, canon) || header_tag_is_editable(tg))
+		if (header_tag_is_editable(tg))
+			return MAPPER_OK;
+		if (!whole && (in_list(flag_props, canon) || in_list(body_props, canon)))
+			return mapper_fail(why, MAPPER_INCOMPLETE, incomplete);
+		if (in_list(flag_props, canon))
 			return MAPPER_OK;
 		if (in_list(body_props, canon)) {
 			if (m->smime != SMIME_NONE)

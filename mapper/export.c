@@ -1420,7 +1420,7 @@ static bool any_field(const char *d, size_t len)
 }
 
 static mapper_status export_bytes(mapper_message *m, const char *orig, size_t orig_len,
-                                  int depth, GByteArray **out, char **why);
+                                  int depth, GByteArray **out, size_t *keep_from, char **why);
 
 /* MS-OXCMAIL 2.1.3.4.2.2: PidTagAttachMimeTag when it is a valid media type
  * a single part can have, else application/octet-stream. */
@@ -1474,7 +1474,7 @@ static GMimeObject *attachment_part(ex *x, mapper_attachment *a, GMimeObject *ol
 		const char *raw = a->embedded->raw ? g_bytes_get_data(a->embedded->raw, &n) : NULL;
 		GByteArray *bytes = NULL;
 		char *why = NULL;
-		if (export_bytes(a->embedded, raw, n, x->depth + 1, &bytes, &why) != MAPPER_OK) {
+		if (export_bytes(a->embedded, raw, n, x->depth + 1, &bytes, NULL, &why) != MAPPER_OK) {
 			fail(x, MAPPER_INVALID, "embedded message: %s", why ? why : "cannot be written");
 			g_free(why);
 			return NULL;
@@ -1989,12 +1989,83 @@ static bool content_same(ex *x)
 	return true;
 }
 
+/* The rest of the message after its header block, into @rest. */
+static mapper_status write_body(ex *x, GByteArray *rest)
+{
+	mapper_status st = MAPPER_OK;
+	/* MS-OXOSMIME 3.1.5.1.3 / 3.1.5.2.3 go by the class, which follows the
+	 * kind the reader recognized and cannot be written: the kind decides */
+	if (x->m->smime != SMIME_NONE) {
+		GPtrArray *tail = g_ptr_array_new_with_free_func(field_free);
+		st = smime_tail(x, tail, rest);
+		if (st == MAPPER_OK) {
+			/* a message of another kind before: none of its entity fields
+			 * fit; the same kind keeps the ones S/MIME does not rebuild
+			 * (Content-Description ...), and an original without a
+			 * MIME-Version keeps its own ways */
+			bool same_kind = x->base && x->base->smime == x->m->smime;
+			place_entity_fields(x, tail, same_kind, !same_kind, !same_kind);
+		}
+		g_ptr_array_unref(tail);
+	} else {
+		GMimeObject *top = x->layout.msg ? g_mime_message_get_mime_part(x->layout.msg) : NULL;
+		if (x->base && x->base->smime == SMIME_NONE && top) {
+			x->top = g_object_ref(top);
+			strip_message_fields(x->top);
+			update_top_ids(x);
+			update_body(x);
+			st = update_attachments(x);
+		} else if (!x->base || !content_same(x)) {
+			st = build_tree(x);
+		}
+		if (st == MAPPER_OK && x->restructured)
+			splice_top(x, rest);
+		else if (st == MAPPER_OK)
+			g_byte_array_append(rest, (const guint8 *)x->orig_body, (guint)x->orig_body_len);
+	}
+	return st;
+}
+
+/* The message: what came before the header block, the fields, @rest. */
+static GByteArray *assemble(ex *x, const char *orig, size_t skip, bool headerless,
+                            const GByteArray *rest)
+{
+	size_t head = skip;
+	for (guint i = 0; i < x->fields->len; i++)
+		head += ((field *)x->fields->pdata[i])->text->len;
+	GByteArray *o = g_byte_array_sized_new((guint)(head + rest->len + 4));
+	/* lines before the header block (an mbox "From " line) stay in
+	 * front of it; but with no header block at all they are the text,
+	 * and new fields go above them with the empty line between, or
+	 * the old text would end up inside the header */
+	if (skip)
+		g_byte_array_append(o, (const guint8 *)orig, (guint)skip);
+	for (guint i = 0; i < x->fields->len; i++) {
+		field *f = x->fields->pdata[i];
+		g_byte_array_append(o, (const guint8 *)f->text->str, (guint)f->text->len);
+	}
+	if (headerless && x->fields->len && !x->restructured)
+		g_byte_array_append(o, (const guint8 *)x->nl, (guint)strlen(x->nl));
+	/* a header block that ends without a line break (no body) */
+	if (rest->len && o->len && o->data[o->len - 1] != '\n')
+		g_byte_array_append(o, (const guint8 *)x->nl, (guint)strlen(x->nl));
+	g_byte_array_append(o, rest->data, rest->len);
+	return o;
+}
+
 static mapper_status export_bytes(mapper_message *m, const char *orig, size_t orig_len,
-                                  int depth, GByteArray **out, char **why)
+                                  int depth, GByteArray **out, size_t *keep_from, char **why)
 {
 	*out = NULL;
 	*why = NULL;
-	if (m->level != MAPPER_LOAD_FULL) {
+	/* A header-only object (edit.c let it change a property a header field
+	 * is written from): the header block is rewritten and the body copied
+	 * as it is, which is what the full way gives when neither the body nor
+	 * the attachments changed, without parsing them (issue 11: an edit of
+	 * a 13.7 MB message).  S/MIME, whose header and protected content go
+	 * together, and text without a header field take the full way. */
+	bool headers_only = m->level != MAPPER_LOAD_FULL;
+	if (headers_only && (!orig || m->smime != SMIME_NONE)) {
 		*why = g_strdup("the message object was loaded with its headers only");
 		return MAPPER_INCOMPLETE;
 	}
@@ -2012,10 +2083,11 @@ static mapper_status export_bytes(mapper_message *m, const char *orig, size_t or
 	ex x = { 0 };
 	x.m = m;
 	x.depth = depth;
+	size_t block = headers_only ? import_header_block_len(orig, orig_len) : orig_len;
 	if (orig) {
 		x.base = message_new(m->depth);
-		x.base->level = MAPPER_LOAD_FULL;
-		import_message_layout(x.base, orig, orig_len, &x.layout);
+		x.base->level = m->level;
+		import_message_layout(x.base, orig, block, m->level, &x.layout);
 	}
 	x.nl = orig && x.layout.crlf ? "\r\n" : "\n";
 	x.fo = g_mime_format_options_new();
@@ -2029,6 +2101,20 @@ static mapper_status export_bytes(mapper_message *m, const char *orig, size_t or
 	bool headerless = orig && !any_field(orig + skip, hend);
 	if (headerless)
 		hend = 0;
+	/* the reader's header block must end at the empty line the scan found:
+	 * if it ended before (a line that is no header field, binary junk),
+	 * the whole message might read otherwise than its first part does */
+	size_t at = skip + hend;
+	bool block_agrees = block <= orig_len && block > at &&
+	                    (block - at == 1 ? orig[at] == '\n'
+	                                     : block - at == 2 && orig[at] == '\r' && orig[at + 1] == '\n');
+	if (headers_only && (headerless || !block_agrees || x.base->smime != SMIME_NONE)) {
+		import_layout_clear(&x.layout);
+		mapper_message_free(x.base);
+		g_mime_format_options_free(x.fo);
+		*why = g_strdup("the message object was loaded with its headers only");
+		return MAPPER_INCOMPLETE;
+	}
 	x.fields = orig ? fields_split(orig + skip, hend) : g_ptr_array_new_with_free_func(field_free);
 	x.orig_body = orig ? orig + skip + hend : "";
 	x.orig_body_len = orig ? orig_len - skip - hend : 0;
@@ -2043,59 +2129,17 @@ static mapper_status export_bytes(mapper_message *m, const char *orig, size_t or
 
 	GByteArray *rest = g_byte_array_new();
 	mapper_status st = MAPPER_OK;
-	/* MS-OXOSMIME 3.1.5.1.3 / 3.1.5.2.3 go by the class, which follows the
-	 * kind the reader recognized and cannot be written: the kind decides */
-	if (m->smime != SMIME_NONE) {
-		GPtrArray *tail = g_ptr_array_new_with_free_func(field_free);
-		st = smime_tail(&x, tail, rest);
-		if (st == MAPPER_OK) {
-			/* a message of another kind before: none of its entity fields
-			 * fit; the same kind keeps the ones S/MIME does not rebuild
-			 * (Content-Description ...), and an original without a
-			 * MIME-Version keeps its own ways */
-			bool same_kind = x.base && x.base->smime == m->smime;
-			place_entity_fields(&x, tail, same_kind, !same_kind, !same_kind);
-		}
-		g_ptr_array_unref(tail);
-	} else {
-		GMimeObject *top = x.layout.msg ? g_mime_message_get_mime_part(x.layout.msg) : NULL;
-		if (x.base && x.base->smime == SMIME_NONE && top) {
-			x.top = g_object_ref(top);
-			strip_message_fields(x.top);
-			update_top_ids(&x);
-			update_body(&x);
-			st = update_attachments(&x);
-		} else if (!x.base || !content_same(&x)) {
-			st = build_tree(&x);
-		}
-		if (st == MAPPER_OK && x.restructured)
-			splice_top(&x, rest);
-		else if (st == MAPPER_OK)
-			g_byte_array_append(rest, (const guint8 *)x.orig_body, (guint)x.orig_body_len);
-	}
+	if (headers_only && keep_from)
+		*keep_from = skip + hend;    /* the caller copies the rest itself */
+	else if (headers_only)
+		g_byte_array_append(rest, (const guint8 *)x.orig_body, (guint)x.orig_body_len);
+	else
+		st = write_body(&x, rest);
 
-	if (st == MAPPER_OK) {
-		GByteArray *o = g_byte_array_sized_new((guint)(orig_len + rest->len + 256));
-		/* lines before the header block (an mbox "From " line) stay in
-		 * front of it; but with no header block at all they are the text,
-		 * and new fields go above them with the empty line between, or
-		 * the old text would end up inside the header */
-		if (skip)
-			g_byte_array_append(o, (const guint8 *)orig, (guint)skip);
-		for (guint i = 0; i < x.fields->len; i++) {
-			field *f = x.fields->pdata[i];
-			g_byte_array_append(o, (const guint8 *)f->text->str, (guint)f->text->len);
-		}
-		if (headerless && x.fields->len && !x.restructured)
-			g_byte_array_append(o, (const guint8 *)x.nl, (guint)strlen(x.nl));
-		/* a header block that ends without a line break (no body) */
-		if (rest->len && o->len && o->data[o->len - 1] != '\n')
-			g_byte_array_append(o, (const guint8 *)x.nl, (guint)strlen(x.nl));
-		g_byte_array_append(o, rest->data, rest->len);
-		*out = o;
-	} else {
+	if (st == MAPPER_OK)
+		*out = assemble(&x, orig, skip, headerless, rest);
+	else
 		*why = g_strdup(x.why ? x.why : mapper_status_to_string(st));
-	}
 
 	g_byte_array_free(rest, TRUE);
 	g_ptr_array_unref(x.fields);
@@ -2123,7 +2167,7 @@ mapper_status mapper_message_export(mapper_message *m, const void *orig, size_t 
 	}
 	GByteArray *bytes = NULL;
 	char *reason = NULL;
-	mapper_status st = export_bytes(m, orig, orig ? orig_len : 0, m->depth, &bytes, &reason);
+	mapper_status st = export_bytes(m, orig, orig ? orig_len : 0, m->depth, &bytes, NULL, &reason);
 	if (st == MAPPER_OK && m->seal) {
 		/* design.md 5: PR_SECURITY_FLAGS was written; the plain message
 		 * just made is what gets signed and/or encrypted */
@@ -2181,4 +2225,34 @@ void mapper_message_maildir_flags(const mapper_message *m, char buf[static 8])
 	if (status & MSGSTATUS_DELMARKED)
 		*p++ = 'T';
 	*p = '\0';
+}
+
+mapper_status mapper_message_export_header(mapper_message *m, const void *head, size_t head_len,
+                                           char **out, size_t *out_len, size_t *keep_from,
+                                           char **why)
+{
+	*out = NULL;
+	*out_len = 0;
+	*keep_from = 0;
+	if (why)
+		*why = NULL;
+	GByteArray *bytes = NULL;
+	char *reason = NULL;
+	mapper_status st = m && head && m->level == MAPPER_LOAD_HEADERS
+	                   ? export_bytes(m, head, head_len, m->depth, &bytes, keep_from, &reason)
+	                   : MAPPER_INCOMPLETE;
+	if (st == MAPPER_OK) {
+		*out_len = bytes->len;
+		*out = malloc(bytes->len ? bytes->len : 1);
+		if (*out)
+			memcpy(*out, bytes->data, bytes->len);
+		else
+			st = MAPPER_NO_MEMORY;
+	}
+	if (bytes)
+		g_byte_array_free(bytes, TRUE);
+	if (st != MAPPER_OK && why)
+		*why = strdup(reason ? reason : mapper_status_to_string(st));
+	g_free(reason);
+	return st;
 }

@@ -1919,12 +1919,29 @@ void import_message(mapper_message *m, const char *data, size_t len,
 }
 
 void import_message_layout(mapper_message *m, const char *data, size_t len,
-                           import_layout *layout)
+                           mapper_load_level level, import_layout *layout)
 {
 	static const mapper_source none;
 	memset(layout, 0, sizeof *layout);
 	layout->parts = g_ptr_array_new_with_free_func(g_object_unref);
-	import_with_layout(m, data, len, &none, MAPPER_LOAD_FULL, layout);
+	import_with_layout(m, data, len, &none, level, layout);
+}
+
+size_t import_header_block_len(const char *data, size_t len)
+{
+	const char *p = data + leading_junk(data, len), *end = data + len;
+	while (p < end) {
+		/* p is at the start of a line: an empty one ends the block */
+		if (*p == '\n')
+			return (size_t)(p + 1 - data);
+		if (*p == '\r' && p + 1 < end && p[1] == '\n')
+			return (size_t)(p + 2 - data);
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	return len;
 }
 
 void import_layout_clear(import_layout *layout)

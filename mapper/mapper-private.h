@@ -299,11 +299,15 @@ typedef struct import_layout {
 	size_t headers_end;          /* end of the header block, from data + skip */
 	bool crlf;                   /* the header block ends its lines in CRLF */
 } import_layout;
-/* import_message() at MAPPER_LOAD_FULL with no source, filling @layout
- * (whose old contents are overwritten, not freed; @data is borrowed for
- * the call).  The layout owns its references until import_layout_clear(). */
+/* import_message() at @level with no source, filling @layout (whose old
+ * contents are overwritten, not freed; @data is borrowed for the call).
+ * The layout owns its references until import_layout_clear(). */
 void import_message_layout(mapper_message *m, const char *data, size_t len,
-                           import_layout *layout);
+                           mapper_load_level level, import_layout *layout);
+/* The length of @data's header block with what precedes it (leading junk
+ * lines), through its empty line: the reader's header block ends there or
+ * before.  @len when there is no empty line. */
+size_t import_header_block_len(const char *data, size_t len);
 void import_layout_clear(import_layout *layout);
 
 /* ---- smime.c ----------------------------------------------------------- */

@@ -91,6 +91,10 @@ mapper_message *mapper_message_load(const void *data, size_t len,
 
 void mapper_message_free(mapper_message *message);
 
+/* The length of the header block at @data (with any lines before it and
+ * its empty line): what a MAPPER_LOAD_HEADERS load needs. */
+size_t mapper_header_block_length(const void *data, size_t len);
+
 /* The level the message was loaded with. */
 mapper_load_level mapper_message_level(const mapper_message *message);
 
@@ -159,8 +163,12 @@ mapper_status mapper_message_read(mapper_message *message, const char *path,
 /* ---- editing (design.md section 4) ------------------------------------ */
 
 /*
- * All edits need a MAPPER_LOAD_FULL object (else MAPPER_INCOMPLETE) and
- * change only the object in memory; mapper_message_export() turns the edited
+ * Edits need a MAPPER_LOAD_FULL object (else MAPPER_INCOMPLETE), except
+ * setting a message property that only a header field holds (Subject,
+ * Importance, PS_INTERNET_HEADERS/<field> ...), which a MAPPER_LOAD_HEADERS
+ * object takes too.  They change only the object in memory;
+ * mapper_message_export() (or, header-only, mapper_message_export_header())
+ * turns the edited
  * object into Internet format.  @why, when not NULL, receives one English
  * line explaining a failure (caller frees it with free()).
  *
@@ -209,6 +217,20 @@ bool mapper_path_is_flag_property(const char *path);
 mapper_status mapper_message_export(mapper_message *message,
                                     const void *orig, size_t orig_len,
                                     char **out, size_t *out_len, char **why);
+
+/*
+ * mapper_message_export() of an object loaded with MAPPER_LOAD_HEADERS and
+ * changed only in what header fields hold, without the body: @head is the
+ * start of the original, at least its header block
+ * (mapper_header_block_length()).  The new message is *@out (malloc'ed)
+ * followed by the original from byte *@keep_from to its end, unchanged.
+ * MAPPER_INCOMPLETE when the change needs the whole message (S/MIME, text
+ * without a header field): mapper_message_export() on a full object then.
+ */
+mapper_status mapper_message_export_header(mapper_message *message,
+                                           const void *head, size_t head_len,
+                                           char **out, size_t *out_len, size_t *keep_from,
+                                           char **why);
 
 /* The Maildir flag letters the object's properties say (oxcmail-mapping.md
  * 7.2, "read back on export"), in ASCII order, out of "DFPRST". */

@@ -35,6 +35,11 @@ mapper_message *mapper_message_load(const void *data, size_t len,
 	return m;
 }
 
+size_t mapper_header_block_length(const void *data, size_t len)
+{
+	return import_header_block_len(data, len);
+}
+
 /* Root entries that only a full load provides: body, attachment table and
  * everything that depends on it (mfHasAttach). */
 static const char *const body_names[] = {

@@ -139,9 +139,22 @@ static void test_permissions(void)
 	          "no such row");
 	mapper_message_free(m);
 
+	/* a header-only object takes what only a header field holds */
 	mapper_message *h = load_level(plain, MAPPER_LOAD_HEADERS);
-	is_status(mapper_message_can_set(h, "PidTagSubject", NULL), MAPPER_INCOMPLETE,
-	          "edits need the whole message");
+	is_status(mapper_message_can_set(h, "PidTagSubject", NULL), MAPPER_OK,
+	          "header-only: the subject (a header field)");
+	is_status(mapper_message_can_set(h, "PS_INTERNET_HEADERS/X-Foo", NULL), MAPPER_OK,
+	          "header-only: a generic header field");
+	is_status(mapper_message_can_set(h, "PidTagBody", NULL), MAPPER_INCOMPLETE,
+	          "header-only: the body needs the whole message");
+	is_status(mapper_message_can_set(h, "PidTagInternetCodepage", NULL), MAPPER_READ_ONLY,
+	          "header-only: the code page is derived, as on the whole message");
+	is_status(mapper_message_can_set(h, "0x6E010003", NULL), MAPPER_INCOMPLETE,
+	          "header-only: sealing needs the whole message");
+	is_status(mapper_message_can_set(h, "recipients/0/PidTagDisplayName", NULL), MAPPER_INCOMPLETE,
+	          "header-only: rows need the whole message");
+	is_status(mapper_message_can_set(h, "PidTagMessageClass", NULL), MAPPER_READ_ONLY,
+	          "header-only: read-only stays read-only");
 	mapper_message_free(h);
 
 	mapper_message *s = load(clear_signed);
