@@ -13,15 +13,42 @@
 /* Inode numbers are a hash of the mount path (FNV-1a, 63 bits), so a path
  * gets the same number again after the kernel forgot it, and from mount to
  * mount; a live collision moves to the next free number. */
-fuse_ino_t inode_number(const char *path)
+static uint64_t fnv_more(uint64_t h, const char *s)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (const unsigned char *c = (const unsigned char *)path; *c; c++) {
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
 		h ^= *c;
 		h *= 0x100000001b3ULL;
 	}
+	return h;
+}
+
+static fuse_ino_t fnv_ino(uint64_t h)
+{
 	h &= 0x7fffffffffffffffULL;
 	return h <= FUSE_ROOT_ID ? h + 2 : h;
+}
+
+fuse_ino_t inode_number(const char *path)
+{
+	return fnv_ino(fnv_more(0xcbf29ce484222325ULL, path));
+}
+
+fuse_ino_t inode_entry_number(mount *mnt, const char *dir, const char *name)
+{
+	if (mnt->ino_moved) {
+		/* a number was moved by a collision: the table knows which */
+		char *p = path_join(dir, name);
+		node *n = inode_find_path(mnt, p);
+		fuse_ino_t ino = n ? n->ino : inode_number(p);
+		g_free(p);
+		return ino;
+	}
+	/* no number ever moved: every path has its hash, known or not
+	 * (path_join's "dir/name", or "name" at the root) */
+	uint64_t h = 0xcbf29ce484222325ULL;
+	if (*dir)
+		h = fnv_more(fnv_more(h, dir), "/");
+	return fnv_ino(fnv_more(h, name));
 }
 
 static void node_free(gpointer p)
@@ -168,8 +195,10 @@ node *inode_child(mount *mnt, node *parent, const char *name, node_kind kind, fo
 	}
 	n = g_new0(node, 1);
 	n->ino = inode_number(path);
-	while (inode_get(mnt, n->ino))
+	while (inode_get(mnt, n->ino)) {
 		n->ino = n->ino == 0x7fffffffffffffffULL ? FUSE_ROOT_ID + 1 : n->ino + 1;
+		mnt->ino_moved = true;
+	}
 	n->kind = kind;
 	n->path = path;
 	n->folder = f;

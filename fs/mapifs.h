@@ -246,6 +246,7 @@ typedef struct mount {
 	pthread_t watcher;
 	bool watcher_running;
 	struct prefetcher *prefetch; /* prefetch.c; NULL when not started */
+	bool ino_moved;             /* an inode number was moved by a collision (inode.c) */
 } mount;
 
 /* Per-mount limits of the message cache: objects of evicted messages are
@@ -338,6 +339,9 @@ int store_move(mount *mnt, folder *from, const msgfile *mf, folder *to, const ch
 
 /* inode.c (all with mount->lock held) */
 fuse_ino_t inode_number(const char *path);
+/* The inode number entry @name of directory @dir has, or will get (lock
+ * held); no allocation while no number was ever moved by a collision. */
+fuse_ino_t inode_entry_number(mount *mnt, const char *dir, const char *name);
 void inodes_init(mount *mnt);
 void inodes_free(mount *mnt);
 node *inode_get(mount *mnt, fuse_ino_t ino);
@@ -415,8 +419,10 @@ void cache_drop(mount *mnt, folder *f, const char *name);
  * A name_order is the sorted message names of a folder's listing, shared
  * (reference counted) by the listing and the prefetcher. */
 typedef struct name_order name_order;
-/* Takes @names (sorted by strcmp, g_malloc'ed strings and array). */
-name_order *order_new(char **names, size_t count);
+/* Takes @names (sorted by strcmp, a g_malloc'ed array) and the arrays
+ * @keep1, @keep2 (may be NULL) holding what the names point into, which
+ * it unrefs when it goes. */
+name_order *order_new(char **names, size_t count, GPtrArray *keep1, GPtrArray *keep2);
 name_order *order_ref(name_order *o);
 void order_unref(gpointer o);
 /* Start the worker (after fork); its error number, or 0. */

@@ -642,15 +642,6 @@ typedef struct {
 	name_order *order; /* a folder's: owns names, shared with prefetch.c */
 } listing;
 
-/* d_ino of an entry: its inode number, or the one it will get (lock held). */
-static fuse_ino_t entry_ino(mount *mnt, const char *dir, const char *name)
-{
-	char *p = path_join(dir, name);
-	node *n = inode_find_path(mnt, p);
-	fuse_ino_t ino = n ? n->ino : inode_number(p);
-	g_free(p);
-	return ino;
-}
 
 static int str_cmp(const void *a, const void *b)
 {
@@ -705,20 +696,36 @@ static int do_list(mount *mnt, const node_ref *r, listing *out)
 	GArray *dirs = g_array_new(FALSE, FALSE, 1);
 	int err = 0;
 
+	GPtrArray *strings = NULL, *files = NULL;
 	if (r->kind == NODE_FOLDER) {
+		/* the names of messages are borrowed from their listing entries
+		 * (a reference each), not copied: a folder may hold a million */
+		g_ptr_array_set_free_func(names, NULL);
+		strings = g_ptr_array_new_with_free_func(g_free);
+		files = g_ptr_array_new_with_free_func((GDestroyNotify)msgfile_unref);
 		pthread_mutex_lock(&mnt->lock);
 		sync_folder(mnt, r->folder, NULL);
+		g_ptr_array_set_size(names, (gint)(g_hash_table_size(r->folder->subfolders) +
+		                                   g_hash_table_size(r->folder->messages) + 1));
+		g_ptr_array_set_size(names, 0);
 		GHashTableIter it;
 		gpointer k, v;
 		g_hash_table_iter_init(&it, r->folder->subfolders);
-		while (g_hash_table_iter_next(&it, &k, &v))
-			g_ptr_array_add(names, g_strdup(k));
+		while (g_hash_table_iter_next(&it, &k, &v)) {
+			g_ptr_array_add(strings, g_strdup(k));
+			g_ptr_array_add(names, g_ptr_array_index(strings, strings->len - 1));
+		}
 		g_hash_table_iter_init(&it, r->folder->messages);
-		while (g_hash_table_iter_next(&it, &k, &v))
-			g_ptr_array_add(names, g_strdup(k));
+		while (g_hash_table_iter_next(&it, &k, &v)) {
+			msgfile *mf = msgfile_ref(v);
+			g_ptr_array_add(files, mf);
+			g_ptr_array_add(names, mf->name);
+		}
 		if (r->folder == mnt->root && !g_hash_table_contains(r->folder->subfolders, CERTIFICATES_DIR) &&
-		    !g_hash_table_contains(r->folder->messages, CERTIFICATES_DIR))
-			g_ptr_array_add(names, g_strdup(CERTIFICATES_DIR));
+		    !g_hash_table_contains(r->folder->messages, CERTIFICATES_DIR)) {
+			g_ptr_array_add(strings, g_strdup(CERTIFICATES_DIR));
+			g_ptr_array_add(names, g_ptr_array_index(strings, strings->len - 1));
+		}
 		pthread_mutex_unlock(&mnt->lock);
 		/* every entry of a folder is a directory; no message is opened */
 		if (names->len)
@@ -745,20 +752,20 @@ static int do_list(mount *mnt, const node_ref *r, listing *out)
 	if (err) {
 		g_ptr_array_unref(names);
 		g_array_unref(dirs);
-		return err;
+		return err;   /* only message listings fail: strings and files are NULL */
 	}
 	out->count = names->len;
 	out->inos = g_new(fuse_ino_t, names->len + 1);
 	pthread_mutex_lock(&mnt->lock);
 	for (guint i = 0; i < names->len; i++)
-		out->inos[i] = entry_ino(mnt, r->path, names->pdata[i]);
+		out->inos[i] = inode_entry_number(mnt, r->path, names->pdata[i]);
 	pthread_mutex_unlock(&mnt->lock);
 	out->self = r->ino;
 	g_ptr_array_set_free_func(names, NULL);
 	out->names = (char **)g_ptr_array_free(names, FALSE);
 	out->is_dir = (unsigned char *)g_array_free(dirs, FALSE);
 	if (r->kind == NODE_FOLDER) {
-		out->order = order_new(out->names, out->count);
+		out->order = order_new(out->names, out->count, strings, files);
 		prefetch_set_order(mnt, r->folder, out->order);
 	}
 	return 0;

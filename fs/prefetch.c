@@ -30,8 +30,9 @@
 
 struct name_order {
 	gint refs;
-	char **names;        /* sorted (strcmp), owned */
+	char **names;        /* sorted (strcmp); the array is owned */
 	size_t count;
+	GPtrArray *keep[2];  /* what the names point into, dropped with the order */
 	size_t last;         /* index of the message looked into last, or count */
 };
 
@@ -51,12 +52,14 @@ struct prefetcher {
 	pthread_t thread;
 };
 
-name_order *order_new(char **names, size_t count)
+name_order *order_new(char **names, size_t count, GPtrArray *keep1, GPtrArray *keep2)
 {
 	name_order *o = g_new0(name_order, 1);
 	o->refs = 1;
 	o->names = names;
 	o->count = count;
+	o->keep[0] = keep1;
+	o->keep[1] = keep2;
 	o->last = count;
 	return o;
 }
@@ -72,9 +75,10 @@ void order_unref(gpointer p)
 	name_order *o = p;
 	if (!o || !g_atomic_int_dec_and_test(&o->refs))
 		return;
-	for (size_t i = 0; i < o->count; i++)
-		g_free(o->names[i]);
 	g_free(o->names);
+	for (int i = 0; i < 2; i++)
+		if (o->keep[i])
+			g_ptr_array_unref(o->keep[i]);
 	g_free(o);
 }
 

@@ -86,3 +86,21 @@ present_is() { [[ -e $1 ]] && cmp -s "$1" <(printf '%s\n' "$2"); }
         || fail "PidTagSubject still '$(cat "$m/PidTagSubject")' (was '$old')"
     assert_file_is "$m/PidTagNormalizedSubject" "Changed by another program"
 }
+
+@test "a folder listing gives each entry the inode number stat gives it, before and after lookup" {
+    mount_mapifs "$MD"
+    python3 - "$MNT" <<'PY'
+import os, sys
+root = sys.argv[1]
+bad = []
+for folder in (root, os.path.join(root, "INBOX")):
+    listed = {e.name: e.inode() for e in os.scandir(folder)}   # before any lookup
+    again = {e.name: e.inode() for e in os.scandir(folder)}
+    for name, ino in listed.items():
+        st = os.stat(os.path.join(folder, name))
+        if st.st_ino != ino or again[name] != ino:
+            bad.append((folder, name, ino, again[name], st.st_ino))
+assert listed, "no entries"
+sys.exit(print(bad) or 1 if bad else 0)
+PY
+}
