@@ -171,6 +171,20 @@ static mapper_message *load(mount *mnt, folder *f, const char *name, mapper_load
 	return m;
 }
 
+/* The first component of an inner path decides whether headers suffice. */
+mapper_load_level cache_level_for(const char *inner)
+{
+	if (!inner || !*inner)
+		return MAPPER_LOAD_FULL;
+	size_t n = strcspn(inner, "/");
+	char first[256];
+	if (n >= sizeof first)
+		return MAPPER_LOAD_FULL;
+	memcpy(first, inner, n);
+	first[n] = '\0';
+	return mapper_name_needs_body(first) ? MAPPER_LOAD_FULL : MAPPER_LOAD_HEADERS;
+}
+
 cached *cache_get(mount *mnt, folder *f, const char *name, mapper_load_level level,
                   struct stat *st, int *err)
 {

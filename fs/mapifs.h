@@ -404,6 +404,9 @@ typedef struct cached cached;
 cached *cache_get(mount *mnt, folder *f, const char *name, mapper_load_level level,
                   struct stat *st, int *err);
 void cache_put(mount *mnt, cached *c);
+/* The level an object must have to answer for path @inner of a message:
+ * its first component decides whether the headers suffice. */
+mapper_load_level cache_level_for(const char *inner);
 /* The backing file the object was read from (relative to the source root),
  * as the folder listing named it; valid while the reference is held. */
 const char *cache_source(const cached *c);
@@ -430,8 +433,8 @@ int prefetch_start(mount *mnt);
 void prefetch_stop(mount *mnt);
 /* @o is the order in which @f was last listed. */
 void prefetch_set_order(mount *mnt, folder *f, name_order *o);
-/* A lookup inside message @name of @f needed an object at @level. */
-void prefetch_looked_into(mount *mnt, folder *f, const char *name, mapper_load_level level);
+/* A lookup or first read of @inner inside message @name of @f. */
+void prefetch_looked_into(mount *mnt, folder *f, const char *name, const char *inner);
 
 /* sync.c: bring the caches and the kernel in step with the source. */
 void sync_init(mount *mnt);

@@ -62,20 +62,6 @@ static int may_change(fuse_req_t req)
 
 /* ---- resolving nodes to message objects --------------------------------- */
 
-/* The first component of an inner path decides whether headers suffice. */
-static mapper_load_level level_for(const char *inner)
-{
-	if (!inner || !*inner)
-		return MAPPER_LOAD_FULL;
-	size_t n = strcspn(inner, "/");
-	char first[256];
-	if (n >= sizeof first)
-		return MAPPER_LOAD_FULL;
-	memcpy(first, inner, n);
-	first[n] = '\0';
-	return mapper_name_needs_body(first) ? MAPPER_LOAD_FULL : MAPPER_LOAD_HEADERS;
-}
-
 /*
  * Whether @inner lies in content decrypted with a local key: below the
  * smime/content/ of a layer that has an smime/cipher (an encrypted layer,
@@ -120,7 +106,7 @@ static int inner_node(mount *mnt, const node_ref *r, cached **out, inner_info *i
                       struct stat *src)
 {
 	int err = 0;
-	mapper_load_level level = level_for(r->inner);
+	mapper_load_level level = cache_level_for(r->inner);
 	for (;;) {
 		cached *c = cache_get(mnt, r->folder, r->msgname, level, src, &err);
 		if (!c)
@@ -571,7 +557,7 @@ static int do_lookup(mount *mnt, fuse_ino_t parent, const char *name, struct fus
 	}
 	g_free(nm.relpath);
 	if (!err && kind == NODE_INNER)
-		prefetch_looked_into(mnt, f, c.msgname, level_for(c.inner));
+		prefetch_looked_into(mnt, f, c.msgname, c.inner);
 	e->attr_timeout = volatile_kind(kind) ? 0.0 : CACHE_TIMEOUT;
 	e->entry_timeout = volatile_kind(kind) ? 0.0 : CACHE_TIMEOUT;
 	node_ref_clear(&c);
@@ -1062,7 +1048,7 @@ static int do_read(mount *mnt, const node_ref *r, int fd, size_t size, off_t off
 		return 0;
 	/* reading the files of one message after another is a walk too */
 	if (off == 0)
-		prefetch_looked_into(mnt, r->folder, r->msgname, level_for(r->inner));
+		prefetch_looked_into(mnt, r->folder, r->msgname, r->inner);
 	cached *c = NULL;
 	int err = inner_node(mnt, r, &c, NULL, NULL);
 	if (err)

@@ -10,8 +10,8 @@
  * access: the property lookups of two messages in a row that are
  * neighbours in the folder's last listing (either way round); a random
  * access starts nothing.  It parses at the level the last lookup needed
- * (header-only for PidTagSubject, full for PidTagBody) and only into the
- * cache, whose bounds apply as to any other load, so it can never hold
+ * (header-only for PidTagSubject, full for PidTagBody), verifies the
+ * signatures when it was under smime/, and only into the cache, whose bounds apply as to any other load, so it can never hold
  * more memory than a reader could make it hold.
  *
  * One worker thread, a queue of a few messages (older ones are dropped:
@@ -40,6 +40,7 @@ typedef struct {
 	folder *f;           /* folders live as long as the mount */
 	char *name;
 	mapper_load_level level;
+	bool smime;          /* work out smime/ too (signatures verified) */
 } job;
 
 struct prefetcher {
@@ -102,7 +103,13 @@ static void *worker(void *arg)
 		}
 		pthread_mutex_unlock(&p->lock);
 		int err = 0;
-		cache_put(mnt, cache_get(mnt, j->f, j->name, j->level, NULL, &err));
+		cached *c = cache_get(mnt, j->f, j->name, j->level, NULL, &err);
+		if (c && j->smime) {
+			/* the verification holds this message's lock only */
+			mapper_message_smime_evaluate(cache_lock(c));
+			cache_unlock(c);
+		}
+		cache_put(mnt, c);
 		job_free(j);
 		pthread_mutex_lock(&p->lock);
 	}
@@ -169,8 +176,10 @@ static size_t find(const name_order *o, const char *name)
 	return o->count;
 }
 
-void prefetch_looked_into(mount *mnt, folder *f, const char *name, mapper_load_level level)
+void prefetch_looked_into(mount *mnt, folder *f, const char *name, const char *inner)
 {
+	mapper_load_level level = cache_level_for(inner);
+	bool smime = strncmp(inner, "smime", 5) == 0 && (!inner[5] || inner[5] == '/');
 	struct prefetcher *p = mnt->prefetch;
 	if (!p || !p->running)
 		return;
@@ -198,6 +207,7 @@ void prefetch_looked_into(mount *mnt, folder *f, const char *name, mapper_load_l
 			j->f = f;
 			j->name = g_strdup(o->names[step < 0 ? i - d : i + d]);
 			j->level = level;
+			j->smime = smime;
 			g_queue_push_tail(&p->jobs, j);
 		}
 		while (g_queue_get_length(&p->jobs) > PREFETCH_QUEUE)
