@@ -353,7 +353,14 @@ static int inner_getattr(mount *mnt, const node_ref *r, struct stat *st, new_mem
 	pthread_mutex_lock(&mnt->lock);
 	bool open = write_pending_size(mnt, r->path, &pending);
 	pthread_mutex_unlock(&mnt->lock);
-	if (!open && memo_hit(mnt, r, st))
+	/* a node LOOKUP is about to make has no memo: spare the stat */
+	bool fresh = false;
+	if (later) {
+		pthread_mutex_lock(&mnt->lock);
+		fresh = !inode_find_path(mnt, r->path);
+		pthread_mutex_unlock(&mnt->lock);
+	}
+	if (!open && !fresh && memo_hit(mnt, r, st))
 		return 0;
 	struct stat src;
 	cached *c = NULL;
