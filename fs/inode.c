@@ -13,13 +13,19 @@
 /* Inode numbers are a hash of the mount path (FNV-1a, 63 bits), so a path
  * gets the same number again after the kernel forgot it, and from mount to
  * mount; a live collision moves to the next free number. */
-static uint64_t fnv_more(uint64_t h, const char *s)
+/* FNV-1a of @len bytes, continuing from @h. */
+static uint64_t fnv(uint64_t h, const void *p, size_t len)
 {
-	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+	for (const unsigned char *c = p; len--; c++) {
 		h ^= *c;
 		h *= 0x100000001b3ULL;
 	}
 	return h;
+}
+
+static uint64_t fnv_more(uint64_t h, const char *s)
+{
+	return fnv(h, s, strlen(s));
 }
 
 static fuse_ino_t fnv_ino(uint64_t h)
@@ -272,16 +278,6 @@ void inode_rename(mount *mnt, const char *from, const char *to, folder *f, const
 	g_ptr_array_unref(moved);
 }
 
-/* FNV-1a of @len bytes, continuing from @h. */
-static uint64_t fnv(uint64_t h, const void *p, size_t len)
-{
-	for (const unsigned char *c = p; len--; c++) {
-		h ^= *c;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 /* A key of one version of a message file, as far as anything shown from
  * it goes: its identity, size, times, mode and owner, and its name (the
  * Maildir flags).  Never 0. */
@@ -295,8 +291,14 @@ static uint64_t memo_key(const struct stat *st, const char *relpath)
 		(uint64_t)st->st_ctim.tv_nsec, st->st_mode, st->st_uid, st->st_gid,
 	};
 	uint64_t h = fnv(0xcbf29ce484222325ULL, &id, sizeof id);
-	h = fnv(h, relpath, strlen(relpath));
+	h = fnv_more(h, relpath);
 	return h ? h : 1;
+}
+
+bool inode_has_memo(mount *mnt, const char *path)
+{
+	node *n = g_hash_table_lookup(mnt->nodes_by_path, path);
+	return n && n->memo_key;
 }
 
 bool inode_memo_get(mount *mnt, const char *path, const struct stat *src, const char *relpath,

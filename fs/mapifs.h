@@ -365,6 +365,9 @@ typedef struct inner_memo {
  * same name: Maildir flags are part of it). */
 bool inode_memo_get(mount *mnt, const char *path, const struct stat *src, const char *relpath,
                     inner_memo *memo);
+/* Whether the node at @path has a memo of any version (a cheap test
+ * before the stat that inode_memo_get needs). */
+bool inode_has_memo(mount *mnt, const char *path);
 /* Remember @memo for the node at @path (if the kernel knows it). */
 void inode_memo_set(mount *mnt, const char *path, const struct stat *src, const char *relpath,
                     const inner_memo *memo);

@@ -266,8 +266,9 @@ static void inner_attrs(mount *mnt, struct stat *st, const struct stat *src, con
  * that every file of a message changes at once. */
 static bool memo_of(mount *mnt, const node_ref *r, struct stat *src, inner_memo *memo)
 {
+	/* no memo (a node a LOOKUP is making, say): no stat either */
 	pthread_mutex_lock(&mnt->lock);
-	msgfile *mf = folder_peek_ref(r->folder, r->msgname);
+	msgfile *mf = inode_has_memo(mnt, r->path) ? folder_peek_ref(r->folder, r->msgname) : NULL;
 	pthread_mutex_unlock(&mnt->lock);
 	if (!mf)
 		return false;
@@ -331,15 +332,21 @@ typedef struct new_memo {
 	inner_memo memo;
 } new_memo;
 
-static void remember(mount *mnt, const char *path, new_memo *nm)
+/* Set @nm on the node at @path, if there is one to set (lock held). */
+static void remember_locked(mount *mnt, const char *path, new_memo *nm)
 {
 	if (!nm->relpath)
 		return;
-	pthread_mutex_lock(&mnt->lock);
 	inode_memo_set(mnt, path, &nm->src, nm->relpath, &nm->memo);
-	pthread_mutex_unlock(&mnt->lock);
 	g_free(nm->relpath);
 	nm->relpath = NULL;
+}
+
+static void remember(mount *mnt, const char *path, new_memo *nm)
+{
+	pthread_mutex_lock(&mnt->lock);
+	remember_locked(mnt, path, nm);
+	pthread_mutex_unlock(&mnt->lock);
 }
 
 /* The attributes of property node @r; what they were worked out from is
@@ -353,14 +360,7 @@ static int inner_getattr(mount *mnt, const node_ref *r, struct stat *st, new_mem
 	pthread_mutex_lock(&mnt->lock);
 	bool open = write_pending_size(mnt, r->path, &pending);
 	pthread_mutex_unlock(&mnt->lock);
-	/* a node LOOKUP is about to make has no memo: spare the stat */
-	bool fresh = false;
-	if (later) {
-		pthread_mutex_lock(&mnt->lock);
-		fresh = !inode_find_path(mnt, r->path);
-		pthread_mutex_unlock(&mnt->lock);
-	}
-	if (!open && !fresh && memo_hit(mnt, r, st))
+	if (!open && memo_hit(mnt, r, st))
 		return 0;
 	struct stat src;
 	cached *c = NULL;
@@ -548,11 +548,7 @@ static int do_lookup(mount *mnt, fuse_ino_t parent, const char *name, struct fus
 			node *n = inode_child(mnt, pn, name, kind, f);
 			e->ino = n->ino;
 			e->attr.st_ino = n->ino;
-			if (nm.relpath) {
-				inode_memo_set(mnt, n->path, &nm.src, nm.relpath, &nm.memo);
-				g_free(nm.relpath);
-				nm.relpath = NULL;
-			}
+			remember_locked(mnt, n->path, &nm);
 			/* -o max_inodes: memory must not grow with all that was
 			 * ever looked up */
 			if (inode_over_budget(mnt))
@@ -698,9 +694,6 @@ static int do_list(mount *mnt, const node_ref *r, listing *out)
 		files = g_ptr_array_new_with_free_func((GDestroyNotify)msgfile_unref);
 		pthread_mutex_lock(&mnt->lock);
 		sync_folder(mnt, r->folder, NULL);
-		g_ptr_array_set_size(names, (gint)(g_hash_table_size(r->folder->subfolders) +
-		                                   g_hash_table_size(r->folder->messages) + 1));
-		g_ptr_array_set_size(names, 0);
 		GHashTableIter it;
 		gpointer k, v;
 		g_hash_table_iter_init(&it, r->folder->subfolders);

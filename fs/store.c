@@ -782,6 +782,22 @@ static int unlink_rel(mount *mnt, const char *rel)
 }
 
 /* Write @data to a new temporary file and fsync it; *@rel names it. */
+/* Write all @len bytes of @data to @fd. */
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *c = data;
+	while (len) {
+		ssize_t w = write(fd, c, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return errno;
+		c += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
 /* Copy @src from byte @from to its end onto the end of @fd: in the
  * kernel (copy_file_range) where the file systems allow, else through a
  * buffer. */
@@ -811,16 +827,7 @@ static int copy_tail(int src, off_t from, int fd)
 			break;
 		}
 		in += n;
-		for (ssize_t done = 0; done < n;) {
-			ssize_t w = write(fd, buf + done, (size_t)(n - done));
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0) {
-				err = errno;
-				break;
-			}
-			done += w;
-		}
+		err = write_all(fd, buf, (size_t)n);
 		if (err)
 			break;
 	}
@@ -842,19 +849,8 @@ static int write_tmp_from(mount *mnt, folder *f, const char *name, const void *d
 		if (fd < 0)
 			err = errno;
 	}
-	const char *c = data;
-	size_t left = len;
-	while (!err && left) {
-		ssize_t w = write(fd, c, left);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			err = errno;
-			break;
-		}
-		c += w;
-		left -= (size_t)w;
-	}
+	if (!err)
+		err = write_all(fd, data, len);
 	if (!err && src >= 0)
 		err = copy_tail(src, from, fd);
 	if (fd >= 0) {
