@@ -104,3 +104,16 @@ assert listed, "no entries"
 sys.exit(print(bad) or 1 if bad else 0)
 PY
 }
+
+@test "read-ahead never serves a message as it was before another program rewrote it" {
+    mount_mapifs "$MD" -o ro
+    local inbox=$MNT/INBOX third
+    # a walk in listing order starts the read-ahead of the next messages
+    mapfile -t names < <(ls "$inbox")
+    cat "$inbox/${names[0]}/PidTagSubject" "$inbox/${names[1]}/PidTagSubject" >/dev/null
+    third=$(sample_file "${names[2]}" "$MD")
+    sed "s/^Subject: .*/Subject: Rewritten ahead of the walk/" "$third" >"$MD/tmp/v3"
+    mv "$MD/tmp/v3" "$third"
+    wait_until $CHANGE_TIMEOUT present_is "$inbox/${names[2]}/PidTagSubject" "Rewritten ahead of the walk" \
+        || fail "the walk read '$(cat "$inbox/${names[2]}/PidTagSubject")'"
+}
