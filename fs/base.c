@@ -75,6 +75,7 @@ int mapper_errno(mapper_status st)
 	case MAPPER_NO_MEMORY: return ENOMEM;
 	case MAPPER_READ_ONLY: return EPERM;
 	case MAPPER_EXISTS: return EEXIST;
+	case MAPPER_DEFERRED: return EIO;   /* the caller reads it with mapper_deferred_pread() */
 	}
 	return EIO;
 }

@@ -2165,6 +2165,9 @@ mapper_status mapper_message_export(mapper_message *m, const void *orig, size_t 
 			*why = strdup("no message object");
 		return MAPPER_INVALID;
 	}
+	if (m->has_deferred)
+		return mapper_fail(why, MAPPER_INCOMPLETE,
+		                   "content of the object was left in its file: load it into memory to export it");
 	GByteArray *bytes = NULL;
 	char *reason = NULL;
 	mapper_status st = export_bytes(m, orig, orig ? orig_len : 0, m->depth, &bytes, NULL, &reason);

@@ -14,7 +14,9 @@
  * at all keeps its class "IPM.Note" and the properties of whatever headers
  * could be read; MIME nesting deeper than MAPPER_MAX_DEPTH is not converted.
  */
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <gmime/gmime.h>
 
@@ -43,6 +45,10 @@ typedef struct {
 	GPtrArray *parts;           /* for import_message_layout(): the part of each attachment */
 	GArray *order;              /* part_pos of every parsed object, pre-order (embedded_end) */
 	GHashTable *order_index;    /* GMimeObject* -> its index in @order + 1 */
+	/* parsed from a file (import_message_file): @data is its header block only */
+	int fd;                     /* -1: @data is the whole message */
+	size_t defer_min;           /* parts this big stay in the file */
+	bool need_memory;           /* the conversion needs bytes past the header block */
 } ctx;
 
 static void parser_warning(gint64 offset, GMimeParserWarning code, const gchar *item, gpointer user)
@@ -1033,6 +1039,28 @@ static GBytes *part_content(GMimePart *part)
 	return g_bytes_new_take(n ? g_realloc(data, n) : data, n);
 }
 
+/* When @part was parsed from a file and is big enough, its content as a
+ * range of the file to decode when read (deferred.c) instead of bytes in
+ * memory: base64, or no transfer encoding, which GMime copies as it is.
+ * Quoted-printable and uuencode are decoded in memory as before. */
+static mapper_deferred *deferrable(ctx *c, GMimePart *part)
+{
+	if (c->fd < 0)
+		return NULL;
+	GMimeDataWrapper *w = g_mime_part_get_content(part);
+	GMimeStream *s = w ? g_mime_data_wrapper_get_stream(w) : NULL;
+	if (!s || !GMIME_IS_STREAM_FS(s) || s->bound_start < 0 || s->bound_end < s->bound_start ||
+	    (guint64)(s->bound_end - s->bound_start) < c->defer_min)
+		return NULL;
+	GMimeContentEncoding enc = g_mime_data_wrapper_get_encoding(w);
+	bool base64 = enc == GMIME_CONTENT_ENCODING_BASE64;
+	if (!base64 && enc != GMIME_CONTENT_ENCODING_DEFAULT && enc != GMIME_CONTENT_ENCODING_7BIT &&
+	    enc != GMIME_CONTENT_ENCODING_8BIT && enc != GMIME_CONTENT_ENCODING_BINARY)
+		return NULL;
+	int err;
+	return deferred_new(c->fd, s->bound_start, s->bound_end, base64, &err);
+}
+
 /* The text of a part as UTF-8; undeclared or unknown charsets fall back to
  * GMime's 8-bit heuristics rather than showing invalid UTF-8. */
 static char *part_text_utf8(ctx *c, GMimePart *part)
@@ -1331,9 +1359,16 @@ static void add_leaf_attachment(ctx *c, GMimePart *part)
 	g_free(name8);
 	g_free(desc);
 
-	GBytes *data = part_content(part);
-	bag_set_int(bag, TAG_ATTACH_SIZE, (int64_t)g_bytes_get_size(data));
-	bag_set_binary_take(bag, TAG_ATTACH_DATA_BINARY, data);
+	mapper_deferred *left = deferrable(c, part);
+	if (left) {
+		bag_set_int(bag, TAG_ATTACH_SIZE, (int64_t)mapper_deferred_size(left));
+		bag_set_deferred(bag, TAG_ATTACH_DATA_BINARY, left);
+		c->m->has_deferred = true;
+	} else {
+		GBytes *data = part_content(part);
+		bag_set_int(bag, TAG_ATTACH_SIZE, (int64_t)g_bytes_get_size(data));
+		bag_set_binary_take(bag, TAG_ATTACH_DATA_BINARY, data);
+	}
 	bag_set_int(bag, TAG_ATTACH_METHOD, 1); /* afByValue */
 	attachment_common(c, a, o);
 
@@ -1485,6 +1520,11 @@ static GByteArray *embedded_bytes(ctx *c, GMimeMessage *inner)
 /* message/rfc822: attach method 5 with a nested message object (4.2 item 6). */
 static void add_embedded(ctx *c, GMimeMessagePart *mpart, int depth)
 {
+	if (c->fd >= 0) {
+		/* embedded_bytes() takes the bytes from the input */
+		c->need_memory = true;
+		return;
+	}
 	GMimeObject *o = GMIME_OBJECT(mpart);
 	GMimeMessage *inner = g_mime_message_part_get_message(mpart);
 	mapper_attachment *a = new_attachment(c->m);
@@ -1770,26 +1810,74 @@ static size_t leading_junk(const char *data, size_t len)
  */
 #define MAX_PARAMS_WITH_WARNINGS 1000
 
+/* The count of has_long_parameter_list(), fed the input a block at a time
+ * (a message parsed from its file is not in memory). */
+typedef struct semi_count {
+	size_t semis;       /* ';' in the current logical line */
+	bool nl_last;       /* the last block ended with '\n' */
+} semi_count;
+
 /* Jumps from one ';' to the next with memchr: a base64 body of 100 MB has
  * none, and is passed over at memory speed rather than byte by byte. */
-static bool has_long_parameter_list(const char *data, size_t len)
+static bool count_semis(semi_count *sc, const char *p, const char *end)
 {
-	const char *p = data, *end = data + len, *semi;
-	size_t semis = 0;
+	const char *semi;
+	/* a logical line (RFC 5322 2.2.3 folding) ended at a block's end? */
+	if (sc->nl_last && p < end && *p != ' ' && *p != '\t')
+		sc->semis = 0;
+	sc->nl_last = false;
 	while ((semi = memchr(p, ';', (size_t)(end - p))) != NULL) {
-		/* a logical line (RFC 5322 2.2.3 folding) ended since the last one? */
+		/* a logical line ended since the last one? */
 		for (const char *nl = memchr(p, '\n', (size_t)(semi - p)); nl;
 		     nl = memchr(nl + 1, '\n', (size_t)(semi - nl - 1))) {
 			if (nl[1] != ' ' && nl[1] != '\t') {   /* nl < semi: nl[1] exists */
-				semis = 0;
+				sc->semis = 0;
 				break;
 			}
 		}
-		if (++semis > MAX_PARAMS_WITH_WARNINGS)
+		if (++sc->semis > MAX_PARAMS_WITH_WARNINGS)
 			return true;
 		p = semi + 1;
 	}
+	/* the line breaks after the last ';' matter to the next block's */
+	for (const char *nl = sc->semis ? memchr(p, '\n', (size_t)(end - p)) : NULL; nl;
+	     nl = memchr(nl + 1, '\n', (size_t)(end - nl - 1))) {
+		if (nl + 1 == end) {
+			sc->nl_last = true;
+			break;
+		}
+		if (nl[1] != ' ' && nl[1] != '\t') {
+			sc->semis = 0;
+			break;
+		}
+	}
 	return false;
+}
+
+static bool has_long_parameter_list(const char *data, size_t len)
+{
+	semi_count sc = { 0 };
+	return count_semis(&sc, data, data + len);
+}
+
+/* The same over the file @fd, a block at a time; false if it cannot be read. */
+static bool file_has_long_parameter_list(int fd, size_t len)
+{
+	enum { CHUNK = 1 << 20 };
+	char *buf = g_malloc(CHUNK);
+	semi_count sc = { 0 };
+	bool hit = false;
+	for (size_t off = 0; off < len && !hit;) {
+		ssize_t n = pread(fd, buf, MIN((size_t)CHUNK, len - off), (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		hit = count_semis(&sc, buf, buf + n);
+		off += (size_t)n;
+	}
+	g_free(buf);
+	return hit;
 }
 
 /* A GMime stream over @data that does not copy it, as
@@ -1815,18 +1903,29 @@ static GMimeStream *stream_view(const char *data, size_t len)
 	return s;
 }
 
-static void import_with_layout(mapper_message *m, const char *data, size_t len,
+/* A message parsed from its file (import_message_file). */
+typedef struct file_input {
+	int fd;
+	size_t len;
+	size_t defer_min;
+} file_input;
+
+/* With @file, @data is the header block of the file (and the return is
+ * false if the conversion needs more of it: see import_message_file). */
+static bool import_with_layout(mapper_message *m, const char *data, size_t len,
                                const mapper_source *src, mapper_load_level level,
-                               import_layout *layout)
+                               import_layout *layout, const file_input *file)
 {
 	ctx c = { 0 };
 	c.m = m;
-	c.data = data;
-	c.len = len;
+	c.fd = file ? file->fd : -1;
+	c.defer_min = file ? file->defer_min : 0;
 	/* Lines before the first header field are not part of the message: an
 	 * mbox "From " line, an HTTP request line of an AS2 capture, a stray
 	 * continuation.  They are skipped, so offsets below are in the message. */
 	size_t skip = leading_junk(data, len);
+	if (file && skip)
+		return false;   /* the parse's offsets would be the file's, not the message's */
 	if (layout)
 		layout->skip = skip;
 	data += skip;
@@ -1834,16 +1933,27 @@ static void import_with_layout(mapper_message *m, const char *data, size_t len,
 	c.data = data;
 	c.len = len;
 	c.opts = g_mime_parser_options_new();
-	if (!has_long_parameter_list(data, len))
+	if (!(file ? file_has_long_parameter_list(file->fd, file->len)
+	           : has_long_parameter_list(data, len)))
 		g_mime_parser_options_set_warning_callback(c.opts, parser_warning, m);
 	c.inline_candidates = g_ptr_array_new();
 
-	GMimeStream *stream = stream_view(data, len);
+	GMimeStream *stream;
+	if (file) {
+		/* read as it is parsed; the content of a part is a substream of it
+		 * (the parser persists the stream), not a copy */
+		stream = g_mime_stream_fs_new_with_bounds(file->fd, 0, (gint64)file->len);
+		g_mime_stream_fs_set_owner(GMIME_STREAM_FS(stream), FALSE);
+	} else {
+		stream = stream_view(data, len);
+	}
 	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
 	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
 	g_mime_parser_set_respect_content_length(parser, FALSE);
 	c.msg = g_mime_parser_construct_message(parser, c.opts);
 	c.headers_end = g_mime_parser_get_headers_end(parser);
+	if (file && c.msg && (c.headers_end < 0 || (size_t)c.headers_end > len))
+		c.need_memory = true;   /* GMime's header block is not the one read */
 	if (c.headers_end < 0 || (size_t)c.headers_end > len)
 		c.headers_end = (gint64)len;
 	c.crlf = c.headers_end >= 2 && data[c.headers_end - 2] == '\r';
@@ -1872,8 +1982,11 @@ static void import_with_layout(mapper_message *m, const char *data, size_t len,
 		g_free(block);
 	}
 	import_headers(&c, src);
+	/* S/MIME conversion keeps the body's bytes (MS-OXOSMIME 2.2.1 item 4) */
+	if (c.fd >= 0 && m->smime != SMIME_NONE)
+		c.need_memory = true;
 
-	if (level == MAPPER_LOAD_FULL) {
+	if (level == MAPPER_LOAD_FULL && !c.need_memory) {
 		GMimeObject *top = g_mime_message_get_mime_part(c.msg);
 		if (m->smime == SMIME_CLEAR_SIGNED) {
 			import_clear_signed(&c);
@@ -1910,12 +2023,20 @@ out:
 		g_array_unref(c.order);
 	if (c.order_index)
 		g_hash_table_unref(c.order_index);
+	return !c.need_memory;
 }
 
 void import_message(mapper_message *m, const char *data, size_t len,
                     const mapper_source *src, mapper_load_level level)
 {
-	import_with_layout(m, data, len, src, level, NULL);
+	import_with_layout(m, data, len, src, level, NULL, NULL);
+}
+
+bool import_message_file(mapper_message *m, const char *head, size_t head_len, int fd,
+                         size_t file_len, const mapper_source *src, size_t defer_min)
+{
+	file_input in = { .fd = fd, .len = file_len, .defer_min = defer_min };
+	return import_with_layout(m, head, head_len, src, MAPPER_LOAD_FULL, NULL, &in);
 }
 
 void import_message_layout(mapper_message *m, const char *data, size_t len,
@@ -1924,7 +2045,7 @@ void import_message_layout(mapper_message *m, const char *data, size_t len,
 	static const mapper_source none;
 	memset(layout, 0, sizeof *layout);
 	layout->parts = g_ptr_array_new_with_free_func(g_object_unref);
-	import_with_layout(m, data, len, &none, level, layout);
+	import_with_layout(m, data, len, &none, level, layout, NULL);
 }
 
 size_t import_header_block_len(const char *data, size_t len)

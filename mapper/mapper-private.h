@@ -21,6 +21,7 @@
  *   model.c    bags, messages, attachments, smime/ nodes; status, warnings
  *   address.c  one-off EntryIDs, search keys, FLATENTRYLIST
  *   value.c    property values as file text; times
+ *   deferred.c content left in the message file, decoded when read
  *   props.c    property names and tags, named-property sets
  *
  * Ownership, unless a declaration says otherwise: a function returning a
@@ -82,6 +83,7 @@ typedef struct mapper_prop {
 	} v;
 	char *str;                   /* PT_UNICODE: UTF-8, no NUL inside */
 	GBytes *bin;                 /* PT_BINARY, PT_CLSID (16 bytes) */
+	mapper_deferred *deferred;   /* PT_BINARY left in the file (bin NULL) */
 	char **mv;                   /* PT_MV_UNICODE: NULL-terminated */
 	GBytes *rendered;            /* cache of value_render() */
 	struct mapper_bag *bag;      /* the bag holding it, or NULL */
@@ -114,6 +116,15 @@ typedef struct mapper_bag {
 	GHashTable *index;           /* mapper_prop* keyed by its key -> itself */
 	GHashTable *sets;            /* mapper_propset* -> count of its properties */
 } mapper_bag;
+
+/* ---- deferred.c --------------------------------------------------------- */
+
+/* The part [@start, @end) of file @fd, base64 or not transfer-encoded:
+ * reads it once to count its decoded size.  NULL with *@err (an errno) if
+ * the file cannot be read there. */
+mapper_deferred *deferred_new(int fd, int64_t start, int64_t end, bool base64, int *err);
+/* Heap bytes it holds. */
+size_t deferred_footprint(const mapper_deferred *d);
 
 /* ---- model.c: bags ------------------------------------------------------ */
 
@@ -156,6 +167,8 @@ void bag_set_bool(mapper_bag *bag, uint32_t tag, gboolean value);
 void bag_set_time(mapper_bag *bag, uint32_t tag, int64_t unix_seconds);
 void bag_set_binary(mapper_bag *bag, uint32_t tag, const void *data, size_t len);
 void bag_set_binary_take(mapper_bag *bag, uint32_t tag, GBytes *bytes);
+/* A PT_BINARY value that stays in the message file; takes @d's reference. */
+void bag_set_deferred(mapper_bag *bag, uint32_t tag, mapper_deferred *d);
 void bag_set_strv(mapper_bag *bag, uint32_t tag, char **values_taken);
 mapper_prop *bag_set_named_string(mapper_bag *bag, const mapper_propset *set,
                                   const char *name, const char *utf8);
@@ -219,6 +232,7 @@ struct mapper_message {
 	char *warning;
 	mapper_load_level level;
 	int depth;                   /* nesting depth, 0 for the top message */
+	bool has_deferred;           /* some content stays in the file (deferred.c) */
 };
 
 /* A new empty message object at nesting @depth (level MAPPER_LOAD_HEADERS
@@ -308,6 +322,13 @@ void import_message_layout(mapper_message *m, const char *data, size_t len,
  * lines), through its empty line: the reader's header block ends there or
  * before.  @len when there is no empty line. */
 size_t import_header_block_len(const char *data, size_t len);
+/* import_message() at MAPPER_LOAD_FULL of the message in file @fd of
+ * @file_len bytes, parsed from the file (mapper_message_load_file()): @head
+ * is its header block, read by the caller.  False when the conversion
+ * needs the raw bytes in memory (S/MIME, an embedded message, lines before
+ * the header): then @m holds nothing useful and the caller loads the bytes. */
+bool import_message_file(mapper_message *m, const char *head, size_t head_len, int fd,
+                         size_t file_len, const mapper_source *src, size_t defer_min);
 void import_layout_clear(import_layout *layout);
 
 /* ---- smime.c ----------------------------------------------------------- */

@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -44,6 +45,7 @@ typedef enum mapper_status {
 	MAPPER_NO_MEMORY,
 	MAPPER_READ_ONLY,       /* the property cannot be changed (design.md 4) */
 	MAPPER_EXISTS,          /* the row or entry is already there */
+	MAPPER_DEFERRED,        /* the content is in the message file: mapper_message_deferred() */
 } mapper_status;
 
 /* A short English phrase for @status; static storage. */
@@ -90,6 +92,24 @@ mapper_message *mapper_message_load(const void *data, size_t len,
                                     mapper_load_level level);
 
 void mapper_message_free(mapper_message *message);
+
+/*
+ * Load the message in the file @fd (MAPPER_LOAD_FULL) without holding the
+ * file in memory (issue 11): GMime parses it from the file, and the content
+ * of each attachment part whose encoded size is at least @defer_min bytes,
+ * base64 or not transfer-encoded, stays there: its property file reads as
+ * MAPPER_DEFERRED, and mapper_message_deferred() reads it from the file.
+ * Everything else is the same as mapper_message_load() of the file's bytes
+ * gives; a message whose conversion needs its raw bytes (S/MIME, embedded
+ * messages, lines before the header) is read into memory and loaded so.
+ * The descriptor is read with pread() and not kept.  NULL when the file
+ * cannot be read (errno set) or memory runs out.
+ */
+mapper_message *mapper_message_load_file(int fd, const mapper_source *source,
+                                         size_t defer_min);
+
+/* Whether any file of the object reads as MAPPER_DEFERRED. */
+bool mapper_message_has_deferred(const mapper_message *message);
 
 /* The length of the header block at @data (with any lines before it and
  * its empty line): what a MAPPER_LOAD_HEADERS load needs. */
@@ -159,6 +179,28 @@ void mapper_names_free(char **names);
  */
 mapper_status mapper_message_read(mapper_message *message, const char *path,
                                   const void **data, size_t *len);
+
+/*
+ * Content left in the message file by mapper_message_load_file(): the
+ * decoded bytes of file @path when mapper_message_read() gives
+ * MAPPER_DEFERRED for it, with a reference of its own (it outlives the
+ * message; mapper_deferred_unref() releases it).  Thread-safe.
+ */
+typedef struct mapper_deferred mapper_deferred;
+mapper_status mapper_message_deferred(mapper_message *message, const char *path,
+                                      mapper_deferred **out);
+mapper_deferred *mapper_deferred_ref(mapper_deferred *d);
+void mapper_deferred_unref(mapper_deferred *d);
+/* The decoded size: mapper_message_stat()'s size of the file. */
+uint64_t mapper_deferred_size(const mapper_deferred *d);
+/* Read up to @size bytes at @off of the content, decoding them from @fd,
+ * the file the message was loaded from (the caller checks it is still the
+ * same file).  Returns the bytes read, 0 at the end, or -errno (-EIO if
+ * the file no longer holds what was parsed).  A read that follows the last
+ * one goes on from where it ended instead of decoding from a mark up to
+ * 1 MiB before its offset. */
+ssize_t mapper_deferred_pread(mapper_deferred *d, int fd, void *buf, size_t size,
+                              uint64_t off);
 
 /* ---- editing (design.md section 4) ------------------------------------ */
 

@@ -25,6 +25,7 @@ const char *mapper_status_to_string(mapper_status status)
 	case MAPPER_NO_MEMORY: return "out of memory";
 	case MAPPER_READ_ONLY: return "read-only property";
 	case MAPPER_EXISTS: return "already exists";
+	case MAPPER_DEFERRED: return "content is read from the message file";
 	}
 	return "unknown status";
 }
@@ -45,6 +46,7 @@ void mapper_prop_free(gpointer p)
 	g_free(prop->str);
 	if (prop->bin)
 		g_bytes_unref(prop->bin);
+	mapper_deferred_unref(prop->deferred);
 	g_strfreev(prop->mv);
 	if (prop->rendered)
 		g_bytes_unref(prop->rendered);
@@ -321,6 +323,11 @@ void bag_set_binary_take(mapper_bag *bag, uint32_t tag, GBytes *bytes)
 	slot(bag, tag)->bin = bytes;
 }
 
+void bag_set_deferred(mapper_bag *bag, uint32_t tag, mapper_deferred *d)
+{
+	slot(bag, tag)->deferred = d;
+}
+
 void bag_set_strv(mapper_bag *bag, uint32_t tag, char **values_taken)
 {
 	for (char **s = values_taken; s && *s; s++) {
@@ -492,7 +499,7 @@ static size_t bag_bytes(const mapper_bag *bag)
 		if (!p)
 			continue;
 		n += sizeof *p + BLOCK_OVERHEAD + str_bytes(p->name) + str_bytes(p->str) +
-		     gbytes_bytes(p->bin) +
+		     gbytes_bytes(p->bin) + (p->deferred ? deferred_footprint(p->deferred) : 0) +
 		     (p->rendered != p->bin ? gbytes_bytes(p->rendered) : 0);
 		for (char **v = p->mv; v && *v; v++)
 			n += sizeof(char *) + str_bytes(*v);

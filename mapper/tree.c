@@ -3,8 +3,11 @@
  * loading a message, and the file tree of design.md section 2 over the
  * object (path resolution, stat, list, read).
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <gmime/gmime.h>
 
@@ -33,6 +36,86 @@ mapper_message *mapper_message_load(const void *data, size_t len,
 	m->level = level;
 	import_message(m, data, len, source ? source : &none, level);
 	return m;
+}
+
+/* pread() all of @len bytes at @off; the count read (short at the end of
+ * the file), or -1 with errno set. */
+static ssize_t read_at(int fd, char *buf, size_t len, off_t off)
+{
+	size_t got = 0;
+	while (got < len) {
+		ssize_t n = pread(fd, buf + got, len - got, off + (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+/* A header block longer than this is not looked for in pieces: such a
+ * message is loaded from memory, as any message is. */
+#define HEAD_MAX (1u << 20)
+
+mapper_message *mapper_message_load_file(int fd, const mapper_source *source,
+                                         size_t defer_min)
+{
+	static const mapper_source none;
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		return NULL;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	size_t file_len = (size_t)st.st_size;
+
+	/* the header block, 16 KiB at a time until its empty line */
+	size_t cap = MIN(file_len, (size_t)16384), n = 0, head = 0;
+	char *buf = g_malloc(cap + 1);
+	for (;;) {
+		ssize_t r = read_at(fd, buf + n, cap - n, (off_t)n);
+		if (r < 0) {
+			g_free(buf);
+			return NULL;
+		}
+		n += (size_t)r;
+		head = import_header_block_len(buf, n);
+		if (head < n || n < cap || cap >= HEAD_MAX || cap == file_len)
+			break;
+		cap = MIN(MIN(cap * 2, (size_t)HEAD_MAX), file_len);
+		buf = g_realloc(buf, cap + 1);
+	}
+	mapper_message *m = NULL;
+	if (head < n) {
+		m = message_new(0);
+		m->level = MAPPER_LOAD_FULL;
+		if (!import_message_file(m, buf, head, fd, file_len, source ? source : &none,
+		                         defer_min)) {
+			mapper_message_free(m);
+			m = NULL;
+		}
+	}
+	if (!m) {
+		/* the whole file in memory, as mapper_message_load() takes it */
+		buf = g_realloc(buf, file_len + 1);
+		ssize_t r = read_at(fd, buf, file_len, 0);
+		if (r < 0) {
+			g_free(buf);
+			return NULL;
+		}
+		m = mapper_message_load(buf, (size_t)r, source, MAPPER_LOAD_FULL);
+	}
+	g_free(buf);
+	return m;
+}
+
+bool mapper_message_has_deferred(const mapper_message *m)
+{
+	return m->has_deferred;
 }
 
 size_t mapper_header_block_length(const void *data, size_t len)
@@ -289,7 +372,8 @@ mapper_status mapper_message_stat(mapper_message *m, const char *path, mapper_no
 	switch (r.kind) {
 	case R_PROP: {
 		node->kind = MAPPER_NODE_FILE;
-		node->size = g_bytes_get_size(value_render(r.prop));
+		node->size = r.prop->deferred ? mapper_deferred_size(r.prop->deferred)
+		                              : g_bytes_get_size(value_render(r.prop));
 		node->tag = r.prop->tag;
 		node->type_name = mapper_type_name(r.prop->tag);
 		node->set_guid = r.prop->set ? r.prop->set->guid : NULL;
@@ -412,6 +496,8 @@ mapper_status mapper_message_read(mapper_message *m, const char *path,
 	if (st != MAPPER_OK)
 		return st;
 	GBytes *b;
+	if (r.kind == R_PROP && r.prop->deferred)
+		return MAPPER_DEFERRED;
 	if (r.kind == R_PROP)
 		b = value_render(r.prop);
 	else if (r.kind == R_RAW)
@@ -425,5 +511,18 @@ mapper_status mapper_message_read(mapper_message *m, const char *path,
 	*len = n;
 	if (!*data)
 		*data = "";
+	return MAPPER_OK;
+}
+
+mapper_status mapper_message_deferred(mapper_message *m, const char *path, mapper_deferred **out)
+{
+	*out = NULL;
+	resolved r;
+	mapper_status st = resolve(m, path, &r);
+	if (st != MAPPER_OK)
+		return st;
+	if (r.kind != R_PROP || !r.prop->deferred)
+		return MAPPER_INVALID;
+	*out = mapper_deferred_ref(r.prop->deferred);
 	return MAPPER_OK;
 }
