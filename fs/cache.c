@@ -134,6 +134,15 @@ static size_t weigh(const mapper_message *m, mapper_load_level level, size_t len
 	return now + now / 4 + (level == MAPPER_LOAD_FULL ? len : 0);
 }
 
+/*
+ * A message file this big is parsed from the file instead of being read
+ * into memory first, and its attachment parts of DEFER_MIN encoded bytes
+ * or more stay in the file, decoded when read (mapper_message_load_file;
+ * issue 11: a 100 MiB attachment took 240 MB of memory to read).
+ */
+#define FILE_LOAD_MIN ((off_t)4 << 20)
+#define DEFER_MIN ((size_t)1 << 20)
+
 /* Read and parse @name of @f (lock NOT held). */
 static mapper_message *load(mount *mnt, folder *f, const char *name, mapper_load_level level,
                             size_t *weight, struct stat *st, char **relpath, int *err)
@@ -141,23 +150,41 @@ static mapper_message *load(mount *mnt, folder *f, const char *name, mapper_load
 	char *data = NULL;
 	size_t len = 0;
 	msgfile *mf = NULL;
-	*err = message_read(mnt, f, name, level, &data, &len, st, &mf);
+	int fd = -1;
+	*err = message_open(mnt, f, name, &fd, &mf);
+	mapper_message *m = NULL;
+	if (!*err && fstat(fd, st) != 0)
+		*err = errno;
+	if (!*err && !S_ISREG(st->st_mode))
+		*err = EIO;
+	mapper_source src = {
+		.maildir_flags = mf ? mf->flags : NULL,
+		.maildir_new = mf && mf->in_new,
+		.mtime = st->st_mtim.tv_sec,
+	};
+	if (!*err && level == MAPPER_LOAD_FULL && st->st_size >= FILE_LOAD_MIN) {
+		errno = 0;
+		m = mapper_message_load_file(fd, &src, DEFER_MIN);
+		if (!m)
+			*err = errno ? errno : ENOMEM;
+		/* what stays in the file weighs nothing here */
+		len = m && mapper_message_has_deferred(m) ? 0 : (size_t)st->st_size;
+	} else if (!*err) {
+		*err = source_read_fd(fd, level, &data, &len, st);
+		if (!*err) {
+			m = mapper_message_load(data, len, &src, level);
+			g_free(data);
+			if (!m)
+				*err = ENOMEM;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
 	if (*err) {
 		if (*err != ENOENT)
 			mapifs_error("%s/%s: cannot read the message file: %s", f->path, name,
 			             g_strerror(*err));
-		return NULL;
-	}
-	mapper_source src = {
-		.maildir_flags = mf->flags,
-		.maildir_new = mf->in_new,
-		.mtime = st->st_mtim.tv_sec,
-	};
-	mapper_message *m = mapper_message_load(data, len, &src, level);
-	g_free(data);
-	if (!m) {
 		msgfile_unref(mf);
-		*err = ENOMEM;
 		return NULL;
 	}
 	mapper_message_set_crypto(m, mnt->crypto);
@@ -289,4 +316,57 @@ mapper_message *cache_lock(cached *c)
 void cache_unlock(cached *c)
 {
 	g_mutex_unlock(&c->use);
+}
+
+/* Whether the open file @fd is still the file @c was loaded from: a
+ * rewrite of a message is a new file (store.c renames it over). */
+static bool same_file(const cached *c, int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 && st.st_dev == c->st.st_dev && st.st_ino == c->st.st_ino &&
+	       st.st_size == c->st.st_size && st.st_mtim.tv_sec == c->st.st_mtim.tv_sec &&
+	       st.st_mtim.tv_nsec == c->st.st_mtim.tv_nsec;
+}
+
+int cache_read_deferred(mount *mnt, folder *f, const char *name, cached *c, const char *inner,
+                        size_t size, off_t off, char **out, size_t *outlen)
+{
+	*out = NULL;
+	*outlen = 0;
+	mapper_deferred *d = NULL;
+	mapper_status s = mapper_message_deferred(cache_lock(c), inner, &d);
+	cache_unlock(c);
+	if (s != MAPPER_OK)
+		return mapper_errno(s);
+	int fd = -1;
+	msgfile *mf;
+	int err = message_open(mnt, f, name, &fd, &mf);
+	if (!err) {
+		msgfile_unref(mf);
+		if (!same_file(c, fd)) {
+			/* the object is of a file that is gone: the next request loads anew */
+			pthread_mutex_lock(&mnt->lock);
+			if (g_hash_table_lookup(mnt->cache, c->key) == c)
+				evict(mnt, c);
+			pthread_mutex_unlock(&mnt->lock);
+			err = ESTALE;
+		}
+	}
+	if (!err) {
+		char *buf = g_malloc(size ? size : 1);
+		ssize_t n = mapper_deferred_pread(d, fd, buf, size, (uint64_t)off);
+		if (n < 0) {
+			err = (int)-n;
+			g_free(buf);
+			mapifs_error("%s: %s: cannot read it from the message file: %s", c->relpath, inner,
+			             g_strerror(err));
+		} else {
+			*out = buf;
+			*outlen = (size_t)n;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	mapper_deferred_unref(d);
+	return err;
 }

@@ -420,6 +420,12 @@ void cache_init(mount *mnt);
 void cache_free(mount *mnt);
 /* Forget the object of @name (lock held). */
 void cache_drop(mount *mnt, folder *f, const char *name);
+/* @size bytes at @off of file @inner of @c, the object of @name in @f, when
+ * mapper_message_read() gave MAPPER_DEFERRED for it: read from the message
+ * file, which must still be the one @c was loaded from (else ESTALE, and
+ * @c is forgotten, so that the next request loads the message anew). */
+int cache_read_deferred(mount *mnt, folder *f, const char *name, cached *c, const char *inner,
+                        size_t size, off_t off, char **out, size_t *outlen);
 
 /* prefetch.c: parse the next messages of a folder walked in listing order.
  * A name_order is the sorted message names of a folder's listing, shared

@@ -1012,6 +1012,9 @@ static int pread_all(int fd, size_t size, off_t off, char **out, size_t *outlen)
 	return 0;
 }
 
+static int read_inner(mount *mnt, const node_ref *r, size_t size, off_t off, char **out,
+                      size_t *outlen);
+
 /* @fd: the source descriptor of an open message.eml, or -1. */
 static int do_read(mount *mnt, const node_ref *r, int fd, size_t size, off_t off, char **out,
                    size_t *outlen)
@@ -1044,6 +1047,14 @@ static int do_read(mount *mnt, const node_ref *r, int fd, size_t size, off_t off
 	}
 	if (r->kind != NODE_INNER)
 		return EISDIR;
+	int err = read_inner(mnt, r, size, off, out, outlen);
+	/* once more for an object of a file replaced since it was parsed */
+	return err == ESTALE ? read_inner(mnt, r, size, off, out, outlen) : err;
+}
+
+static int read_inner(mount *mnt, const node_ref *r, size_t size, off_t off, char **out,
+                      size_t *outlen)
+{
 	if (memo_text_hit(mnt, r, size, off, out, outlen))
 		return 0;
 	/* reading the files of one message after another is a walk too */
@@ -1057,6 +1068,15 @@ static int do_read(mount *mnt, const node_ref *r, int fd, size_t size, off_t off
 	const void *data;
 	size_t len;
 	mapper_status s = mapper_message_read(m, r->inner, &data, &len);
+	if (s == MAPPER_DEFERRED) {
+		cache_unlock(c);
+		/* a large attachment stays in the message file (cache.c); if the
+		 * file was replaced since, the object is dropped (ESTALE) and the
+		 * caller loads it again */
+		err = cache_read_deferred(mnt, r->folder, r->msgname, c, r->inner, size, off, out, outlen);
+		cache_put(mnt, c);
+		return err;
+	}
 	if (s == MAPPER_OK && (size_t)off < len) {
 		*outlen = MIN(size, len - (size_t)off);
 		*out = g_memdup2((const char *)data + off, *outlen);

@@ -371,7 +371,28 @@ static int open_property(mount *mnt, const node_ref *n, int flags, whandle **out
 		level = MAPPER_LOAD_FULL;
 	}
 	whandle *h = NULL;
-	if (s == MAPPER_OK) {
+	if (s == MAPPER_DEFERRED) {
+		/* a large attachment left in the file: its bytes are what is edited */
+		mapper_node mn;
+		bool sized = mapper_message_stat(m, n->inner, &mn) == MAPPER_OK;
+		cache_unlock(c);
+		char *bytes = NULL;
+		size_t got = 0;
+		err = sized ? cache_read_deferred(mnt, n->folder, n->msgname, c, n->inner,
+		                                  (size_t)mn.size, 0, &bytes, &got)
+		            : EIO;
+		cache_lock(c);
+		if (err) {
+			cache_unlock(c);
+			cache_put(mnt, c);
+			free(why);
+			return err;
+		}
+		s = MAPPER_OK;
+		h = handle_new(mnt, WH_PROP, n->path, n->folder, n->msgname, n->inner);
+		g_byte_array_append(h->buf, (const guint8 *)bytes, (guint)got);
+		g_free(bytes);
+	} else if (s == MAPPER_OK) {
 		h = handle_new(mnt, WH_PROP, n->path, n->folder, n->msgname, n->inner);
 		if (cur)
 			g_byte_array_append(h->buf, cur, (guint)curlen);

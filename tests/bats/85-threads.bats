@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # Requests are served by several threads (issue 9 F): a slow request (the
-# first listing of a message with a ~100 MiB attachment) does not hold up a
-# cat of another message's property or an ls of the folder; unmount and
+# first listing of a message with an embedded message holding a ~100 MiB
+# attachment) does not hold up a cat of another message's property or an
+# ls of the folder; unmount and
 # SIGTERM with a slow request in flight end the daemon within seconds; -s,
 # -o max_threads=2 and -o clone_fd mounts serve the sample exactly like a
 # default mount; 8 parallel readers over the whole sample get no error and

@@ -2,8 +2,9 @@
 """Helpers of 85-threads.bats (standard library only).
 
   85-threads.py make-big FILE MIB
-      FILE: a message with a MIB MiB attachment (base64, CRLF lines), and a
-      text body, so that listing its message object means parsing it all.
+      FILE: a message with a text body and an embedded message with a MIB
+      MiB attachment (base64, CRLF lines), so that listing its message
+      object means parsing it all in memory.
 
   85-threads.py slow-vs-fast SLOWDIR FASTFILE FOLDER
       Start "ls SLOWDIR" (the slow request: the first listing of the big
@@ -46,7 +47,12 @@ def make_big(path, mib):
             b"Content-Type: multipart/mixed; boundary=\"=-big-85-=\"\r\n\r\n"
             b"--=-big-85-=\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
             b"The attachment is big.\r\n"
-            b"--=-big-85-=\r\nContent-Type: application/octet-stream\r\n"
+            # inside an embedded message: an attachment of the message itself
+            # would be left in the file and not parsed (cache.c DEFER_MIN)
+            b"--=-big-85-=\r\nContent-Type: message/rfc822\r\n"
+            b"Content-Disposition: attachment; filename=\"big.eml\"\r\n\r\n"
+            b"From: Alice Example <alice@example.org>\r\nSubject: inner\r\n"
+            b"MIME-Version: 1.0\r\nContent-Type: application/octet-stream\r\n"
             b"Content-Transfer-Encoding: base64\r\n"
             b"Content-Disposition: attachment; filename=\"big.bin\"\r\n\r\n")
     rnd = random.Random(85)
