@@ -105,8 +105,10 @@ static void *worker(void *arg)
 		int err = 0;
 		cached *c = cache_get(mnt, j->f, j->name, j->level, NULL, &err);
 		if (c && j->smime) {
-			/* the verification holds this message's lock only */
-			mapper_message_smime_evaluate(cache_lock(c));
+			/* the outer layer's verification, what smime/status needs (not
+			 * the content's layers); it holds this message's lock only */
+			mapper_node mn;
+			mapper_message_stat(cache_lock(c), "smime/status", &mn);
 			cache_unlock(c);
 		}
 		cache_put(mnt, c);

@@ -202,19 +202,28 @@ typedef enum {
 
 /* A computed directory or file outside the property model: the smime/ tree
  * of design.md 5.  Exactly one of @data (a file), @children (a directory,
- * of smime_node*, sorted by name) and @msg (a nested message object, owned)
- * is set. */
+ * of smime_node*, sorted by name), @msg (a nested message object, owned)
+ * and @pending is set.  @pending is the bytes of smime/content before it is
+ * first gone into: it is made a message object then (smime_node_message),
+ * since `cat smime/status` of many messages should not convert the content
+ * of each (issue 11). */
 typedef struct smime_node {
 	char *name;
 	GBytes *data;
 	GPtrArray *children;
 	struct mapper_message *msg;
+	GBytes *pending;
+	struct mapper_message *owner;   /* with @pending: whose smime/ it is in */
+	char *sender;                   /* with @pending: the owner's sender address */
 } smime_node;
 
 /* Free @node (NULL is fine) with its name, data, children and message. */
 void smime_node_free(gpointer node);
 /* The child of @dir named @name, or NULL; @dir's, valid as long as @dir. */
 smime_node *smime_node_child(const smime_node *dir, const char *name);
+/* smime.c: the nested message object of @n (made from @pending the first
+ * time), or NULL if @n is not one. */
+struct mapper_message *smime_node_message(smime_node *n);
 
 struct mapper_message {
 	mapper_bag props;

@@ -513,7 +513,8 @@ static size_t smime_node_bytes(const smime_node *n, int depth)
 {
 	if (!n || depth > MAPPER_MAX_DEPTH)
 		return 0;
-	size_t b = sizeof *n + BLOCK_OVERHEAD + str_bytes(n->name) + gbytes_bytes(n->data);
+	size_t b = sizeof *n + BLOCK_OVERHEAD + str_bytes(n->name) + gbytes_bytes(n->data) +
+	           gbytes_bytes(n->pending) + str_bytes(n->sender);
 	if (n->children) {
 		b += n->children->len * sizeof(gpointer) + 64;
 		for (guint i = 0; i < n->children->len; i++)
@@ -576,6 +577,9 @@ void smime_node_free(gpointer p)
 		g_ptr_array_unref(n->children);
 	if (n->msg)
 		mapper_message_free(n->msg);
+	if (n->pending)
+		g_bytes_unref(n->pending);
+	g_free(n->sender);
 	g_free(n);
 }
 

@@ -684,21 +684,37 @@ static bool plausible_entity(GBytes *b);
 
 /* smime/content: the unwrapped entity as a nested message object, itself
  * recognised (and unwrapped) again when it is S/MIME: nested layers in
- * either order. */
+ * either order.  It is converted when first gone into (smime_node_message). */
 static void add_content(mapper_message *m, smime_node *dir, const void *data, size_t len)
 {
 	if (m->depth + 1 > MAPPER_MAX_DEPTH) {
 		message_warn(m, "S/MIME layers nested too deeply; the innermost are not unwrapped");
 		return;
 	}
+	smime_node *n = g_new0(smime_node, 1);
+	n->name = g_strdup("content");
+	n->pending = g_bytes_new(data, len);
+	n->owner = m;
+	n->sender = g_strdup(sender_address(m));
+	g_ptr_array_add(dir->children, n);
+}
+
+mapper_message *smime_node_message(smime_node *n)
+{
+	if (n->msg || !n->pending)
+		return n->msg;
 	static const mapper_source none;
+	mapper_message *m = n->owner;
 	mapper_message *in = message_new(m->depth + 1);
 	in->level = MAPPER_LOAD_FULL;
 	in->unwrapped = true;
-	in->raw = g_bytes_new(data, len);
-	in->smime_sender = g_strdup(sender_address(m));
-	GBytes *raw = in->raw;
-	if (!plausible_entity(raw)) {
+	in->raw = n->pending;
+	n->pending = NULL;
+	in->smime_sender = n->sender;
+	n->sender = NULL;
+	gsize len;
+	const char *data = g_bytes_get_data(in->raw, &len);
+	if (!plausible_entity(in->raw)) {
 		/* content with no header at all is a text/plain body (RFC 2045
 		 * 5.2 defaults): read it after an empty header block */
 		GString *s = g_string_new("\r\n");
@@ -706,13 +722,11 @@ static void add_content(mapper_message *m, smime_node *dir, const void *data, si
 		import_message(in, s->str, s->len, &none, MAPPER_LOAD_FULL);
 		g_string_free(s, TRUE);
 	} else {
-		import_message(in, data, len, &none, MAPPER_LOAD_FULL);
+		import_message(in, data ? data : "", len, &none, MAPPER_LOAD_FULL);
 	}
 	mapper_message_set_crypto(in, m->crypto);
-	smime_node *n = g_new0(smime_node, 1);
-	n->name = g_strdup("content");
 	n->msg = in;
-	g_ptr_array_add(dir->children, n);
+	return in;
 }
 
 /* ---- verification --------------------------------------------------------- */
@@ -1526,7 +1540,7 @@ static void evaluate_all(mapper_message *m)
 	smime_node *dir = smime_dir(m);
 	if (dir) {
 		smime_node *content = smime_node_child(dir, "content");
-		if (content && content->msg)
+		if (content && smime_node_message(content))
 			evaluate_all(content->msg);
 	}
 	if (m->level != MAPPER_LOAD_FULL)

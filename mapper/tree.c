@@ -322,7 +322,7 @@ static mapper_status step(resolved *r, const char *name)
 		smime_node *c = smime_node_child(r->v, name);
 		if (!c)
 			return MAPPER_NOT_FOUND;
-		if (c->msg) {
+		if (smime_node_message(c)) {
 			r->kind = R_MESSAGE;
 			r->msg = c->msg;
 			r->v = NULL;
