@@ -637,57 +637,46 @@ static int str_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* A name with its first 16 bytes as two big-endian integers (zero after
+/* A name with its first 24 bytes as three big-endian integers (zero after
  * its end): integer order on them is strcmp order on those bytes. */
 typedef struct sort_key {
-	uint64_t k0, k1;
+	uint64_t k[3];
 	const char *name;
 	fuse_ino_t ino;
 } sort_key;
 
+#define KEY_BYTES 24
+
 static int key_cmp(const void *a, const void *b)
 {
 	const sort_key *x = a, *y = b;
-	if (x->k0 != y->k0)
-		return x->k0 < y->k0 ? -1 : 1;
-	if (x->k1 != y->k1)
-		return x->k1 < y->k1 ? -1 : 1;
-	/* the same 16 bytes: a shorter name ended within them, and so did
+	for (int i = 0; i < 3; i++)
+		if (x->k[i] != y->k[i])
+			return x->k[i] < y->k[i] ? -1 : 1;
+	/* the same first bytes: a shorter name ended within them, and so did
 	 * the other, at the same place */
-	return strnlen(x->name, 16) < 16 ? 0 : strcmp(x->name + 16, y->name + 16);
+	return strnlen(x->name, KEY_BYTES) < KEY_BYTES
+	       ? 0 : strcmp(x->name + KEY_BYTES, y->name + KEY_BYTES);
 }
 
 /*
- * The names of folder @dir sorted by strcmp, with their inode numbers in
- * @inos.  Maildir names begin with a timestamp, so they share long
- * prefixes: sorting 100,000 of them through strcmp, and then touching each
- * name again (each is in its own block, not in cache) for its number, was
- * most of the first `ls -f` of such a folder (issue 11 row 5).  Here each
- * name is read once, and most comparisons are settled by the integers.
- * mount->lock is held for the numbers (inode_entry_number).
+ * Add @name of folder @dir with its key and inode number (mount->lock
+ * held).  Maildir names begin with a timestamp, so they share long
+ * prefixes, and each sits in its own block, out of cache: sorting 100,000
+ * of them through strcmp, then touching each again for its number, was
+ * most of the first `ls -f` of such a folder (issue 11 row 5).  Here a
+ * name is read once, while its block is in cache, and most comparisons
+ * are settled by the integers.
  */
-static void sort_folder_names(mount *mnt, const char *dir, char **names, fuse_ino_t *inos,
-                              size_t count)
+static void add_key(mount *mnt, GArray *keys, const char *dir, const char *name)
 {
-	sort_key *keys = g_new(sort_key, count);
-	pthread_mutex_lock(&mnt->lock);
-	for (size_t i = 0; i < count; i++) {
-		unsigned char b[16] = { 0 };
-		memcpy(b, names[i], strnlen(names[i], 16));
-		uint64_t k0 = 0, k1 = 0;
-		for (int j = 0; j < 8; j++) {
-			k0 = k0 << 8 | b[j];
-			k1 = k1 << 8 | b[8 + j];
-		}
-		keys[i] = (sort_key){ k0, k1, names[i], inode_entry_number(mnt, dir, names[i]) };
-	}
-	pthread_mutex_unlock(&mnt->lock);
-	qsort(keys, count, sizeof *keys, key_cmp);
-	for (size_t i = 0; i < count; i++) {
-		names[i] = (char *)keys[i].name;
-		inos[i] = keys[i].ino;
-	}
-	g_free(keys);
+	unsigned char b[KEY_BYTES] = { 0 };
+	memcpy(b, name, strnlen(name, KEY_BYTES));
+	sort_key key = { .name = name, .ino = inode_entry_number(mnt, dir, name) };
+	for (int i = 0; i < 3; i++)
+		for (int j = 0; j < 8; j++)
+			key.k[i] = key.k[i] << 8 | b[8 * i + j];
+	g_array_append_val(keys, key);
 }
 
 /* The names of a message object's directory @r (message lock taken here). */
@@ -747,32 +736,42 @@ static int do_list(mount *mnt, const node_ref *r, listing *out)
 		files = g_ptr_array_new_with_free_func((GDestroyNotify)msgfile_unref);
 		pthread_mutex_lock(&mnt->lock);
 		sync_folder(mnt, r->folder, NULL);
+		GArray *keys = g_array_sized_new(FALSE, FALSE, sizeof(sort_key),
+		                                 g_hash_table_size(r->folder->messages) +
+		                                 g_hash_table_size(r->folder->subfolders) + 1);
 		GHashTableIter it;
 		gpointer k, v;
 		g_hash_table_iter_init(&it, r->folder->subfolders);
 		while (g_hash_table_iter_next(&it, &k, &v)) {
 			g_ptr_array_add(strings, g_strdup(k));
-			g_ptr_array_add(names, g_ptr_array_index(strings, strings->len - 1));
+			add_key(mnt, keys, r->path, g_ptr_array_index(strings, strings->len - 1));
 		}
+		g_ptr_array_set_size(files, (gint)g_hash_table_size(r->folder->messages));
+		guint nf = 0;
 		g_hash_table_iter_init(&it, r->folder->messages);
 		while (g_hash_table_iter_next(&it, &k, &v)) {
 			msgfile *mf = msgfile_ref(v);
-			g_ptr_array_add(files, mf);
-			g_ptr_array_add(names, mf->name);
+			files->pdata[nf++] = mf;
+			add_key(mnt, keys, r->path, mf->name);
 		}
 		if (r->folder == mnt->root && !g_hash_table_contains(r->folder->subfolders, CERTIFICATES_DIR) &&
 		    !g_hash_table_contains(r->folder->messages, CERTIFICATES_DIR)) {
 			g_ptr_array_add(strings, g_strdup(CERTIFICATES_DIR));
-			g_ptr_array_add(names, g_ptr_array_index(strings, strings->len - 1));
+			add_key(mnt, keys, r->path, g_ptr_array_index(strings, strings->len - 1));
 		}
 		pthread_mutex_unlock(&mnt->lock);
-		/* every entry of a folder is a directory; no message is opened */
-		out->inos = g_new(fuse_ino_t, names->len + 1);
-		sort_folder_names(mnt, r->path, (char **)names->pdata, out->inos, names->len);
-		for (guint i = 0; i < names->len; i++) {
-			unsigned char d = 1;
-			g_array_append_val(dirs, d);
+		qsort(keys->data, keys->len, sizeof(sort_key), key_cmp);
+		out->inos = g_new(fuse_ino_t, keys->len + 1);
+		g_ptr_array_set_size(names, (gint)keys->len);
+		for (guint i = 0; i < keys->len; i++) {
+			sort_key *key = &g_array_index(keys, sort_key, i);
+			names->pdata[i] = (char *)key->name;
+			out->inos[i] = key->ino;
 		}
+		g_array_unref(keys);
+		/* every entry of a folder is a directory; no message is opened */
+		g_array_set_size(dirs, names->len);
+		memset(dirs->data, 1, names->len);
 	} else if (r->kind == NODE_MESSAGE || r->kind == NODE_INNER) {
 		err = list_message(mnt, r, names, dirs);
 	} else if (r->kind == NODE_CERTS) {
