@@ -9,12 +9,9 @@
  * A message the header path does not take (S/MIME, no header field) must
  * say MAPPER_INCOMPLETE, never give other bytes or another status.
  */
-#include <dirent.h>
-#include <errno.h>
-#include <sys/stat.h>
-
 #include <glib.h>
 
+#include "corpus-walk.h"
 #include "mapper-test.h"
 
 static const struct {
@@ -105,38 +102,6 @@ static void check_message(const char *name, const char *data, size_t len)
 	ok(bad == 0, "%s: %zu edits give the same bytes both ways", name, G_N_ELEMENTS(edits));
 }
 
-static void walk(const char *dir, const char *rel)
-{
-	GDir *d = g_dir_open(dir, 0, NULL);
-	if (!d)
-		return;
-	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
-	for (const char *n; (n = g_dir_read_name(d));)
-		g_ptr_array_add(names, g_strdup(n));
-	g_dir_close(d);
-	g_ptr_array_sort(names, (GCompareFunc)g_strcmp0);   /* a stable order */
-	for (guint i = 0; i < names->len; i++) {
-		const char *n = names->pdata[i];
-		char *path = g_build_filename(dir, n, NULL);
-		char *r = *rel ? g_build_filename(rel, n, NULL) : g_strdup(n);
-		struct stat st;
-		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-			walk(path, r);
-		} else if (S_ISREG(st.st_mode) && !g_str_has_suffix(n, ".md") &&
-		           st.st_size < 16 * 1024 * 1024) {
-			gchar *data;
-			gsize len;
-			if (g_file_get_contents(path, &data, &len, NULL)) {
-				check_message(r, data, len);
-				g_free(data);
-			}
-		}
-		g_free(r);
-		g_free(path);
-	}
-	g_ptr_array_unref(names);
-}
-
 static const char plain[] =
 	"From: Alice <alice@example.org>\n"
 	"To: Bob <bob@example.org>\n"
@@ -179,20 +144,7 @@ int main(void)
 	is_int(taken, 10, "both built-in messages with a body took the header path for every header edit");
 	check_message("header only (built in)", no_body, strlen(no_body));
 
-	const char *corpus = g_getenv("CORPUS_DIR");
-	if (!corpus)
-		corpus = g_getenv("DEFAULT_CORPUS_DIR");
-	struct stat st;
-	if (corpus && stat(corpus, &st) == 0 && S_ISDIR(st.st_mode)) {
-		int before = files;
-		walk(corpus, "");
-		ok(files - before > 100, "the corpus gave %d messages", files - before);
-	} else if (g_getenv("CI")) {
-		ok(0, "CI: the corpus %s is missing", corpus ? corpus : "(CORPUS_DIR unset)");
-	} else {
-		diag("SKIP corpus part: %s is missing (the built-in messages were checked)",
-		     corpus ? corpus : "CORPUS_DIR");
-	}
+	corpus_run(check_message);
 	/* the point of it: plain mail really takes the header path */
 	ok(taken > fallbacks, "the header path took %d header edits, left %d to the whole message "
 	   "(S/MIME among them)", taken, fallbacks);
