@@ -760,7 +760,8 @@ static int do_list(mount *mnt, const node_ref *r, listing *out)
 			add_key(mnt, keys, r->path, g_ptr_array_index(strings, strings->len - 1));
 		}
 		pthread_mutex_unlock(&mnt->lock);
-		qsort(keys->data, keys->len, sizeof(sort_key), key_cmp);
+		if (keys->len)   /* qsort's array may not be NULL even when empty */
+			qsort(keys->data, keys->len, sizeof(sort_key), key_cmp);
 		out->inos = g_new(fuse_ino_t, keys->len + 1);
 		g_ptr_array_set_size(names, (gint)keys->len);
 		for (guint i = 0; i < keys->len; i++) {
@@ -771,7 +772,8 @@ static int do_list(mount *mnt, const node_ref *r, listing *out)
 		g_array_unref(keys);
 		/* every entry of a folder is a directory; no message is opened */
 		g_array_set_size(dirs, names->len);
-		memset(dirs->data, 1, names->len);
+		if (names->len)
+			memset(dirs->data, 1, names->len);
 	} else if (r->kind == NODE_MESSAGE || r->kind == NODE_INNER) {
 		err = list_message(mnt, r, names, dirs);
 	} else if (r->kind == NODE_CERTS) {
