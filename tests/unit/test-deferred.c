@@ -180,10 +180,11 @@ static void check_corpus_message(const char *name, const char *data, size_t len)
 	check_message(name, data, len, 0);
 }
 
-/* A multipart message with one attachment whose encoded body is @body. */
-static char *with_attachment(const char *cte, const char *body, const char *eol)
+/* A multipart message with one attachment whose encoded body is @body
+ * (freed here). */
+static char *with_attachment(const char *cte, char *body, const char *eol)
 {
-	return g_strdup_printf(
+	char *eml = g_strdup_printf(
 		"From: a@example.org%1$sTo: b@example.org%1$sSubject: deferred%1$s"
 		"MIME-Version: 1.0%1$sContent-Type: multipart/mixed; boundary=\"b\"%1$s%1$s"
 		"--b%1$sContent-Type: text/plain%1$s%1$sthe body%1$s"
@@ -191,6 +192,8 @@ static char *with_attachment(const char *cte, const char *body, const char *eol)
 		"Content-Disposition: attachment; filename=x.bin%1$s"
 		"Content-Transfer-Encoding: %2$s%1$s%1$s%3$s%1$s--b--%1$s",
 		eol, cte, body);
+	g_free(body);
+	return eml;
 }
 
 /* @n random bytes as base64 in lines of @line characters ending in @eol. */
@@ -284,7 +287,7 @@ static void built_messages(void)
 				valid -= g_ascii_isalnum(body[at - 1]) || body[at - 1] == '+' || body[at - 1] == '/';
 			memset(body + at, ' ', (1 << 20) - at);
 		}
-		char *eml = with_attachment("base64", body, e);
+		char *eml = with_attachment("base64", g_strdup(body), e);
 		check_marks(eol ? "3 MiB, lines of 75, CRLF, blanks before a mark" : "3 MiB, lines of 75, LF",
 		            eml, strstr(eml, body));
 		g_free(eml);
@@ -309,10 +312,9 @@ static void built_messages(void)
 	GString *bin = g_string_new(NULL);
 	for (int i = 0; i < 50000; i++)
 		g_string_append_c(bin, (char)(i % 7 == 0 ? '\n' : i % 250 + 1));
-	char *eml = with_attachment("binary", bin->str, "\n");
+	char *eml = with_attachment("binary", g_string_free(bin, FALSE), "\n");
 	check_message("binary part", eml, strlen(eml), 0);
 	g_free(eml);
-	g_string_free(bin, TRUE);
 	check_built("8bit part", with_attachment("8bit", g_strdup("caf\xc3\xa9\nline two\n"), "\n"), 0);
 	check_built("quoted-printable part (decoded in memory)",
 	            with_attachment("quoted-printable", g_strdup("caf=C3=A9=\nsoft break\n"), "\n"), 0);
