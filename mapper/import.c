@@ -1039,6 +1039,16 @@ static GBytes *part_content(GMimePart *part)
 	return g_bytes_new_take(n ? g_realloc(data, n) : data, n);
 }
 
+/* The boundary parameter of @mp, or NULL.  Not g_mime_multipart_get_boundary():
+ * for a multipart without one it sets a new random boundary, which changes
+ * the parsed object and re-encodes its Content-Type field, and GMime 3.2
+ * then never ends folding a parameter name longer than a line
+ * (fuzz-edit: out of memory on a 1 KB message). */
+static const char *multipart_boundary(GMimeMultipart *mp)
+{
+	return g_mime_object_get_content_type_parameter(GMIME_OBJECT(mp), "boundary");
+}
+
 /* When @part was parsed from a file and is big enough, its content as a
  * range of the file to decode when read (deferred.c) instead of bytes in
  * memory: base64, or no transfer encoding, which GMime copies as it is.
@@ -1146,7 +1156,7 @@ static void take_body(ctx *c, GMimeObject *o, int depth, GMimeObject **body)
 	GMimeMultipart *mp = GMIME_MULTIPART(o);
 	int n = g_mime_multipart_get_count(mp);
 	const char *outer = c->boundary;
-	c->boundary = g_mime_multipart_get_boundary(mp);
+	c->boundary = multipart_boundary(mp);
 	take_children(c, o, mp, n, depth, body);
 	c->boundary = outer;
 }
@@ -1593,7 +1603,7 @@ static void walk(ctx *c, GMimeObject *o, int depth, GMimeObject **body)
 	if (GMIME_IS_MULTIPART(o)) {
 		GMimeMultipart *mp = GMIME_MULTIPART(o);
 		const char *outer = c->boundary;
-		c->boundary = g_mime_multipart_get_boundary(mp);
+		c->boundary = multipart_boundary(mp);
 		for (int i = 0; i < g_mime_multipart_get_count(mp); i++)
 			walk(c, g_mime_multipart_get_part(mp, i), depth + 1, body);
 		c->boundary = outer;

@@ -1459,7 +1459,9 @@ static void clear_signed_layer(mapper_message *m, smime_node *dir, GBytes *entit
 	GMimeObject *sigpart = NULL;
 	const char *boundary = NULL;
 	if (obj && GMIME_IS_MULTIPART(obj) && g_mime_multipart_get_count(GMIME_MULTIPART(obj)) >= 2) {
-		boundary = g_mime_multipart_get_boundary(GMIME_MULTIPART(obj));
+		/* not g_mime_multipart_get_boundary(): it makes one up when there
+		 * is none (see import.c multipart_boundary) */
+		boundary = g_mime_object_get_content_type_parameter(obj, "boundary");
 		sigpart = g_mime_multipart_get_part(GMIME_MULTIPART(obj), 1);
 	}
 	const char *protocol = obj ? g_mime_object_get_content_type_parameter(obj, "protocol") : NULL;

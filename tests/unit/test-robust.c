@@ -622,6 +622,54 @@ static void test_fuzz_regressions(void)
 	is_file(m, "attachments/2/PidTagAttachDataObject/PidTagBody", "333\n",
 	        "embedded message before an outer boundary: the next part");
 	mapper_message_free(m);
+
+	/* fuzz-edit, out of memory on 1 KB (CI, issue 11 session): a multipart
+	 * with no boundary parameter but a misspelt one longer than a line.
+	 * g_mime_multipart_get_boundary() made up a boundary for it, which
+	 * re-encoded the Content-Type field, and GMime 3.2 never ends folding
+	 * such a parameter name.  The reader now only reads the parameter. */
+	static const char no_boundary[] =
+		"Message-ID: <5081A889.3020108@jamehi03lx.noa.com>\n"
+		"Date: Fri, 19 Oct 2012 12:22:49 -0700\n"
+		"From: James Hillyerd <jamehi03@jamehi03lx.noa.com>\n"
+		"User-Agent: Mozilla/5.0 (Windows NT 6.1; WOW64; rv:16.0) Gecko/20121010 Thunderbird/16.0.1\n"
+		"MIME-Version: 1.0\n"
+		"To: greg@inbucket.com\n"
+		"Subject: Multipart Mixed\n"
+		"Content-Type: multipart/mixed; boundary=\"Enmime-Test-100\"\n"
+		"\n"
+		"--Enmime-Test-100\n"
+		"Content-Type: multipart/related; boundary=\"Enmime-Test-101\"; type=\"multipart/alternative\"\n"
+		"\n"
+		"--Enmime-Test-101\n"
+		"Content-Type: multipart/alternative; bouNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNndary=\"Enmime-Test\xe1""102\";\n"
+		"MIME-Version: 1.0\n"
+		"\n"
+		"--Enmime-Test-102\n"
+		"Content-Type: text/html; charset=\"utf-8\"\n"
+		"MIME-Version: 1.0\n"
+		"Content-Transfer-Encoding: quoted-printable\n"
+		"\n"
+		"<p>html1</p>\n"
+		"--Enmime-Test-102--\n"
+		"--Enmime-Test-101--\n"
+		"\n"
+		"--Enmime-Test-100\n"
+		"Content-Type: multipart/alternative; boundary=\"Enmime-Test-103\";\n"
+		"MIME-Version: 1.0\n"
+		"\n"
+		"--Enmime-Test-103\n"
+		"Content-Type: text/html; charset=\"utf-8\"\n"
+		"MIME-Version: 1.0\n"
+		"Content-Transfer-Encoding: quoted-printable\n"
+		"\n"
+		"<p>html2</p>\n"
+		"--Enmime-Test-103--\n"
+		"--Enmime-Test-100--";
+	m = check_robust("a multipart whose boundary parameter is misspelt and long", no_boundary,
+	                 sizeof no_boundary - 1, 10);
+	is_file(m, "PidTagSubject", "Multipart Mixed\n", "misspelt boundary parameter: the subject is read");
+	mapper_message_free(m);
 }
 
 int main(void)
