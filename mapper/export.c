@@ -1006,9 +1006,47 @@ static bool breaks_differ(const char *d, size_t len, bool crlf)
  * breaks are not the file's is base64-encoded instead: quoted-printable
  * would turn them into the file's (RFC 2045 6.7 rule 4), and the property
  * must read back as the bytes written (design.md 3). */
+/*
+ * GMime 3.2 never ends folding an RFC 2231 parameter whose name leaves
+ * 0-2 bytes of a line for the value: g_mime_param_list_encode()
+ * (gmime-param.c) takes GMIME_FOLD_LEN (78) - (name + 6) bytes of the
+ * value per line and, with 0, appends "name*N*=" until memory runs out.
+ * That is a name of 70-72 bytes, no real parameter.  Before a part of the
+ * input gets a Content-Type parameter changed, which re-encodes the field,
+ * such parameters are left out, all at once (removing them one by one
+ * would encode the others each time).
+ */
+static bool unfoldable(const char *name)
+{
+	size_t n = strlen(name) + 6;
+	return n >= 78 - 2 && n <= 78;
+}
+
+static void drop_unfoldable_params(GMimeObject *o)
+{
+	GMimeContentType *ct = g_mime_object_get_content_type(o);
+	GMimeParamList *params = ct ? g_mime_content_type_get_parameters(ct) : NULL;
+	int count = params ? g_mime_param_list_length(params) : 0;
+	bool bad = false;
+	for (int i = 0; i < count && !bad; i++)
+		bad = unfoldable(g_mime_param_get_name(g_mime_param_list_get_parameter_at(params, i)));
+	if (!bad)
+		return;
+	GMimeContentType *clean = g_mime_content_type_new(g_mime_content_type_get_media_type(ct),
+	                                                  g_mime_content_type_get_media_subtype(ct));
+	for (int i = 0; i < count; i++) {
+		GMimeParam *p = g_mime_param_list_get_parameter_at(params, i);
+		if (!unfoldable(g_mime_param_get_name(p)))
+			g_mime_content_type_set_parameter(clean, g_mime_param_get_name(p), g_mime_param_get_value(p));
+	}
+	g_mime_object_set_content_type(o, clean);
+	g_object_unref(clean);
+}
+
 static void set_text(GMimePart *part, const char *data, size_t len, const char *charset, bool crlf)
 {
 	GMimeObject *o = GMIME_OBJECT(part);
+	drop_unfoldable_params(o);
 	GMimeParamList *params = g_mime_content_type_get_parameters(g_mime_object_get_content_type(o));
 	/* the new text is not format=flowed (RFC 3676): a reader would re-flow it */
 	g_mime_param_list_remove(params, "format");

@@ -670,6 +670,38 @@ static void test_fuzz_regressions(void)
 	                 sizeof no_boundary - 1, 10);
 	is_file(m, "PidTagSubject", "Multipart Mixed\n", "misspelt boundary parameter: the subject is read");
 	mapper_message_free(m);
+
+	/* the same GMime loop on the way out: an edit of the body gives the
+	 * part a new charset, which re-encodes its Content-Type field, where a
+	 * parameter of the input has a 70-72 byte name (export.c
+	 * drop_unfoldable_params) */
+	for (int n = 69; n <= 73; n++) {
+		buf hb = { 0 };
+		buf_add(&hb, "From: a@example.org\nSubject: x\nMIME-Version: 1.0\n"
+		             "Content-Type: text/plain; charset=us-ascii; x");
+		for (int i = 1; i < n; i++)
+			buf_add(&hb, "N");
+		buf_add(&hb, "=\"Test\xe1" "102, long enough to be folded\"\n\nbody\n");
+		m = load(hb.data);
+		char *why = NULL, *out = NULL;
+		size_t outlen = 0;
+		mapper_status st = mapper_message_set(m, "PidTagBody", "new body \xc3\xa9\n", 12, &why);
+		if (st == MAPPER_OK)
+			st = mapper_message_export(m, hb.data, hb.len, &out, &outlen, &why);
+		ok(st == MAPPER_OK, "a body edit with a %d-byte parameter name in Content-Type exports (%s)",
+		   n, why ? why : "");
+		if (st == MAPPER_OK) {
+			out = realloc(out, outlen + 1);
+			out[outlen] = '\0';
+			mapper_message *back = load(out);
+			is_file(back, "PidTagBody", "new body \xc3\xa9\n", "a long parameter name: the body reads back");
+			mapper_message_free(back);
+		}
+		free(why);
+		free(out);
+		mapper_message_free(m);
+		free(hb.data);
+	}
 }
 
 int main(void)
