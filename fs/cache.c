@@ -160,7 +160,7 @@ static mapper_message *load(mount *mnt, folder *f, const char *name, mapper_load
 	mapper_source src = {
 		.maildir_flags = mf ? mf->flags : NULL,
 		.maildir_new = mf && mf->in_new,
-		.mtime = st->st_mtim.tv_sec,
+		.mtime = *err ? 0 : st->st_mtim.tv_sec,
 	};
 	if (!*err && level == MAPPER_LOAD_FULL && st->st_size >= FILE_LOAD_MIN) {
 		errno = 0;
