@@ -51,7 +51,7 @@ struct mapper_deferred {
 	mark cursor;
 };
 
-static ssize_t pread_full(int fd, void *buf, size_t len, int64_t off)
+ssize_t file_read_at(int fd, void *buf, size_t len, int64_t off)
 {
 	size_t got = 0;
 	while (got < len) {
@@ -169,7 +169,7 @@ mapper_deferred *deferred_new(int fd, int64_t start, int64_t end, bool base64, i
 	guint64 pieces = 0;
 	while (at.raw < end) {
 		size_t want = (size_t)MIN((int64_t)BLOCK, end - at.raw);
-		ssize_t got = pread_full(fd, in, want, at.raw);
+		ssize_t got = file_read_at(fd, in, want, at.raw);
 		if (got < 0 || (size_t)got != want) {
 			*err = got < 0 ? (int)-got : EIO;   /* shorter than when it was parsed */
 			break;
@@ -235,7 +235,7 @@ ssize_t mapper_deferred_pread(mapper_deferred *d, int fd, void *buf, size_t size
 		return 0;
 	size = (size_t)MIN((uint64_t)size, d->size - off);
 	if (!d->base64) {
-		ssize_t n = pread_full(fd, buf, size, d->start + (int64_t)off);
+		ssize_t n = file_read_at(fd, buf, size, d->start + (int64_t)off);
 		return n >= 0 && (size_t)n != size ? -EIO : n;
 	}
 
@@ -254,7 +254,7 @@ ssize_t mapper_deferred_pread(mapper_deferred *d, int fd, void *buf, size_t size
 	mark next = at;          /* the piece boundary where the next read may start */
 	while (done < size && at.raw < d->end) {
 		size_t want = (size_t)MIN((int64_t)BLOCK, d->end - at.raw);
-		ssize_t got = pread_full(fd, in, want, at.raw);
+		ssize_t got = file_read_at(fd, in, want, at.raw);
 		if (got < 0 || (size_t)got != want) {
 			err = got < 0 ? got : -EIO;
 			break;

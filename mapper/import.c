@@ -14,9 +14,7 @@
  * at all keeps its class "IPM.Note" and the properties of whatever headers
  * could be read; MIME nesting deeper than MAPPER_MAX_DEPTH is not converted.
  */
-#include <errno.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <gmime/gmime.h>
 
@@ -1878,9 +1876,7 @@ static bool file_has_long_parameter_list(int fd, size_t len)
 	semi_count sc = { 0 };
 	bool hit = false;
 	for (size_t off = 0; off < len && !hit;) {
-		ssize_t n = pread(fd, buf, MIN((size_t)CHUNK, len - off), (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
+		ssize_t n = file_read_at(fd, buf, MIN((size_t)CHUNK, len - off), (int64_t)off);
 		if (n <= 0)
 			break;
 		hit = count_semis(&sc, buf, buf + n);

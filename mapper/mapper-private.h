@@ -119,6 +119,9 @@ typedef struct mapper_bag {
 
 /* ---- deferred.c --------------------------------------------------------- */
 
+/* Read @len bytes at @off of file @fd (pread, again after EINTR and short
+ * reads): the count read, short only at the end of the file, or -errno. */
+ssize_t file_read_at(int fd, void *buf, size_t len, int64_t off);
 /* The part [@start, @end) of file @fd, base64 or not transfer-encoded:
  * reads it once to count its decoded size.  NULL with *@err (an errno) if
  * the file cannot be read there. */

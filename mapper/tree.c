@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <gmime/gmime.h>
 
@@ -38,24 +37,6 @@ mapper_message *mapper_message_load(const void *data, size_t len,
 	return m;
 }
 
-/* pread() all of @len bytes at @off; the count read (short at the end of
- * the file), or -1 with errno set. */
-static ssize_t read_at(int fd, char *buf, size_t len, off_t off)
-{
-	size_t got = 0;
-	while (got < len) {
-		ssize_t n = pread(fd, buf + got, len - got, off + (off_t)got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
-}
-
 /* A header block longer than this is not looked for in pieces: such a
  * message is loaded from memory, as any message is. */
 #define HEAD_MAX (1u << 20)
@@ -77,8 +58,9 @@ mapper_message *mapper_message_load_file(int fd, const mapper_source *source,
 	size_t cap = MIN(file_len, (size_t)16384), n = 0, head = 0;
 	char *buf = g_malloc(cap + 1);
 	for (;;) {
-		ssize_t r = read_at(fd, buf + n, cap - n, (off_t)n);
+		ssize_t r = file_read_at(fd, buf + n, cap - n, (int64_t)n);
 		if (r < 0) {
+			errno = (int)-r;
 			g_free(buf);
 			return NULL;
 		}
@@ -102,8 +84,9 @@ mapper_message *mapper_message_load_file(int fd, const mapper_source *source,
 	if (!m) {
 		/* the whole file in memory, as mapper_message_load() takes it */
 		buf = g_realloc(buf, file_len + 1);
-		ssize_t r = read_at(fd, buf, file_len, 0);
+		ssize_t r = file_read_at(fd, buf, file_len, 0);
 		if (r < 0) {
+			errno = (int)-r;
 			g_free(buf);
 			return NULL;
 		}
