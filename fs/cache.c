@@ -153,16 +153,25 @@ static mapper_message *load(mount *mnt, folder *f, const char *name, mapper_load
 	int fd = -1;
 	*err = message_open(mnt, f, name, &fd, &mf);
 	mapper_message *m = NULL;
-	if (!*err && fstat(fd, st) != 0)
-		*err = errno;
-	if (!*err && !S_ISREG(st->st_mode))
-		*err = EIO;
+	/* a header load (most of them) reads the file at once; only a full
+	 * one asks its size first, to choose how */
+	bool from_file = false;
+	if (!*err && level == MAPPER_LOAD_FULL) {
+		if (fstat(fd, st) != 0)
+			*err = errno;
+		else if (!S_ISREG(st->st_mode))
+			*err = EIO;
+		else
+			from_file = st->st_size >= FILE_LOAD_MIN;
+	}
+	if (!*err && !from_file)
+		*err = source_read_fd(fd, level, &data, &len, st);
 	mapper_source src = {
 		.maildir_flags = mf ? mf->flags : NULL,
 		.maildir_new = mf && mf->in_new,
 		.mtime = *err ? 0 : st->st_mtim.tv_sec,
 	};
-	if (!*err && level == MAPPER_LOAD_FULL && st->st_size >= FILE_LOAD_MIN) {
+	if (!*err && from_file) {
 		errno = 0;
 		m = mapper_message_load_file(fd, &src, DEFER_MIN);
 		if (!m)
@@ -170,13 +179,10 @@ static mapper_message *load(mount *mnt, folder *f, const char *name, mapper_load
 		/* what stays in the file weighs nothing here */
 		len = m && mapper_message_has_deferred(m) ? 0 : (size_t)st->st_size;
 	} else if (!*err) {
-		*err = source_read_fd(fd, level, &data, &len, st);
-		if (!*err) {
-			m = mapper_message_load(data, len, &src, level);
-			g_free(data);
-			if (!m)
-				*err = ENOMEM;
-		}
+		m = mapper_message_load(data, len, &src, level);
+		g_free(data);
+		if (!m)
+			*err = ENOMEM;
 	}
 	if (fd >= 0)
 		close(fd);
