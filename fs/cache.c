@@ -120,8 +120,7 @@ void cache_drop(mount *mnt, folder *f, const char *name)
  * @name (lock held). */
 static bool current(const folder *f, const char *name, const cached *c)
 {
-	const msgfile *mf = g_hash_table_lookup(f->messages, name);
-	return mf && c->relpath && strcmp(mf->relpath, c->relpath) == 0;
+	return c->relpath && folder_lists_file(f, name, c->relpath);
 }
 
 /* The weight of a new object @m parsed from @len bytes: what it holds now,

@@ -21,18 +21,21 @@ static void learn_folder(mount *mnt, folder *f, int depth)
 	GPtrArray *subs = g_ptr_array_new();
 	pthread_mutex_lock(&mnt->lock);
 	sync_folder(mnt, f, NULL);
-	GHashTableIter it;
-	gpointer k, v;
-	g_hash_table_iter_init(&it, f->messages);
-	while (g_hash_table_iter_next(&it, &k, &v)) {
+	size_t pos = 0;
+	msgent e;
+	while (msgtab_next(f->messages, &pos, &e)) {
 		/* a flag rename gives the file a new path: it is looked at again,
 		 * which costs a header read */
-		msgfile *mf = v;
-		if (g_hash_table_contains(mnt->learned, mf->relpath))
+		char *rel = folder_entry_relpath(f, &e);
+		if (g_hash_table_contains(mnt->learned, rel)) {
+			g_free(rel);
 			continue;
-		g_hash_table_add(mnt->learned, g_strdup(mf->relpath));
-		g_ptr_array_add(names, g_strdup(k));
+		}
+		g_hash_table_add(mnt->learned, rel);
+		g_ptr_array_add(names, g_strdup(e.name));
 	}
+	GHashTableIter it;
+	gpointer k, v;
 	g_hash_table_iter_init(&it, f->subfolders);
 	while (g_hash_table_iter_next(&it, &k, &v))
 		g_ptr_array_add(subs, v);

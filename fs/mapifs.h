@@ -53,11 +53,12 @@
  * is declared):
  *   folder*     owned by the mount, never freed before unmount: may be kept
  *               anywhere, used under mount->lock.
- *   msgfile*    immutable and reference counted: a pointer taken from
- *               folder->messages is valid only while mount->lock is held and
- *               no folder_refresh()/sync_folder() has run since (a rescan
- *               replaces the listing); keep one longer with msgfile_ref()/
- *               msgfile_unref().
+ *   msgfile*    immutable and reference counted, made for the caller from
+ *               the listing (folder_peek_ref, message_open): the caller's
+ *               reference, dropped with msgfile_unref().
+ *   msgent      points into folder->messages: valid only while mount->lock
+ *               is held and no folder_refresh()/sync_folder() or change of
+ *               the listing happened since.
  *   folder_diff* from folder_take_unsynced(): the caller's, freed with
  *               folder_diff_free().
  *   node*       owned by the inode table, valid while mount->lock is held;
@@ -79,6 +80,7 @@
 #include <glib.h>
 
 #include "mapper.h"
+#include "msgtab.h"
 
 /* ---- base.c: the bottom of fs/ --------------------------------------------- */
 
@@ -106,10 +108,12 @@ typedef enum {
 	FOLDER_EML,          /* a directory of .eml files and subdirectories */
 } folder_type;
 
-/* One message file of a folder listing.  Immutable once made, reference
- * counted (msgfile_ref/msgfile_unref): the listing holds one reference, and
- * a pointer taken from it is valid while mount->lock is held and no
- * folder_refresh() ran since; take a reference to keep it longer. */
+
+/* One message file of a folder listing, as a request works with it: made
+ * from the listing's entry when asked for (folder_peek_ref), immutable,
+ * reference counted (msgfile_ref/msgfile_unref).  It names the file the
+ * listing had when it was made, so it stays valid after the listing
+ * changes. */
 typedef struct msgfile {
 	char *name;      /* directory name in the mount (the Maildir unique name) */
 	char *relpath;   /* backing file relative to the source root */
@@ -132,7 +136,7 @@ typedef struct folder {
 	bool scanning;          /* a rescan runs with mount->lock released */
 	bool dirty;             /* set by the watcher; rescan before use */
 	bool gone;              /* removed from the source */
-	GHashTable *messages;   /* name -> msgfile* (one reference each) */
+	msgtab *messages;       /* the message files, packed */
 	GHashTable *subfolders; /* name -> folder* (owned by the mount) */
 	struct folder_diff *unsynced; /* changes found by rescans that sync.c has
 	                               * not passed on yet (NULL if none), owned */
@@ -285,6 +289,10 @@ void folder_refresh(mount *mnt, folder *f, folder_diff *diff);
 /* Message @name as the listing has it now, without looking at the source
  * again; a reference the caller drops (lock held), or NULL. */
 msgfile *folder_peek_ref(folder *f, const char *name);
+/* The source path of listing entry @e of @f, allocated. */
+char *folder_entry_relpath(const folder *f, const msgent *e);
+/* Whether @relpath is the file the listing of @f now has for @name. */
+bool folder_lists_file(const folder *f, const char *name, const char *relpath);
 /* The changes not yet passed on, now the caller's (lock held); NULL if none. */
 folder_diff *folder_take_unsynced(folder *f);
 void folder_diff_init(folder_diff *d);

@@ -502,7 +502,7 @@ static int do_lookup(mount *mnt, fuse_ino_t parent, const char *name, struct fus
 		if (sub) {
 			kind = NODE_FOLDER;
 			f = sub;
-		} else if (g_hash_table_contains(p.folder->messages, name)) {
+		} else if (msgtab_get(p.folder->messages, name, NULL)) {
 			kind = NODE_MESSAGE;
 		} else {
 			char *path = path_join(p.path, name);
@@ -727,17 +727,18 @@ static int do_list(mount *mnt, const node_ref *r, listing *out)
 	GArray *dirs = g_array_new(FALSE, FALSE, 1);
 	int err = 0;
 
-	GPtrArray *strings = NULL, *files = NULL;
+	GPtrArray *strings = NULL, *block = NULL;
 	if (r->kind == NODE_FOLDER) {
-		/* the names of messages are borrowed from their listing entries
-		 * (a reference each), not copied: a folder may hold a million */
+		/* the names of messages are copied into one block, not one
+		 * allocation each: a folder may hold a million */
 		g_ptr_array_set_free_func(names, NULL);
 		strings = g_ptr_array_new_with_free_func(g_free);
-		files = g_ptr_array_new_with_free_func((GDestroyNotify)msgfile_unref);
+		block = g_ptr_array_new_with_free_func(g_free);
 		pthread_mutex_lock(&mnt->lock);
 		sync_folder(mnt, r->folder, NULL);
+		const msgtab *t = r->folder->messages;
 		GArray *keys = g_array_sized_new(FALSE, FALSE, sizeof(sort_key),
-		                                 g_hash_table_size(r->folder->messages) +
+		                                 msgtab_count(t) +
 		                                 g_hash_table_size(r->folder->subfolders) + 1);
 		GHashTableIter it;
 		gpointer k, v;
@@ -746,16 +747,20 @@ static int do_list(mount *mnt, const node_ref *r, listing *out)
 			g_ptr_array_add(strings, g_strdup(k));
 			add_key(mnt, keys, r->path, g_ptr_array_index(strings, strings->len - 1));
 		}
-		g_ptr_array_set_size(files, (gint)g_hash_table_size(r->folder->messages));
-		guint nf = 0;
-		g_hash_table_iter_init(&it, r->folder->messages);
-		while (g_hash_table_iter_next(&it, &k, &v)) {
-			msgfile *mf = msgfile_ref(v);
-			files->pdata[nf++] = mf;
-			add_key(mnt, keys, r->path, mf->name);
+		size_t pos = 0, bytes = 0;
+		msgent e;
+		while (msgtab_next(t, &pos, &e))
+			bytes += strlen(e.name) + 1;
+		char *at = g_malloc(bytes + 1);
+		g_ptr_array_add(block, at);
+		pos = 0;
+		while (msgtab_next(t, &pos, &e)) {
+			size_t n = strlen(e.name) + 1;
+			add_key(mnt, keys, r->path, memcpy(at, e.name, n));
+			at += n;
 		}
 		if (r->folder == mnt->root && !g_hash_table_contains(r->folder->subfolders, CERTIFICATES_DIR) &&
-		    !g_hash_table_contains(r->folder->messages, CERTIFICATES_DIR)) {
+		    !msgtab_get(t, CERTIFICATES_DIR, NULL)) {
 			g_ptr_array_add(strings, g_strdup(CERTIFICATES_DIR));
 			add_key(mnt, keys, r->path, g_ptr_array_index(strings, strings->len - 1));
 		}
@@ -792,7 +797,7 @@ static int do_list(mount *mnt, const node_ref *r, listing *out)
 	if (err) {
 		g_ptr_array_unref(names);
 		g_array_unref(dirs);
-		return err;   /* only message listings fail: strings and files are NULL */
+		return err;   /* only message listings fail: strings and block are NULL */
 	}
 	out->count = names->len;
 	if (!out->inos) {
@@ -807,7 +812,7 @@ static int do_list(mount *mnt, const node_ref *r, listing *out)
 	out->names = (char **)g_ptr_array_free(names, FALSE);
 	out->is_dir = (unsigned char *)g_array_free(dirs, FALSE);
 	if (r->kind == NODE_FOLDER) {
-		out->order = order_new(out->names, out->count, strings, files);
+		out->order = order_new(out->names, out->count, strings, block);
 		prefetch_set_order(mnt, r->folder, out->order);
 	}
 	return 0;

@@ -103,9 +103,7 @@ void store_merge_flags(const char *old, const char *computed, char out[64])
 
 /* ---- folders ------------------------------------------------------------- */
 
-/* One block for the entry and its three strings: a folder of a million
- * messages holds a million of these (issue 11, bench --million: four
- * blocks each were some 100 bytes more a message). */
+/* One block for the entry and its three strings. */
 static msgfile *msgfile_new(const char *name, const char *relpath, const char *flags, bool in_new)
 {
 	flags = flags ? flags : "";
@@ -130,9 +128,66 @@ void msgfile_unref(msgfile *mf)
 		g_atomic_rc_box_release(mf);
 }
 
-static void msgfile_unref_cb(gpointer p)
+/* The flags of a Maildir file name's suffix (maildir(5): after ":2,"). */
+static const char *suffix_flags(const folder *f, const char *suffix)
 {
-	msgfile_unref(p);
+	return f->type != FOLDER_EML && g_str_has_prefix(suffix, ":2,") ? suffix + 3 : "";
+}
+
+/* What follows message @name in the last component of @relpath. */
+static const char *rel_suffix(const char *relpath, const char *name)
+{
+	const char *base = strrchr(relpath, '/');
+	base = base ? base + 1 : relpath;
+	size_t n = strlen(name);
+	/* always so: target_rel() and the scan make the file name from the name */
+	return strncmp(base, name, n) == 0 ? base + n : "";
+}
+
+char *folder_entry_relpath(const folder *f, const msgent *e)
+{
+	char *file = g_strconcat(e->name, e->suffix, NULL);
+	char *rel;
+	if (f->type == FOLDER_EML) {
+		rel = path_join(f->srcdir, file);
+	} else {
+		char *dir = path_join(f->srcdir, e->in_new ? "new" : "cur");
+		rel = path_join(dir, file);
+		g_free(dir);
+	}
+	g_free(file);
+	return rel;
+}
+
+static bool eat(const char **p, const char *s)
+{
+	size_t n = strlen(s);
+	if (strncmp(*p, s, n) != 0)
+		return false;
+	*p += n;
+	return true;
+}
+
+bool folder_lists_file(const folder *f, const char *name, const char *relpath)
+{
+	msgent e;
+	if (!msgtab_get(f->messages, name, &e))
+		return false;
+	/* folder_entry_relpath(), compared piece by piece without a copy */
+	const char *p = relpath;
+	if (*f->srcdir && !(eat(&p, f->srcdir) && eat(&p, "/")))
+		return false;
+	if (f->type != FOLDER_EML && !eat(&p, e.in_new ? "new/" : "cur/"))
+		return false;
+	return eat(&p, e.name) && eat(&p, e.suffix) && !*p;
+}
+
+static msgfile *msgfile_from(const folder *f, const msgent *e)
+{
+	char *rel = folder_entry_relpath(f, e);
+	msgfile *mf = msgfile_new(e->name, rel, suffix_flags(f, e->suffix), e->in_new);
+	g_free(rel);
+	return mf;
 }
 
 static folder *folder_new(mount *mnt, const char *path, const char *srcdir, folder_type type)
@@ -148,7 +203,7 @@ static folder *folder_new(mount *mnt, const char *path, const char *srcdir, fold
 	f->srcdir = g_strdup(srcdir);
 	f->type = type;
 	g_mutex_init(&f->wlock);
-	f->messages = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, msgfile_unref_cb);
+	f->messages = msgtab_new();
 	f->subfolders = g_hash_table_new(g_str_hash, g_str_equal);
 	f->wd[0] = f->wd[1] = -1;
 	g_hash_table_insert(mnt->folders, f->path, f);
@@ -158,7 +213,7 @@ static folder *folder_new(mount *mnt, const char *path, const char *srcdir, fold
 static void folder_free(gpointer p)
 {
 	folder *f = p;
-	g_hash_table_unref(f->messages);
+	msgtab_free(f->messages);
 	g_hash_table_unref(f->subfolders);
 	folder_diff_free(f->unsynced);
 	g_mutex_clear(&f->wlock);
@@ -224,7 +279,7 @@ void folder_diff_release(folder_diff *d)
 typedef struct {
 	mount *mnt;
 	const folder *f;
-	GHashTable *messages;    /* new listing: name -> msgfile* */
+	msgtab *messages;        /* the new listing */
 	GPtrArray *subdirs;      /* names of subdirectories (eml) or Maildir++ folders */
 	GPtrArray *symlinks;     /* source paths skipped as symlinks */
 	const char *sub;         /* "cur" or "new" */
@@ -274,21 +329,19 @@ static void skip_symlink(scan_state *s, struct dirent *e)
 	g_ptr_array_add(s->symlinks, path_join(s->dir, e->d_name));
 }
 
-static void add_message(scan_state *s, const char *name, const char *relpath,
-                        const char *flags, bool in_new)
+/* Message @name from the file @file of the directory being read. */
+static void add_message(scan_state *s, const char *name, const char *file, bool in_new)
 {
-	msgfile *old = g_hash_table_lookup(s->messages, name);
+	msgent old;
 	/* the same unique name in cur/ and new/ should not happen; cur/ wins */
-	if (old && !old->in_new)
+	if (msgtab_get(s->messages, name, &old) && !old.in_new)
 		return;
-	msgfile *mf = msgfile_new(name, relpath, flags, in_new);
-	g_hash_table_replace(s->messages, mf->name, mf);
+	msgtab_put(s->messages, name, file + strlen(name), in_new);
 }
 
 static void scan_maildir_entry(scan_state *s, struct dirent *e)
 {
-	const char *flags;
-	char *name = store_message_name(FOLDER_MAILDIR, e->d_name, &flags);
+	char *name = store_message_name(FOLDER_MAILDIR, e->d_name, NULL);
 	if (!name)
 		return;
 	unsigned char t = entry_type(s, e);
@@ -298,10 +351,8 @@ static void scan_maildir_entry(scan_state *s, struct dirent *e)
 		g_free(name);
 		return;
 	}
-	char *rel = path_join(s->dir, e->d_name);
 	if (*name)
-		add_message(s, name, rel, flags, strcmp(s->sub, "new") == 0);
-	g_free(rel);
+		add_message(s, name, e->d_name, strcmp(s->sub, "new") == 0);
 	g_free(name);
 }
 
@@ -333,9 +384,7 @@ static void scan_eml_entry(scan_state *s, struct dirent *e)
 	}
 	char *name = t == DT_REG ? store_message_name(FOLDER_EML, e->d_name, NULL) : NULL;
 	if (name) {
-		char *rel = path_join(s->dir, e->d_name);
-		add_message(s, name, rel, "", false);
-		g_free(rel);
+		add_message(s, name, e->d_name, false);
 		g_free(name);
 	}
 }
@@ -384,22 +433,20 @@ static bool dirs_changed(mount *mnt, folder *f)
 	return changed;
 }
 
-static void diff_listings(GHashTable *old, GHashTable *new, folder_diff *diff)
+static void diff_listings(const msgtab *old, const msgtab *new, folder_diff *diff)
 {
-	GHashTableIter it;
-	gpointer k, v;
-	g_hash_table_iter_init(&it, new);
-	while (g_hash_table_iter_next(&it, &k, &v)) {
-		msgfile *o = g_hash_table_lookup(old, k);
-		if (!o)
-			g_ptr_array_add(diff->added, g_strdup(k));
-		else if (strcmp(o->relpath, ((msgfile *)v)->relpath) != 0)
-			g_ptr_array_add(diff->changed, g_strdup(k));
+	size_t pos = 0;
+	msgent e, o;
+	while (msgtab_next(new, &pos, &e)) {
+		if (!msgtab_get(old, e.name, &o))
+			g_ptr_array_add(diff->added, g_strdup(e.name));
+		else if (o.in_new != e.in_new || strcmp(o.suffix, e.suffix) != 0)
+			g_ptr_array_add(diff->changed, g_strdup(e.name));   /* another file */
 	}
-	g_hash_table_iter_init(&it, old);
-	while (g_hash_table_iter_next(&it, &k, &v))
-		if (!g_hash_table_contains(new, k))
-			g_ptr_array_add(diff->removed, g_strdup(k));
+	pos = 0;
+	while (msgtab_next(old, &pos, &o))
+		if (!msgtab_get(new, o.name, NULL))
+			g_ptr_array_add(diff->removed, g_strdup(o.name));
 }
 
 /* Log each symlink once per mount (design.md 8): it is skipped, not an error. */
@@ -419,13 +466,12 @@ static void scan_state_init(scan_state *s, mount *mnt, const folder *f)
 {
 	*s = (scan_state){ mnt, f, NULL, g_ptr_array_new_with_free_func(g_free),
 	                   g_ptr_array_new_with_free_func(g_free), NULL, NULL, false };
-	s->messages = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, msgfile_unref_cb);
+	s->messages = msgtab_new();
 }
 
 static void scan_state_release(scan_state *s)
 {
-	if (s->messages)
-		g_hash_table_unref(s->messages);
+	msgtab_free(s->messages);
 	g_ptr_array_unref(s->subdirs);
 	g_ptr_array_unref(s->symlinks);
 }
@@ -442,12 +488,11 @@ static void refind_gone(mount *mnt, folder *f, scan_state *s)
 {
 	for (int again = 0; again < 2 && f->type == FOLDER_MAILDIR; again++) {
 		GPtrArray *gone = g_ptr_array_new_with_free_func(g_free);
-		GHashTableIter it;
-		gpointer k, v;
-		g_hash_table_iter_init(&it, f->messages);
-		while (g_hash_table_iter_next(&it, &k, &v))
-			if (!g_hash_table_contains(s->messages, k))
-				g_ptr_array_add(gone, g_strdup(k));
+		size_t pos = 0;
+		msgent e;
+		while (msgtab_next(f->messages, &pos, &e))
+			if (!msgtab_get(s->messages, e.name, NULL))
+				g_ptr_array_add(gone, g_strdup(e.name));
 		if (!gone->len) {
 			g_ptr_array_unref(gone);
 			break;
@@ -459,9 +504,8 @@ static void refind_gone(mount *mnt, folder *f, scan_state *s)
 		pthread_mutex_lock(&mnt->lock);
 		bool found = false;
 		for (guint i = 0; i < gone->len; i++) {
-			msgfile *mf = g_hash_table_lookup(s2.messages, gone->pdata[i]);
-			if (mf && !g_hash_table_contains(s->messages, mf->name)) {
-				g_hash_table_insert(s->messages, mf->name, msgfile_ref(mf));
+			if (msgtab_get(s2.messages, gone->pdata[i], &e) && !msgtab_get(s->messages, e.name, NULL)) {
+				msgtab_put(s->messages, e.name, e.suffix, e.in_new);
 				found = true;
 			}
 		}
@@ -492,7 +536,7 @@ static GHashTable *subfolders_found(mount *mnt, folder *f, scan_state *s)
 				continue;
 			sub = folder_new(mnt, d + 1, d, FOLDER_MAILDIR);
 		} else {
-			if (g_hash_table_contains(s->messages, d))
+			if (msgtab_get(s->messages, d, NULL))
 				continue; /* a message "x.eml" beside a folder "x": the folder wins */
 			char *path = path_join(f->path, d), *src = path_join(f->srcdir, d);
 			sub = folder_new(mnt, path, src, FOLDER_EML);
@@ -607,7 +651,7 @@ void folder_refresh(mount *mnt, folder *f, folder_diff *diff)
 	folder_diff_release(&d);
 	g_hash_table_unref(f->subfolders);
 	f->subfolders = subs;
-	g_hash_table_unref(f->messages);
+	msgtab_free(f->messages);
 	f->messages = s.messages;
 	s.messages = NULL;
 	scan_state_release(&s);
@@ -616,8 +660,8 @@ void folder_refresh(mount *mnt, folder *f, folder_diff *diff)
 
 msgfile *folder_peek_ref(folder *f, const char *name)
 {
-	msgfile *mf = g_hash_table_lookup(f->messages, name);
-	return mf ? msgfile_ref(mf) : NULL;
+	msgent e;
+	return msgtab_get(f->messages, name, &e) ? msgfile_from(f, &e) : NULL;
 }
 
 folder_diff *folder_take_unsynced(folder *f)
@@ -928,19 +972,18 @@ static void note_change(mount *mnt, folder *f, int what, const char *name)
  * next look.
  */
 static void listing_update(mount *mnt, folder *f, const char *name, const char *relpath,
-                           const char *flags, bool in_new)
+                           bool in_new)
 {
 	pthread_mutex_lock(&mnt->lock);
-	msgfile *old = g_hash_table_lookup(f->messages, name);
+	bool had = msgtab_get(f->messages, name, NULL);
 	if (!relpath) {
-		if (old) {
+		if (had) {
 			note_change(mnt, f, -1, name);
-			g_hash_table_remove(f->messages, name);
+			msgtab_remove(f->messages, name);
 		}
-	} else if (!old || strcmp(old->relpath, relpath) != 0) {
-		note_change(mnt, f, old ? 0 : 1, name);
-		msgfile *mf = msgfile_new(name, relpath, flags, in_new);
-		g_hash_table_replace(f->messages, mf->name, mf);
+	} else if (!had || !folder_lists_file(f, name, relpath)) {
+		note_change(mnt, f, had ? 0 : 1, name);
+		msgtab_put(f->messages, name, rel_suffix(relpath, name), in_new);
 	}
 	if (f->scanning)
 		f->dirty = true;
@@ -974,7 +1017,7 @@ int store_replace_from(mount *mnt, folder *f, const msgfile *mf, const void *dat
 		g_free(rel);
 		rel = to;
 		if (!err)
-			listing_update(mnt, f, mf->name, rel, flags, in_new);
+			listing_update(mnt, f, mf->name, rel, in_new);
 	}
 	if (!err && data) {
 		char *tmp = NULL;
@@ -1004,7 +1047,7 @@ int store_create(mount *mnt, folder *f, const char *name, const void *data, size
 		if (err)
 			unlink_rel(mnt, tmp);
 		else
-			listing_update(mnt, f, name, to, flags, in_new);
+			listing_update(mnt, f, name, to, in_new);
 		g_free(to);
 	}
 	g_free(tmp);
@@ -1017,7 +1060,7 @@ int store_delete(mount *mnt, folder *f, const msgfile *mf)
 	if (err)
 		mapifs_error("%s: cannot delete: %s", mf->relpath, g_strerror(err));
 	else
-		listing_update(mnt, f, mf->name, NULL, NULL, false);
+		listing_update(mnt, f, mf->name, NULL, false);
 	return err;
 }
 
@@ -1029,9 +1072,8 @@ int store_move(mount *mnt, folder *from, const msgfile *mf, folder *to, const ch
 	if (err) {
 		mapifs_error("%s: cannot move to %s: %s", mf->relpath, newrel, g_strerror(err));
 	} else {
-		listing_update(mnt, from, mf->name, NULL, NULL, false);
-		listing_update(mnt, to, newname, newrel, to->type == FOLDER_EML ? "" : mf->flags,
-		               in_new);
+		listing_update(mnt, from, mf->name, NULL, false);
+		listing_update(mnt, to, newname, newrel, in_new);
 	}
 	g_free(newrel);
 	return err;

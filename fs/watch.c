@@ -55,7 +55,7 @@ static void refresh_and_queue(mount *mnt, folder *f, GHashTable *rewritten)
 	g_hash_table_iter_init(&it, rewritten);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
 		char *name = store_message_name(f->type, k, NULL);
-		if (name && g_hash_table_contains(f->messages, name) && !g_hash_table_contains(told, name)) {
+		if (name && msgtab_get(f->messages, name, NULL) && !g_hash_table_contains(told, name)) {
 			g_ptr_array_add(again, name);
 			g_hash_table_add(told, name);
 		} else {
