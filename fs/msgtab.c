@@ -22,8 +22,11 @@
 
 #include "msgtab.h"
 
-/* entry: state byte, name, NUL, suffix, NUL */
+/* entry: state byte, name length, suffix length (a file name has at most
+ * NAME_MAX = 255 bytes), name, NUL, suffix, NUL: the lengths let a scan
+ * skip from entry to entry and compare names without strlen */
 enum { ENT_DEAD = 0, ENT_CUR = 1, ENT_NEW = 2 };
+#define ENT_HEAD 3
 
 /* slot: 0 empty, TOMB removed, else (hash tag << OFF_BITS) | (offset + 1) */
 #define OFF_BITS 40
@@ -49,13 +52,21 @@ static uint64_t mix(uint64_t h)
 	return h ^ (h >> 33);
 }
 
-static uint64_t hash_name(const msgtab *t, const char *name)
+static uint64_t hash_name(const msgtab *t, const char *name, size_t n)
 {
-	/* FNV-1a over the bytes, from a per-table seed, then mixed */
-	uint64_t h = t->seed;
-	for (const unsigned char *c = (const unsigned char *)name; *c; c++)
-		h = (h ^ *c) * UINT64_C(0x100000001b3);
-	return mix(h);
+	/* eight bytes at a time from a per-table seed, each word mixed in by
+	 * a multiply and a rotation; the length and a final mix spread it */
+	uint64_t h = t->seed ^ n;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, name + i, 8);
+		h = ((h ^ w) * UINT64_C(0x9e3779b97f4a7c15));
+		h = h << 29 | h >> 35;
+	}
+	uint64_t w = 0;
+	memcpy(&w, name + i, n - i);
+	return mix(h ^ w);
 }
 
 static uint64_t tag_of(uint64_t h)
@@ -68,15 +79,15 @@ static size_t offset_of(uint64_t s)
 	return (size_t)(s & OFF_MASK) - 1;
 }
 
-static const char *entry_name(const msgtab *t, uint64_t s)
-{
-	return t->arena + offset_of(s) + 1;   /* after the state byte */
-}
-
 static size_t entry_bytes(const char *p)
 {
-	size_t n = 1 + strlen(p + 1) + 1;
-	return n + strlen(p + n) + 1;
+	return ENT_HEAD + (unsigned char)p[1] + 1 + (unsigned char)p[2] + 1;
+}
+
+/* Whether the entry at @p is named @name of @n bytes. */
+static bool entry_is(const char *p, const char *name, size_t n)
+{
+	return (unsigned char)p[1] == n && memcmp(p + ENT_HEAD, name, n) == 0;
 }
 
 msgtab *msgtab_new(void)
@@ -102,7 +113,7 @@ size_t msgtab_count(const msgtab *t)
 
 /* The slot of @name, or of the place it would go (the first removed slot
  * on its probe path, else the empty one that ends it).  *@found says which. */
-static size_t probe(const msgtab *t, const char *name, uint64_t h, bool *found)
+static size_t probe(const msgtab *t, const char *name, size_t n, uint64_t h, bool *found)
 {
 	size_t mask = t->nslots - 1, i = (size_t)h & mask, free_at = SIZE_MAX;
 	uint64_t tag = tag_of(h);
@@ -116,7 +127,7 @@ static size_t probe(const msgtab *t, const char *name, uint64_t h, bool *found)
 		if (s == TOMB) {
 			if (free_at == SIZE_MAX)
 				free_at = i;
-		} else if (s >> OFF_BITS == tag && strcmp(entry_name(t, s), name) == 0) {
+		} else if (s >> OFF_BITS == tag && entry_is(t->arena + offset_of(s), name, n)) {
 			*found = true;
 			return i;
 		}
@@ -128,8 +139,9 @@ static void read_entry(const msgtab *t, size_t off, msgent *e)
 {
 	const char *p = t->arena + off;
 	e->in_new = p[0] == ENT_NEW;
-	e->name = p + 1;
-	e->suffix = e->name + strlen(e->name) + 1;
+	e->name_len = (unsigned char)p[1];
+	e->name = p + ENT_HEAD;
+	e->suffix = e->name + e->name_len + 1;
 }
 
 /* Put every live entry into a fresh index of @n slots. */
@@ -142,8 +154,8 @@ static void rebuild_index(msgtab *t, size_t n)
 	size_t pos = 0;
 	msgent e;
 	while (msgtab_next(t, &pos, &e)) {
-		size_t off = (size_t)(e.name - 1 - t->arena);
-		uint64_t h = hash_name(t, e.name);
+		size_t off = (size_t)(e.name - ENT_HEAD - t->arena);
+		uint64_t h = hash_name(t, e.name, e.name_len);
 		size_t i = (size_t)h & (n - 1);
 		while (t->slot[i])
 			i = (i + 1) & (n - 1);
@@ -184,6 +196,15 @@ static void grow_index(msgtab *t)
 	rebuild_index(t, n);
 }
 
+void msgtab_reserve(msgtab *t, size_t n)
+{
+	size_t want = 16;
+	while (want < n * 2)
+		want *= 2;
+	if (want > t->nslots && (t->count + t->tombs + 1) * 4 <= want * 3)
+		rebuild_index(t, want);
+}
+
 /* Mark the entry of slot @i dead (the slot still points to it). */
 static void kill_entry(msgtab *t, size_t i)
 {
@@ -198,19 +219,22 @@ bool msgtab_get(const msgtab *t, const char *name, msgent *e)
 	if (!t->count)
 		return false;
 	bool found;
-	size_t i = probe(t, name, hash_name(t, name), &found);
+	size_t n = strlen(name);
+	size_t i = probe(t, name, n, hash_name(t, name, n), &found);
 	if (found && e)
 		read_entry(t, offset_of(t->slot[i]), e);
 	return found;
 }
 
-void msgtab_put(msgtab *t, const char *name, const char *suffix, bool in_new)
+static bool put(msgtab *t, const char *name, size_t nl, const char *suffix, size_t sl, bool in_new)
 {
-	size_t nl = strlen(name), sl = strlen(suffix), need = 1 + nl + 1 + sl + 1;
+	if (nl > 255 || sl > 255)
+		return false;
+	size_t need = ENT_HEAD + nl + 1 + sl + 1;
 	grow_index(t);
-	uint64_t h = hash_name(t, name);
+	uint64_t h = hash_name(t, name, nl);
 	bool found;
-	size_t i = probe(t, name, h, &found);
+	size_t i = probe(t, name, nl, h, &found);
 	if (found)
 		kill_entry(t, i);   /* replaced: its slot takes the new entry */
 	else if (t->slot[i] == TOMB)
@@ -222,13 +246,27 @@ void msgtab_put(msgtab *t, const char *name, const char *suffix, bool in_new)
 	size_t off = t->len;
 	char *p = t->arena + off;
 	p[0] = in_new ? ENT_NEW : ENT_CUR;
-	memcpy(p + 1, name, nl + 1);
-	memcpy(p + 1 + nl + 1, suffix, sl + 1);
+	p[1] = (char)nl;
+	p[2] = (char)sl;
+	memcpy(p + ENT_HEAD, name, nl);
+	p[ENT_HEAD + nl] = '\0';
+	memcpy(p + ENT_HEAD + nl + 1, suffix, sl + 1);
 	t->len += need;
 	t->slot[i] = tag_of(h) << OFF_BITS | (off + 1);
 	t->count++;
 	if (t->dead > 65536 && t->dead > t->len / 2)
 		compact(t);
+	return true;
+}
+
+bool msgtab_put(msgtab *t, const char *name, const char *suffix, bool in_new)
+{
+	return put(t, name, strlen(name), suffix, strlen(suffix), in_new);
+}
+
+bool msgtab_put_file(msgtab *t, const char *file, size_t name_len, bool in_new)
+{
+	return put(t, file, name_len, file + name_len, strlen(file + name_len), in_new);
 }
 
 bool msgtab_remove(msgtab *t, const char *name)
@@ -236,7 +274,8 @@ bool msgtab_remove(msgtab *t, const char *name)
 	if (!t->count)
 		return false;
 	bool found;
-	size_t i = probe(t, name, hash_name(t, name), &found);
+	size_t n = strlen(name);
+	size_t i = probe(t, name, n, hash_name(t, name, n), &found);
 	if (!found)
 		return false;
 	kill_entry(t, i);
@@ -251,10 +290,11 @@ bool msgtab_next(const msgtab *t, size_t *pos, msgent *e)
 {
 	while (*pos < t->len) {
 		size_t off = *pos;
-		read_entry(t, off, e);
-		*pos = (size_t)(e->suffix - t->arena) + strlen(e->suffix) + 1;
-		if (t->arena[off] != ENT_DEAD)
+		*pos += entry_bytes(t->arena + off);
+		if (t->arena[off] != ENT_DEAD) {
+			read_entry(t, off, e);
 			return true;
+		}
 	}
 	return false;
 }

@@ -750,12 +750,12 @@ static int do_list(mount *mnt, const node_ref *r, listing *out)
 		size_t pos = 0, bytes = 0;
 		msgent e;
 		while (msgtab_next(t, &pos, &e))
-			bytes += strlen(e.name) + 1;
+			bytes += e.name_len + 1;
 		char *at = g_malloc(bytes + 1);
 		g_ptr_array_add(block, at);
 		pos = 0;
 		while (msgtab_next(t, &pos, &e)) {
-			size_t n = strlen(e.name) + 1;
+			size_t n = e.name_len + 1;
 			add_key(mnt, keys, r->path, memcpy(at, e.name, n));
 			at += n;
 		}

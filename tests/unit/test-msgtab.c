@@ -103,6 +103,8 @@ static void random_changes(unsigned space, int steps, const char *what)
 			good = false;
 		}
 		g_free(name);
+		if (i == steps / 2)
+			msgtab_reserve(t, space);   /* a bigger index midway keeps every entry */
 		if (good && i % (steps / 20) == 0)
 			good = same(t, model, &why);
 	}
@@ -117,8 +119,18 @@ static void random_changes(unsigned space, int steps, const char *what)
 int main(void)
 {
 	random_changes(50, 20000, "few names, many replacements");
+	random_changes(3, 2000, "three names");
 	random_changes(5000, 200000, "some names");
 	random_changes(200000, 300000, "many names");
+
+	/* a name longer than a file name can be is refused, not truncated */
+	msgtab *lt = msgtab_new();
+	char *longname = g_strnfill(256, 'x');
+	ok(!msgtab_put(lt, longname, "", false) && !msgtab_get(lt, longname, NULL) &&
+	   msgtab_put(lt, longname + 1, ":2,S", false) && msgtab_get(lt, longname + 1, NULL),
+	   "a 256-byte name is refused, a 255-byte one kept");
+	g_free(longname);
+	msgtab_free(lt);
 
 	/* a table filled and emptied over and over keeps its size bounded */
 	msgtab *t = msgtab_new();
