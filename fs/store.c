@@ -146,17 +146,10 @@ static const char *rel_suffix(const char *relpath, const char *name)
 
 char *folder_entry_relpath(const folder *f, const msgent *e)
 {
-	char *file = g_strconcat(e->name, e->suffix, NULL);
-	char *rel;
-	if (f->type == FOLDER_EML) {
-		rel = path_join(f->srcdir, file);
-	} else {
-		char *dir = path_join(f->srcdir, e->in_new ? "new" : "cur");
-		rel = path_join(dir, file);
-		g_free(dir);
-	}
-	g_free(file);
-	return rel;
+	/* path_join()'s form: "dir/file", or "file" in the root; in one
+	 * allocation, since every request for a message makes one */
+	const char *sub = f->type == FOLDER_EML ? "" : e->in_new ? "new/" : "cur/";
+	return g_strconcat(f->srcdir, *f->srcdir ? "/" : "", sub, e->name, e->suffix, NULL);
 }
 
 static bool eat(const char **p, const char *s)
