@@ -5,9 +5,9 @@
  * Each message may hold a header-only object (enough for every property a
  * header supplies) and a full one; the full one replaces the other.  Weight
  * is the memory an object holds, estimated when it is made (weigh()), so
- * a few huge messages cannot push memory past CACHE_MAX_BYTES, while the
- * small header-only objects of a whole folder stay; an evicted message is
- * parsed again on demand and gives the same tree.
+ * a few huge messages cannot push memory past mount->cache_max_bytes
+ * (-o cache_mb), while the small header-only objects of a folder stay; an
+ * evicted message is parsed again on demand and gives the same tree.
  *
  * Threads (mapifs.h): the table is under mount->lock, but a load (reading
  * the file, parsing it) runs with the lock released, so one big message
@@ -284,7 +284,7 @@ cached *cache_get(mount *mnt, folder *f, const char *name, mapper_load_level lev
 		c->link = mnt->lru.head;
 		mnt->cache_weight += weight;
 		/* evict from the tail, but never the object just made */
-		while ((mnt->cache_weight > CACHE_MAX_BYTES ||
+		while ((mnt->cache_weight > mnt->cache_max_bytes ||
 		        g_queue_get_length(&mnt->lru) > CACHE_MAX_ENTRIES) &&
 		       mnt->lru.tail && mnt->lru.tail->data != c)
 			evict(mnt, mnt->lru.tail->data);

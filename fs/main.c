@@ -28,6 +28,7 @@ struct options {
 	access_opts access;
 	mapper_crypto_options *crypto;   /* design.md 5 (crypto-options.h) */
 	unsigned max_inodes;
+	unsigned cache_mb;
 };
 
 /* Inodes kept before the kernel is asked to forget the least recently
@@ -36,10 +37,15 @@ struct options {
  * 42 MB (issue 11: memory must not grow with everything ever read, and
  * stay under 256 MiB with a million messages listed). */
 #define DEFAULT_MAX_INODES 100000
+/* MiB of parsed messages kept (cache.c): the header-only objects of some
+ * 8,000 messages.  With the inodes above and a million-message listing
+ * that keeps the daemon under 256 MiB (issue 11, bench M3: 271 MiB with
+ * 96). */
+#define DEFAULT_CACHE_MB 64
 
 enum {
 	KEY_HELP, KEY_VERSION, KEY_UID, KEY_GID, KEY_UMASK, KEY_SHARE_DECRYPTED, KEY_ALLOW_OTHER,
-	KEY_MAX_INODES,
+	KEY_MAX_INODES, KEY_CACHE_MB,
 };
 
 
@@ -58,6 +64,7 @@ static const struct fuse_opt option_spec[] = {
 	FUSE_OPT_KEY("share_decrypted", KEY_SHARE_DECRYPTED),
 	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
 	FUSE_OPT_KEY("max_inodes=", KEY_MAX_INODES),
+	FUSE_OPT_KEY("cache_mb=", KEY_CACHE_MB),
 	FUSE_OPT_END
 };
 
@@ -129,16 +136,22 @@ static int option_proc(void *data, const char *arg, int key, struct fuse_args *o
 		}
 		return 0;
 	}
-	case KEY_MAX_INODES: {
-		const char *v = arg + strlen("max_inodes=");
+	case KEY_MAX_INODES:
+	case KEY_CACHE_MB: {
+		const char *v = strchr(arg, '=') + 1;
+		unsigned long limit = key == KEY_CACHE_MB ? 1UL << 20 : 0xffffffffUL;
 		char *end;
 		errno = 0;
 		unsigned long n = strtoul(v, &end, 10);
-		if (!*v || *end || errno || n > 0xffffffffUL) {
-			fprintf(stderr, "mapifs: -o %s: not a number\n", arg);
+		if (!*v || *end || errno || n > limit || (key == KEY_CACHE_MB && n == 0)) {
+			fprintf(stderr, "mapifs: -o %s: not a number%s\n", arg,
+			        key == KEY_CACHE_MB ? " from 1 to 1048576" : "");
 			return -1;
 		}
-		o->max_inodes = (unsigned)n;
+		if (key == KEY_CACHE_MB)
+			o->cache_mb = (unsigned)n;
+		else
+			o->max_inodes = (unsigned)n;
 		return 0;
 	}
 	case KEY_SHARE_DECRYPTED:
@@ -169,6 +182,7 @@ static void usage(const char *prog)
 	       "    -o max_inodes=N        keep about N files and directories in memory, then\n"
 	       "                           let the kernel forget the least recently looked up\n"
 	       "                           (default 100000; 0: no limit)\n"
+	       "    -o cache_mb=N          keep up to N MiB of parsed messages (default 64)\n"
 	       "    -o share_decrypted     decrypted content follows the same modes as the\n"
 	       "                           rest (default: the mounting user's alone)\n"
 	       "\n"
@@ -320,7 +334,7 @@ int main(int argc, char *argv[])
 	 * daemon kept half again as much memory as it used (issue 11,
 	 * scripts/bench.sh row 10).  Two arenas serve two cores. */
 	mallopt(M_ARENA_MAX, 2);
-	struct options opts = { .max_inodes = DEFAULT_MAX_INODES };
+	struct options opts = { .max_inodes = DEFAULT_MAX_INODES, .cache_mb = DEFAULT_CACHE_MB };
 	opts.crypto = mapper_crypto_options_new();
 	char **fargv = NULL;
 	int fargc = split_args(argc, argv, &opts, &fargv);
@@ -344,6 +358,7 @@ int main(int argc, char *argv[])
 	mnt.gid = getgid();
 	mnt.access = opts.access;
 	mnt.max_inodes = opts.max_inodes;
+	mnt.cache_max_bytes = (size_t)opts.cache_mb << 20;
 	mnt.srcfd = -1;
 	mnt.inotify_fd = -1;
 	int err = mount_open_source(&mnt, opts.source);

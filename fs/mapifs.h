@@ -221,6 +221,7 @@ typedef struct mount {
 	GTree *nodes_sorted;        /* the same pairs in path order (inode.c) */
 	GQueue node_lru;            /* nodes that may be trimmed, last looked up first */
 	unsigned max_inodes;        /* -o max_inodes: trim beyond this many */
+	size_t cache_max_bytes;     /* -o cache_mb: cache.c's budget in bytes */
 	bool trimmed;               /* entries were queued to trim (sync.c) */
 	GHashTable *nodes_by_ino;   /* ino -> node* */
 
@@ -255,12 +256,12 @@ typedef struct mount {
 
 /* Per-mount limits of the message cache: objects of evicted messages are
  * rebuilt on demand (identically, so inode numbers and names stay).  The
- * bytes are memory the objects hold (mapper_message_footprint): header-
- * only objects (5-10 KB each) of some 10,000 messages fit, while a few big
- * full ones cannot push the daemon past its budget (issue 11: 256 MiB in
- * all, with the inodes of -o max_inodes). */
+ * bytes (mount->cache_max_bytes, -o cache_mb) are memory the objects hold
+ * (mapper_message_footprint): header-only objects (5-10 KB each) of some
+ * 8,000 messages fit in the default 64 MiB, while a few big full ones
+ * cannot push the daemon past its budget (issue 11: 256 MiB in all, with
+ * the inodes of -o max_inodes). */
 #define CACHE_MAX_ENTRIES 65536
-#define CACHE_MAX_BYTES (96u << 20)
 
 /* source.c: files relative to the source root.  Never follow a symlink in
  * any component (openat2 RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH), never
