@@ -1086,104 +1086,6 @@ static bool is_ascii(const char *data, size_t len)
 	return true;
 }
 
-/* Append the character entity at @p (after '&') to @out; its length or 0. */
-static size_t html_entity(const char *p, const char *end, GString *out)
-{
-	static const struct { const char *name; gunichar c; } named[] = {
-		{ "amp", '&' }, { "lt", '<' }, { "gt", '>' }, { "quot", '"' },
-		{ "apos", '\'' }, { "nbsp", 0xA0 },
-	};
-	const char *semi = memchr(p, ';', (size_t)MIN(end - p, 12));
-	if (!semi)
-		return 0;
-	gunichar c = 0;
-	if (*p == '#') {
-		bool hex = p + 1 < semi && (p[1] == 'x' || p[1] == 'X');
-		char *stop = NULL;
-		char *num = g_strndup(p + 1 + hex, (gsize)(semi - p - 1 - hex));
-		guint64 v = g_ascii_strtoull(num, &stop, hex ? 16 : 10);
-		c = *num && stop && !*stop && v < 0x110000 ? (gunichar)v : 0;
-		g_free(num);
-	} else {
-		for (size_t i = 0; i < G_N_ELEMENTS(named); i++)
-			if ((size_t)(semi - p) == strlen(named[i].name) &&
-			    g_ascii_strncasecmp(p, named[i].name, (gsize)(semi - p)) == 0)
-				c = named[i].c;
-	}
-	if (!c || !g_unichar_validate(c))
-		return 0;
-	g_string_append_unichar(out, c == 0xA0 ? ' ' : c);
-	return (size_t)(semi - p) + 1;
-}
-
-/* The text of an HTML body for its text/plain alternative (MS-OXCMAIL
- * 2.1.3.3.4): tags dropped, block ends as line breaks (the file's: CRLF
- * when @crlf), white space of the source collapsed as a browser does,
- * script and style left out. */
-static char *html_to_text(const char *html, size_t len, const char *charset, bool crlf)
-{
-	const char *eol = crlf ? "\r\n" : "\n";
-	char *utf8 = NULL;
-	if (!g_utf8_validate(html, (gssize)len, NULL) && charset)
-		utf8 = g_convert(html, (gssize)len, "UTF-8", charset, NULL, NULL, NULL);
-	if (!utf8)
-		utf8 = g_utf8_make_valid(html, (gssize)len);
-	static const char *const blocks[] = {
-		"br", "p", "div", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6",
-		"blockquote", "pre", "table", "ul", "ol", "hr", "title", NULL,
-	};
-	GString *out = g_string_new(NULL);
-	const char *p = utf8, *end = utf8 + strlen(utf8);
-	bool space = false;
-	while (p < end) {
-		if (*p == '<') {
-			const char *close = memchr(p, '>', (size_t)(end - p));
-			if (!close)
-				break;
-			const char *n = p + 1 + (p[1] == '/');
-			size_t nl = 0;
-			while (n + nl < close && g_ascii_isalnum(n[nl]))
-				nl++;
-			char *tag = g_ascii_strdown(n, (gssize)nl);
-			if (p[1] != '/' && (strcmp(tag, "script") == 0 || strcmp(tag, "style") == 0)) {
-				char *endtag = g_strconcat("</", tag, NULL);
-				const char *q = close;
-				while (q < end && g_ascii_strncasecmp(q, endtag, strlen(endtag)) != 0)
-					q++;
-				close = q < end ? memchr(q, '>', (size_t)(end - q)) : NULL;
-				g_free(endtag);
-				if (!close)
-					close = end - 1;
-			} else if (in_names(tag, blocks) && out->len && out->str[out->len - 1] != '\n') {
-				g_string_append(out, eol);
-				space = false;
-			}
-			g_free(tag);
-			p = close + 1;
-			continue;
-		}
-		if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') {
-			space = true;
-			p++;
-			continue;
-		}
-		if (space && out->len && out->str[out->len - 1] != '\n')
-			g_string_append_c(out, ' ');
-		space = false;
-		size_t used = *p == '&' ? html_entity(p + 1, end, out) : 0;
-		if (used) {
-			p += used + 1;
-		} else {
-			g_string_append_c(out, *p);
-			p++;
-		}
-	}
-	if (out->len && out->str[out->len - 1] != '\n')
-		g_string_append(out, eol);
-	g_free(utf8);
-	return g_string_free(out, FALSE);
-}
-
 static GMimeObject *html_part(ex *x, GBytes *html)
 {
 	gsize n = 0;
@@ -1359,8 +1261,9 @@ static bool update_html_part(ex *x, body_place *bp, const char *text, mapper_pro
 				bp->unit = h;
 			replace_object(x, leaf, h);
 		}
-		/* the plain alternative is made from the HTML (2.1.3.3.4) */
-		if (bp->sibling && !text && !body_changed) {
+		/* the plain alternative is made from the HTML (2.1.3.3.4); the
+		 * PidTagBody read from it was the old HTML's text */
+		if (bp->sibling && !body_changed) {
 			gsize n = 0;
 			const char *d = mh->bin ? g_bytes_get_data(mh->bin, &n) : NULL;
 			char *plain = html_to_text(d ? d : "", n, html_charset(x, d ? d : "", n), x->layout.crlf);

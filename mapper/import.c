@@ -37,6 +37,7 @@ typedef struct {
 	bool html_body;             /* body went to PidTagHtml */
 	GPtrArray *inline_candidates; /* attachments that may be hidden (4.2 item 7) */
 	char *html_text;            /* the HTML body, for cid: references */
+	char *html_charset;         /* its charset parameter, NULL if none */
 	bool body_only;             /* clear-signed: promote the body, attach nothing */
 	const char *boundary;       /* of the innermost multipart being walked */
 	bool crlf;                  /* the input's header block ends lines in CRLF */
@@ -1085,6 +1086,29 @@ static char *part_text_utf8(ctx *c, GMimePart *part)
 	return out;
 }
 
+/* PidTagBody from a text/plain part: the body itself, or the plain
+ * alternative of an HTML body (MS-OXCMAIL 2.2.3.3.2: the store keeps every
+ * form of the body it is given; Outlook stores both). */
+static void set_plain_text(ctx *c, GMimePart *part)
+{
+	char *text = part_text_utf8(c, part);
+	bag_set_string(&c->m->props, TAG_BODY, text);
+	g_free(text);
+}
+
+/* An HTML (or enriched) body without a plain alternative: PidTagBody is its
+ * text, as a store makes it (MS-OXBBODY 2.1.3.1: every body property is
+ * readable whatever the native one), in the file's line ends.  Clear-signed
+ * content is shown the same way; opaque S/MIME has no body at all. */
+static void body_text_from_html(ctx *c)
+{
+	if (!c->html_body || !c->html_text || bag_get(&c->m->props, TAG_BODY))
+		return;
+	char *text = html_to_text(c->html_text, strlen(c->html_text), c->html_charset, c->crlf);
+	bag_set_string(&c->m->props, TAG_BODY, text);
+	g_free(text);
+}
+
 static void set_body(ctx *c, GMimeObject *leaf)
 {
 	mapper_bag *bag = &c->m->props;
@@ -1094,9 +1118,7 @@ static void set_body(ctx *c, GMimeObject *leaf)
 	int cp = text_codepage_from_charset(charset);
 
 	if (r == BODY_PLAIN) {
-		char *text = part_text_utf8(c, part);
-		bag_set_string(bag, TAG_BODY, text);
-		g_free(text);
+		set_plain_text(c, part);
 		bag_set_int(bag, TAG_NATIVE_BODY, 1);
 		if (cp)
 			bag_set_int(bag, TAG_INTERNET_CODEPAGE, cp);
@@ -1109,6 +1131,8 @@ static void set_body(ctx *c, GMimeObject *leaf)
 		 * chosen alternative): the last one wins, the first is freed */
 		g_free(c->html_text);
 		c->html_text = g_strndup(d ? d : "", n);
+		g_free(c->html_charset);
+		c->html_charset = g_strdup(charset);
 		bag_set_binary_take(bag, TAG_HTML, html);
 		bag_set_int(bag, TAG_NATIVE_BODY, 3);
 		if (cp)
@@ -1130,6 +1154,8 @@ static void set_body(ctx *c, GMimeObject *leaf)
 		g_object_unref(mem);
 		g_free(c->html_text);
 		c->html_text = g_strndup((const char *)out->data, out->len);
+		g_free(c->html_charset);
+		c->html_charset = g_strdup("utf-8");
 		bag_set_binary_take(bag, TAG_HTML, g_byte_array_free_to_bytes(out));
 		bag_set_int(bag, TAG_NATIVE_BODY, 3);
 		bag_set_int(bag, TAG_INTERNET_CODEPAGE, 65001);
@@ -1164,11 +1190,18 @@ static void take_children(ctx *c, GMimeObject *o, GMimeMultipart *mp, int n, int
 {
 	if (is_multipart(o, "alternative")) {
 		body_rank best = qualifies(o, depth);
-		int chosen = -1;
-		/* the last alternative of the best kind is the sender's preference (RFC 2046 5.1.4) */
-		for (int i = 0; i < n; i++)
-			if (qualifies(g_mime_multipart_get_part(mp, i), depth + 1) == best)
+		int chosen = -1, plain = -1;
+		/* the last alternative of the best kind is the sender's preference
+		 * (RFC 2046 5.1.4); the last plain one is PidTagBody beside an
+		 * HTML body */
+		for (int i = 0; i < n; i++) {
+			GMimeObject *child = g_mime_multipart_get_part(mp, i);
+			body_rank r = qualifies(child, depth + 1);
+			if (r == best)
 				chosen = i;
+			if (r == BODY_PLAIN && GMIME_IS_PART(child))
+				plain = i;
+		}
 		for (int i = 0; i < n; i++) {
 			GMimeObject *child = g_mime_multipart_get_part(mp, i);
 			if (i == chosen)
@@ -1176,6 +1209,8 @@ static void take_children(ctx *c, GMimeObject *o, GMimeMultipart *mp, int n, int
 			else if (qualifies(child, depth + 1) == BODY_NONE)
 				walk(c, child, depth + 1, body); /* not a rendition of the text */
 		}
+		if (best > BODY_PLAIN && plain >= 0 && plain != chosen)
+			set_plain_text(c, GMIME_PART(g_mime_multipart_get_part(mp, plain)));
 		return;
 	}
 	/* related or mixed: the first child holds the body, the rest are attachments */
@@ -2005,6 +2040,8 @@ static bool import_with_layout(mapper_message *m, const char *data, size_t len,
 			if (layout)
 				layout->body = body ? g_object_ref(body) : NULL;
 		}
+		if (m->smime != SMIME_OPAQUE)
+			body_text_from_html(&c);
 		int64_t flags = m->pending_flags;
 		if (m->attachments->len)
 			flags |= MF_HAS_ATTACH;
@@ -2025,6 +2062,7 @@ out:
 	g_mime_parser_options_free(c.opts);
 	g_ptr_array_unref(c.inline_candidates);
 	g_free(c.html_text);
+	g_free(c.html_charset);
 	if (c.order)
 		g_array_unref(c.order);
 	if (c.order_index)

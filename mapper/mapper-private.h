@@ -304,6 +304,15 @@ const char *text_codepage_charset(int64_t codepage);
  * needles: a new array of @n flags, freed with g_free(). */
 gboolean *text_contains(const char *text, const char *const *needles, guint n);
 
+/* ---- html.c ------------------------------------------------------------ */
+
+/* The plain text of @len bytes of HTML in @charset (NULL: UTF-8 if valid,
+ * else windows-1252), laid out as `w3m -dump` would, lines ending in CRLF
+ * when @crlf; g_free().  html_global_init() once before any thread. */
+char *html_to_text(const char *html, size_t len, const char *charset, bool crlf);
+void html_global_init(void);
+void html_global_shutdown(void);
+
 /* headers.c: see headers.h. */
 
 /* ---- import.c ---------------------------------------------------------- */

@@ -18,10 +18,12 @@ void mapper_init(void)
 {
 	g_mime_init();
 	smime_global_init();
+	html_global_init();
 }
 
 void mapper_shutdown(void)
 {
+	html_global_shutdown();
 	smime_global_shutdown();
 	g_mime_shutdown();
 }

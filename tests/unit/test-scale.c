@@ -114,6 +114,18 @@ static void make_inline(buf *b, size_t n)
 	buf_add(b, "--b--\n");
 }
 
+/* An HTML body of n unclosed elements, each inside the one before
+ * (div, then a list item of a new list, then inline ones): its PidTagBody
+ * (mapper/html.c) walks a tree n deep. */
+static void make_html_nested(buf *b, size_t n)
+{
+	buf_add(b, head);
+	buf_add(b, "Content-Type: text/html; charset=utf-8\n\n<html><body>");
+	for (size_t i = 0; i < n; i++)
+		buf_printf(b, "%s w%zu ", (const char *[]){ "<div>", "<ul><li>", "<b>", "<i>" }[i % 4], i);
+	buf_add(b, "</body></html>\n");
+}
+
 /* ---- what a mount does with them -------------------------------------------- */
 
 static size_t count_names(mapper_message *m, const char *path)
@@ -309,6 +321,25 @@ static void check_inline(const scale_case *sc, size_t n, const outcome *o)
 	is_file(o->m, "attachments/0/PidTagAttachmentHidden", "true\n", sc->what);
 }
 
+static void check_html_nested(const scale_case *sc, size_t n, const outcome *o)
+{
+	/* a line per <div> or item: "w0", "", "• w1 w2 w3", "w4", "• w5 w6 w7",
+	 * ...: the outermost list is a paragraph, the lists in it lines */
+	buf want = { 0 };
+	for (size_t i = 0; i < n; i++) {
+		if (i % 4 == 0 && i)
+			buf_add(&want, "\n");
+		else if (i % 4 == 1)
+			buf_add(&want, i == 1 ? "\n\n\u2022 " : "\n\u2022 ");
+		else if (i % 4)
+			buf_add(&want, " ");
+		buf_printf(&want, "w%zu", i);
+	}
+	buf_add(&want, "\n");
+	is_file(o->m, "PidTagBody", want.data, sc->what);
+	free(want.data);
+}
+
 static const scale_case cases[] = {
 	{ "distinct header fields", { 1500, 12500 }, make_distinct, check_distinct },
 	{ "one header field repeated", { 6250 }, make_repeated, check_repeated },
@@ -316,6 +347,7 @@ static const scale_case cases[] = {
 	{ "recipients in To and Cc", { 1000 }, make_recipients, check_recipients },
 	{ "attachments", { 1250 }, make_parts, check_parts },
 	{ "inline images the HTML refers to", { 1000 }, make_inline, check_inline },
+	{ "elements nested in an HTML body", { 2000 }, make_html_nested, check_html_nested },
 };
 
 /* Check the outcome for @n items and time the work: the best of @runs,
