@@ -1684,6 +1684,22 @@ static mapper_status clear_signed_tail(ex *x, const char *d, size_t n, GPtrArray
 	return MAPPER_OK;
 }
 
+/* Whether the Content-Type value @v names an opaque S/MIME entity
+ * (MS-OXOSMIME 3.1.5.2.1: application/pkcs7-mime, its x- form, or
+ * application/octet-stream, which needs a .p7m name). */
+static bool opaque_media_type(const char *v)
+{
+	GMimeContentType *ct = g_mime_content_type_parse(NULL, v);
+	if (!ct)
+		return false;
+	const char *type = g_mime_content_type_get_media_type(ct);
+	const char *sub = g_mime_content_type_get_media_subtype(ct);
+	bool yes = type && sub && ieq(type, "application") &&
+	           (ieq(sub, "pkcs7-mime") || ieq(sub, "x-pkcs7-mime") || ieq(sub, "octet-stream"));
+	g_object_unref(ct);
+	return yes;
+}
+
 /* MS-OXOSMIME 3.1.5.2.4 step 4: the raw Content-Type of the original
  * (PS_INTERNET_HEADERS "Content-Type"), else the MIME tag with name=
  * @filename.  With @same_kind an original field that says the same stays. */
@@ -1691,6 +1707,10 @@ static void opaque_content_type(ex *x, mapper_attachment *a, const char *filenam
                                 GPtrArray *tail)
 {
 	mapper_prop *raw = bag_get_named(&x->m->props, &mapper_ps_internet_headers, "Content-Type");
+	/* every message keeps its Content-Type there: that of a message being
+	 * made opaque (sealed) describes what it was, not the CMS */
+	if (raw && raw->str && !opaque_media_type(raw->str))
+		raw = NULL;
 	char *text;
 	if (raw && raw->str && *raw->str) {
 		text = g_strconcat("Content-Type: ", raw->str, x->nl, NULL);

@@ -878,12 +878,6 @@ static void set_message_class(ctx *c, const char *content_class)
 		const char *st = g_mime_content_type_get_parameter(c->last_ct, "smime-type");
 		/* MS-OXOSMIME 2.2.2 item 1, endnote <5> for secure receipts */
 		cls = st && ieq(st, "signed-receipt") ? "IPM.Note.Receipt.SMIME" : "IPM.Note.SMIME";
-		/* MS-OXOSMIME 3.1.5.2.2 step 2 (2.2.2 item 4): the raw last Content-Type value */
-		char *raw_ct = unfold(g_mime_header_get_raw_value(c->last_ct_header));
-		char *raw_ct8 = to_utf8(c, raw_ct);
-		bag_set_named_string(&m->props, &mapper_ps_internet_headers, "Content-Type", raw_ct8);
-		g_free(raw_ct);
-		g_free(raw_ct8);
 	} else if (content_class) {
 		custom = class_from_content_class(content_class);
 		if (custom)
@@ -891,6 +885,33 @@ static void set_message_class(ctx *c, const char *content_class)
 	}
 	bag_set_string(&m->props, TAG_MESSAGE_CLASS, cls);
 	g_free(custom);
+}
+
+/* {PS_INTERNET_HEADERS, "Content-Type"}: the raw value of the last
+ * Content-Type field, unfolded.  MS-OXOSMIME 3.1.5.2.2 step 2 requires it
+ * of opaque S/MIME (the writer restores it, 3.1.5.2.4); Outlook keeps it
+ * on every message, and so does this.  Without a field the message is
+ * what RFC 2045 5.2 says it is by default. */
+static void set_content_type_property(ctx *c)
+{
+	char *raw_ct = c->last_ct_header ? unfold(g_mime_header_get_raw_value(c->last_ct_header))
+	                                 : g_strdup("text/plain; charset=us-ascii");
+	char *raw_ct8 = to_utf8(c, raw_ct);
+	bag_set_named_string(&c->m->props, &mapper_ps_internet_headers, "Content-Type", raw_ct8);
+	g_free(raw_ct);
+	g_free(raw_ct8);
+}
+
+/* PidTagConversationTopic: the Thread-Topic field, else the normalized
+ * subject (MS-OXCMAIL 2.2.3.2.7 allows deriving it; Outlook has it on every
+ * message with a subject).  Not written back unless it is changed: the
+ * writer only writes properties that differ from the message's. */
+static void set_conversation_topic(ctx *c)
+{
+	mapper_bag *bag = &c->m->props;
+	mapper_prop *ns = bag_get(bag, TAG_NORMALIZED_SUBJECT);
+	if (!bag_get(bag, TAG_CONVERSATION_TOPIC) && ns && ns->str)
+		bag_set_string(bag, TAG_CONVERSATION_TOPIC, ns->str);
 }
 
 /* Content-ID / Content-Location / Content-Base of a single-part message
@@ -932,6 +953,8 @@ static void import_headers(ctx *c, const mapper_source *src)
 	fields_finish(&s, src);
 	c->m->smime = recognize_smime(c);
 	set_message_class(c, s.content_class);
+	set_content_type_property(c);
+	set_conversation_topic(c);
 	single_part_ids(c);
 
 	for (int i = 1; i < 4; i++)

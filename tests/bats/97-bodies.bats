@@ -94,6 +94,12 @@ assert_html_body() {
         same_html "$E/html.bin" "$d"
         assert_file_is "$d/PidTagNativeBody" 3
     done
+    # as Outlook does on every message: the raw Content-Type (as Python's
+    # compat32 parser reads it, unfolded) and the conversation topic
+    local ct
+    ct=$(python3 -c 'import email, re, sys; print(re.sub(r"\r?\n", "", email.message_from_binary_file(open(sys.argv[1], "rb"))["Content-Type"]).strip())' "$(file_of alt)")
+    assert_file_is "$(msg alt)/PS_INTERNET_HEADERS/Content-Type" "$ct"
+    assert_file_is "$(msg alt)/PidTagConversationTopic" alternative
     # the related image is still an attachment, hidden as rendered in the body
     assert_file_is "$(msg related)/attachments/0/PidTagAttachMimeTag" image/png
     # a plain message keeps PidTagNativeBody 1 and has no PidTagHtml
@@ -173,4 +179,11 @@ PY
     cmp "$BATS_TEST_TMPDIR/html.before" "$E/html.bin" || fail "the HTML changed with the text"
     assert_file_is "$d/PidTagBody" "My own plain text"
     assert_file_is "$d/PidTagNativeBody" 3
+
+    # the topic taken from the subject is not written as a Thread-Topic
+    # field, and follows a new subject
+    echo 'RE: A new subject' >"$d/PidTagSubject"
+    run grep -ci '^Thread-Topic:' "$f"
+    assert_output 0
+    assert_file_is "$d/PidTagConversationTopic" 'A new subject'
 }

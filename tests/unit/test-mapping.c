@@ -143,10 +143,11 @@ static void test_headers(void)
 	is_absent(m, "PS_INTERNET_HEADERS/MIME-Version", "excluded header");
 	is_absent(m, "PS_INTERNET_HEADERS/Content-Transfer-Encoding", "excluded header");
 	is_absent(m, "PS_INTERNET_HEADERS/Return-Path", "excluded header");
-	is_absent(m, "PS_INTERNET_HEADERS/Content-Type", "excluded header");
+	/* Content-Type is kept raw on every message, as Outlook does (issue 12) */
+	is_file(m, "PS_INTERNET_HEADERS/Content-Type", "text/plain; charset=utf-8\n", "the raw Content-Type");
 	is_absent(m, "PS_INTERNET_HEADERS/Subject", "header mapped elsewhere");
 	is_absent(m, "PS_INTERNET_HEADERS/Importance", "header mapped elsewhere");
-	is_list(m, "PS_INTERNET_HEADERS", "X-Foo", "only the generic header");
+	is_list(m, "PS_INTERNET_HEADERS", "Content-Type,X-Foo", "only the generic header and Content-Type");
 
 	/* PidTagTransportMessageHeaders: the header block as it came */
 	size_t hlen = (size_t)(strstr(headers_msg, "\r\n\r\n") - headers_msg) + 2;
@@ -279,6 +280,21 @@ static void test_headers(void)
 	            "LF header block");
 	is_file(m, "PS_INTERNET_HEADERS/X-Foo", "folded value\n", "folded generic header is one line");
 	is_file(m, "PidTagBody", "body\n", "LF body");
+	/* no Content-Type field: text/plain in US-ASCII (RFC 2045 5.2) */
+	is_file(m, "PS_INTERNET_HEADERS/Content-Type", "text/plain; charset=us-ascii\n",
+	        "the default Content-Type");
+	/* no Thread-Topic: the normalized subject (MS-OXCMAIL 2.2.3.2.7) */
+	is_file(m, "PidTagConversationTopic", "lf\n", "ConversationTopic from the subject");
+	mapper_message_free(m);
+
+	m = load("From: a@example.com\nSubject: RE: the plan\nContent-Type: text/plain;\n"
+	         " charset=\"iso-8859-1\"; format=flowed\n\nbody\n");
+	is_file(m, "PidTagConversationTopic", "the plan\n", "ConversationTopic without the prefix");
+	is_file(m, "PS_INTERNET_HEADERS/Content-Type", "text/plain; charset=\"iso-8859-1\"; format=flowed\n",
+	        "the Content-Type unfolded, parameters as written");
+	mapper_message_free(m);
+	m = load("From: a@example.com\n\nno subject\n");
+	is_absent(m, "PidTagConversationTopic", "no subject, no topic");
 	mapper_message_free(m);
 }
 
