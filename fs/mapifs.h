@@ -103,10 +103,20 @@ char *path_join(const char *dir, const char *name);
 /* ---- the source tree (store.c) ---------------------------------------------- */
 
 typedef enum {
-	FOLDER_MAILDIR_ROOT, /* mount root of a Maildir: INBOX + Maildir++ folders */
-	FOLDER_MAILDIR,      /* a Maildir: messages from cur/ and new/ */
+	FOLDER_MAILDIR_ROOT, /* mount root of a Maildir: INBOX, Maildir++ folders
+	                      * and Maildirs in plain subdirectories */
+	FOLDER_MAILDIR,      /* a Maildir: messages from cur/ and new/ (and,
+	                      * when a plain directory, the Maildirs below it) */
+	FOLDER_MAILDIR_DIR,  /* a plain directory with Maildirs below it, no
+	                      * messages of its own (mbsync's "lists/") */
 	FOLDER_EML,          /* a directory of .eml files and subdirectories */
 } folder_type;
+
+/* Whether messages can be stored in a folder of type @t. */
+static inline bool folder_type_holds_messages(folder_type t)
+{
+	return t == FOLDER_MAILDIR || t == FOLDER_EML;
+}
 
 
 /* One message file of a folder listing, as a request works with it: made

@@ -273,7 +273,9 @@ typedef struct {
 	mount *mnt;
 	const folder *f;
 	msgtab *messages;        /* the new listing */
-	GPtrArray *subdirs;      /* names of subdirectories (eml) or Maildir++ folders */
+	GPtrArray *subdirs;      /* subdirectories that are folders: a kind letter
+	                          * (M Maildir, H holds Maildirs, E .eml files)
+	                          * and the directory name */
 	GPtrArray *symlinks;     /* source paths skipped as symlinks */
 	const char *sub;         /* "cur" or "new" */
 	const char *dir;         /* source directory being read */
@@ -361,17 +363,107 @@ static void scan_maildir_entry(scan_state *s, struct dirent *e)
 		add_message(s, e->d_name, name_len, strcmp(s->sub, "new") == 0);
 }
 
+/* ---- which directories are folders ---------------------------------------- */
+
+/* maildir(5): a Maildir is a directory with cur/ and new/ (tmp/ is only
+ * for deliveries); one of them, a real directory, is enough to read it. */
+static bool is_maildir(mount *mnt, const char *rel)
+{
+	static const char *const subs[] = { "cur", "new" };
+	for (int i = 0; i < 2; i++) {
+		char *p = path_join(rel, subs[i]);
+		struct stat st;
+		bool yes = source_stat(mnt, p, &st) == 0 && S_ISDIR(st.st_mode);
+		g_free(p);
+		if (yes)
+			return true;
+	}
+	return false;
+}
+
+static bool is_maildir_part(const char *name)
+{
+	return !strcmp(name, "cur") || !strcmp(name, "new") || !strcmp(name, "tmp");
+}
+
+/* How deep, and through how many entries in all, holds_maildirs() looks for
+ * a Maildir below a plain directory: mbsync and offlineimap nest folders a
+ * few levels ("lists/linux/kernel"); a tree such as .notmuch/xapian/ or a
+ * hostile one costs a bounded look, not a walk of everything. */
+#define MAILDIR_SEARCH_DEPTH 4
+#define MAILDIR_SEARCH_ENTRIES 4096
+
+/* Whether a Maildir lies below plain directory @rel (itself not one),
+ * within @depth more levels and *@budget more entries. */
+static bool holds_maildirs(mount *mnt, const char *rel, int depth, size_t *budget)
+{
+	int fd;
+	if (depth <= 0 || source_open_listing(mnt, rel, &fd) != 0)
+		return false;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return false;
+	}
+	bool found = false;
+	struct dirent *e;
+	while (!found && *budget && (e = readdir(d))) {
+		(*budget)--;
+		if (e->d_name[0] == '.' || is_maildir_part(e->d_name) ||
+		    (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN))
+			continue;
+		char *p = path_join(rel, e->d_name);
+		struct stat st;
+		if (source_stat(mnt, p, &st) == 0 && S_ISDIR(st.st_mode))
+			found = is_maildir(mnt, p) || holds_maildirs(mnt, p, depth - 1, budget);
+		g_free(p);
+	}
+	closedir(d);
+	return found;
+}
+
+/* Subdirectory @name of the directory being read becomes a folder when it
+ * is a Maildir ("M" + name in s->subdirs) or, unless @maildir_only, holds
+ * Maildirs below it ("H"); anything else (.notmuch, an attachment store)
+ * is not mail and stays hidden. */
+static void add_maildir_subdir(scan_state *s, const char *name, bool maildir_only)
+{
+	char *rel = path_join(s->dir, name);
+	size_t budget = MAILDIR_SEARCH_ENTRIES;
+	char kind = is_maildir(s->mnt, rel) ? 'M'
+	            : !maildir_only && holds_maildirs(s->mnt, rel, MAILDIR_SEARCH_DEPTH, &budget) ? 'H'
+	            : 0;
+	g_free(rel);
+	if (kind)
+		g_ptr_array_add(s->subdirs, g_strdup_printf("%c%s", kind, name));
+}
+
 static void scan_root_entry(scan_state *s, struct dirent *e)
 {
-	/* Maildir++: subfolders are ".Name" directories beside cur/ new/ tmp/ */
-	if (e->d_name[0] != '.' || !e->d_name[1] || !strcmp(e->d_name, ".."))
+	/* Maildir++: subfolders are ".Name" Maildirs beside cur/ new/ tmp/;
+	 * mbsync, offlineimap and notmuch users have plain "name/" ones too */
+	const char *n = e->d_name;
+	if (!strcmp(n, ".") || !strcmp(n, "..") || is_maildir_part(n))
 		return;
 	unsigned char t = entry_type(s, e);
 	if (t == DT_LNK)
 		skip_symlink(s, e);
-	if (t != DT_DIR)
+	if (t == DT_DIR)
+		add_maildir_subdir(s, n, n[0] == '.');
+}
+
+/* An entry of a plain directory that is a Maildir or holds some: only
+ * the Maildirs below it are folders. */
+static void scan_plain_entry(scan_state *s, struct dirent *e)
+{
+	const char *n = e->d_name;
+	if (n[0] == '.' || is_maildir_part(n))
 		return;
-	g_ptr_array_add(s->subdirs, g_strdup(e->d_name));
+	unsigned char t = entry_type(s, e);
+	if (t == DT_LNK)
+		skip_symlink(s, e);
+	if (t == DT_DIR)
+		add_maildir_subdir(s, n, false);
 }
 
 static void scan_eml_entry(scan_state *s, struct dirent *e)
@@ -380,7 +472,11 @@ static void scan_eml_entry(scan_state *s, struct dirent *e)
 		return;
 	unsigned char t = entry_type(s, e);
 	if (t == DT_DIR) {
-		g_ptr_array_add(s->subdirs, g_strdup(e->d_name));
+		/* a Maildir in a tree of .eml files (a notmuch root) is one */
+		char *rel = path_join(s->dir, e->d_name);
+		char kind = is_maildir(s->mnt, rel) ? 'M' : 'E';
+		g_free(rel);
+		g_ptr_array_add(s->subdirs, g_strdup_printf("%c%s", kind, e->d_name));
 		return;
 	}
 	if (t == DT_LNK) {
@@ -407,8 +503,15 @@ static void scan(mount *mnt, const folder *f, scan_state *s)
 				g_ptr_array_add(s->symlinks, g_strdup(rel));
 			g_free(rel);
 		}
+		/* a Maildir in a plain directory may hold more below it (not the
+		 * root's INBOX, nor a Maildir++ folder: theirs are at the root) */
+		if (f->srcdir[0] && f->srcdir[0] != '.')
+			each_entry(mnt, f->srcdir, scan_plain_entry, s);
 	} else if (f->type == FOLDER_MAILDIR_ROOT) {
 		each_entry(mnt, "", scan_root_entry, s);
+	} else if (f->type == FOLDER_MAILDIR_DIR) {
+		if (each_entry(mnt, f->srcdir, scan_plain_entry, s) == ENOENT)
+			s->missing = true;
 	} else {
 		int err = each_entry(mnt, f->srcdir, scan_eml_entry, s);
 		if (err == ENOENT)
@@ -521,33 +624,40 @@ static void refind_gone(mount *mnt, folder *f, scan_state *s)
 	}
 }
 
+static gint subdir_cmp(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(const char *const *)a + 1, *(const char *const *)b + 1);
+}
+
 /* The subfolders the scan @s found, as a new table of @f's subfolders:
  * mount name -> folder* (lock held). */
 static GHashTable *subfolders_found(mount *mnt, folder *f, scan_state *s)
 {
-	/* sorted for stable listings */
-	g_ptr_array_sort(s->subdirs, (GCompareFunc)g_strcmp0);
+	/* sorted by name for stable listings (after the kind letter) */
+	g_ptr_array_sort(s->subdirs, subdir_cmp);
 	GHashTable *subs = g_hash_table_new(g_str_hash, g_str_equal);
 	if (f->type == FOLDER_MAILDIR_ROOT) {
 		folder *inbox = folder_new(mnt, "INBOX", "", FOLDER_MAILDIR);
 		g_hash_table_insert(subs, (char *)"INBOX", inbox);
 	}
 	for (guint i = 0; i < s->subdirs->len; i++) {
-		const char *d = s->subdirs->pdata[i];
-		folder *sub;
-		if (f->type == FOLDER_MAILDIR_ROOT) {
-			/* ".Archive.2024" is shown as "Archive.2024"; "INBOX" stays the Maildir itself */
-			if (!strcmp(d + 1, "INBOX"))
-				continue;
-			sub = folder_new(mnt, d + 1, d, FOLDER_MAILDIR);
-		} else {
-			if (msgtab_get(s->messages, d, NULL))
-				continue; /* a message "x.eml" beside a folder "x": the folder wins */
-			char *path = path_join(f->path, d), *src = path_join(f->srcdir, d);
-			sub = folder_new(mnt, path, src, FOLDER_EML);
-			g_free(path);
-			g_free(src);
-		}
+		const char *entry = s->subdirs->pdata[i];
+		char kind = entry[0];
+		const char *d = entry + 1;
+		/* ".Archive.2024" (Maildir++) is shown as "Archive.2024" */
+		const char *name = f->type == FOLDER_MAILDIR_ROOT && d[0] == '.' ? d + 1 : d;
+		/* "INBOX" stays the Maildir itself; a message "x.eml" beside a
+		 * folder "x" gives way to it; of ".x" and "x", the first stays */
+		if ((f->type == FOLDER_MAILDIR_ROOT && !strcmp(name, "INBOX")) ||
+		    g_hash_table_contains(subs, name))
+			continue;
+		if (kind == 'E' && msgtab_get(s->messages, name, NULL))
+			continue;
+		folder_type type = kind == 'E' ? FOLDER_EML : kind == 'H' ? FOLDER_MAILDIR_DIR : FOLDER_MAILDIR;
+		char *path = path_join(f->path, name), *src = path_join(f->srcdir, d);
+		folder *sub = folder_new(mnt, path, src, type);
+		g_free(path);
+		g_free(src);
 		g_hash_table_insert(subs, sub->path + (*f->path ? strlen(f->path) + 1 : 0), sub);
 	}
 	return subs;

@@ -457,7 +457,7 @@ int write_create(mount *mnt, const node_ref *parent, const char *name, whandle *
 		char *msgname = store_eml_stem(name);
 		if (!msgname)
 			msgname = g_strdup(name);
-		if (f->type == FOLDER_MAILDIR_ROOT) {
+		if (!folder_type_holds_messages(f->type)) {
 			err = EPERM;
 		} else if (!store_valid_name(msgname) || name[0] == '.') {
 			err = EINVAL;
@@ -752,8 +752,8 @@ int write_mkdir(mount *mnt, const node_ref *parent, const char *name)
 		return EROFS;
 	if (parent->kind == NODE_FOLDER) {
 		folder *f = parent->folder;
-		if (f->type == FOLDER_MAILDIR_ROOT)
-			return EPERM;   /* new Maildir++ folders are not made through the mount */
+		if (!folder_type_holds_messages(f->type))
+			return EPERM;   /* new folders are not made through the mount */
 		if (!store_valid_name(name)) {
 			mapifs_log("%s/%s: not a usable message name", f->path, name);
 			return EINVAL;
@@ -842,7 +842,7 @@ int write_rename(mount *mnt, const node_ref *parent, const char *name, const nod
 	if (parent->kind != NODE_FOLDER || newparent->kind != NODE_FOLDER)
 		return EPERM;   /* property files, rows and message.eml keep their names */
 	folder *from = parent->folder, *to = newparent->folder;
-	if (to->type == FOLDER_MAILDIR_ROOT)
+	if (!folder_type_holds_messages(to->type))
 		return EPERM;
 	/* two folders' locks in address order (mapifs.h) */
 	folder *first = from < to ? from : to, *second = from < to ? to : from;
