@@ -1672,6 +1672,15 @@ static void walk(ctx *c, GMimeObject *o, int depth, GMimeObject **body)
 	} else if (GMIME_IS_PART(o)) {
 		if (c->parts)
 			g_ptr_array_add(c->parts, g_object_ref(o));
+		/* MS-OXCMAIL 2.2.3.9.2: never reassembled (a scanner must not be
+		 * defeated by split content); readers SHOULD reject such mail.  A
+		 * store cannot refuse what is on disk: the fragment stays an
+		 * opaque attachment, and the message says why */
+		if (GMIME_IS_MESSAGE_PARTIAL(o))
+			message_warn(c->m, "message/partial (part %d of %d): shown as it is, not reassembled "
+			             "(MS-OXCMAIL 2.2.3.9.2)",
+			             g_mime_message_partial_get_number(GMIME_MESSAGE_PARTIAL(o)),
+			             g_mime_message_partial_get_total(GMIME_MESSAGE_PARTIAL(o)));
 		add_leaf_attachment(c, GMIME_PART(o));
 	}
 }

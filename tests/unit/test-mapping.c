@@ -701,6 +701,30 @@ static void test_flags(void)
 	mapper_message_free(m);
 }
 
+/* MS-OXCMAIL 2.2.3.9.2: message/partial is never reassembled: the
+ * fragment is an attachment of its own type and bytes, with a warning. */
+static void test_partial(void)
+{
+	static const char inner[] =
+		"From: a@example.com\r\nSubject: the whole\r\nContent-Type: text/plain\r\n\r\n"
+		"first half of the text\r\n";
+	buf b = { 0 };
+	buf_add(&b, "From: a@example.com\r\nSubject: part 1 of 2\r\nMIME-Version: 1.0\r\n"
+	            "Content-Type: message/partial; id=\"abc@example.com\"; number=1; total=2\r\n\r\n");
+	buf_add(&b, inner);
+	mapper_message *m = load(b.data);
+	const char *what = "message/partial";
+	is_file(m, "PidTagMessageClass", "IPM.Note\n", what);
+	is_file(m, "attachments/0/PidTagAttachMimeTag", "message/partial\n", what);
+	is_file_mem(m, "attachments/0/PidTagAttachDataBinary", inner, strlen(inner), what);
+	is_absent(m, "attachments/0/PidTagAttachDataObject", what);   /* not parsed as a message */
+	is_absent(m, "PidTagBody", what);
+	ok(mapper_message_warning(m) && strstr(mapper_message_warning(m), "not reassembled"),
+	   "%s: the message warns that it is not reassembled", what);
+	mapper_message_free(m);
+	free(b.data);
+}
+
 int main(void)
 {
 	mapper_init();
@@ -709,6 +733,7 @@ int main(void)
 	test_attachments();
 	test_embedded();
 	test_flags();
+	test_partial();
 	mapper_shutdown();
 	return done_testing();
 }
