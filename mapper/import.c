@@ -39,6 +39,7 @@ typedef struct {
 	char *html_text;            /* the HTML body, for cid: references */
 	char *html_charset;         /* its charset parameter, NULL if none */
 	bool body_only;             /* clear-signed: promote the body, attach nothing */
+	bool report_read;           /* a report's status part was read (report.c) */
 	const char *boundary;       /* of the innermost multipart being walked */
 	bool crlf;                  /* the input's header block ends lines in CRLF */
 	GPtrArray *parts;           /* for import_message_layout(): the part of each attachment */
@@ -198,39 +199,10 @@ static void copy_address_group(mapper_bag *bag, const address_tags *from, const 
 	}
 }
 
-/* One recipient row (oxcmail-mapping.md 2.2, the row gromox builds). */
+/* One recipient row (oxcmail-mapping.md 2.2). */
 static void add_recipient(mapper_message *m, const mailbox *mb, int type)
 {
-	mapper_bag *row = g_new0(mapper_bag, 1);
-	bag_init(row);
-	if (!mb->addr) {
-		/* an empty group: the row mapper_message_mkdir() makes, plus the name */
-		bag_set_int(row, TAG_ROWID, m->recipients->len);
-		bag_set_int(row, TAG_RECIPIENT_TYPE, type);
-		if (mb->name) {
-			bag_set_string(row, TAG_DISPLAY_NAME, mb->name);
-			bag_set_string(row, TAG_TRANSMITTABLE_DISPLAY_NAME, mb->name);
-		}
-		g_ptr_array_add(m->recipients, row);
-		return;
-	}
-	GBytes *eid = address_oneoff_entryid(mb->name, mb->addr);
-	bag_set_int(row, TAG_ROWID, m->recipients->len);
-	bag_set_int(row, TAG_RECIPIENT_TYPE, type);
-	bag_set_string(row, TAG_DISPLAY_NAME, mb->name);
-	bag_set_string(row, TAG_TRANSMITTABLE_DISPLAY_NAME, mb->name);
-	bag_set_string(row, TAG_ADDRESS_TYPE, "SMTP");
-	bag_set_string(row, TAG_EMAIL_ADDRESS, mb->addr);
-	bag_set_string(row, TAG_SMTP_ADDRESS, mb->addr);
-	bag_set_binary_take(row, TAG_ENTRYID, g_bytes_ref(eid));
-	bag_set_binary_take(row, TAG_RECIPIENT_ENTRYID, g_bytes_ref(eid));
-	bag_set_binary_take(row, TAG_RECORD_KEY, eid);
-	bag_set_binary_take(row, TAG_SEARCH_KEY, address_search_key(mb->addr));
-	bag_set_int(row, TAG_OBJECT_TYPE, 6);   /* MAPI_MAILUSER */
-	bag_set_int(row, TAG_DISPLAY_TYPE, 0);  /* DT_MAILUSER */
-	bag_set_bool(row, TAG_RESPONSIBILITY, TRUE);
-	bag_set_int(row, TAG_RECIPIENT_FLAGS, 1); /* recipSendable */
-	g_ptr_array_add(m->recipients, row);
+	message_add_recipient(m, mb->name, mb->addr, type);
 }
 
 /* ---- header -> property rules (oxcmail-mapping.md 1.2, 1.3) ------------ */
@@ -953,6 +925,10 @@ static void import_headers(ctx *c, const mapper_source *src)
 	fields_finish(&s, src);
 	c->m->smime = recognize_smime(c);
 	set_message_class(c, s.content_class);
+	/* MS-OXCMAIL 2.2.3.7: a report's class and rows are in its body */
+	c->m->body_decides = c->m->smime == SMIME_NONE && c->last_ct &&
+	                     ieq(g_mime_content_type_get_media_type(c->last_ct), "multipart") &&
+	                     ieq(g_mime_content_type_get_media_subtype(c->last_ct), "report");
 	set_content_type_property(c);
 	set_conversation_topic(c);
 	single_part_ids(c);
@@ -1642,6 +1618,54 @@ static void add_embedded(ctx *c, GMimeMessagePart *mpart, int depth)
 	g_free(dn);
 }
 
+/* The machine-readable part of a report (multipart/report, RFC 6522): read
+ * into the message's class, properties and recipient rows (report.c), and
+ * not an attachment; a part it cannot use stays one. */
+static bool take_report(ctx *c, GMimePart *part)
+{
+	GMimeContentType *ct = g_mime_object_get_content_type(GMIME_OBJECT(part));
+	const char *sub = ct && ieq(g_mime_content_type_get_media_type(ct), "message")
+	                  ? g_mime_content_type_get_media_subtype(ct) : NULL;
+	bool mdn = sub && ieq(sub, "disposition-notification");
+	if (!sub || (!mdn && !ieq(sub, "delivery-status")))
+		return false;
+	GBytes *b = part_content(part);
+	gsize n;
+	const char *d = g_bytes_get_data(b, &n);
+	mapper_prop *date = bag_get(&c->m->props, TAG_CLIENT_SUBMIT_TIME);
+	c->report_read = report_read(c->m, mdn, d ? d : "", n, date ? date->v.t : 0, date != NULL);
+	g_bytes_unref(b);
+	return c->report_read;
+}
+
+/* What a report says of the message it reports on, from its third part
+ * (the message, or its header as text/rfc822-headers): PidTagOriginalSubject
+ * and the like.  MS-OXCMAIL leaves this to the reader; Outlook shows them. */
+static void report_original(ctx *c)
+{
+	for (guint i = 0; c->report_read && i < c->m->attachments->len; i++) {
+		mapper_attachment *a = c->m->attachments->pdata[i];
+		mapper_bag *from = a->embedded ? &a->embedded->props : NULL;
+		if (!from)
+			continue;
+		static const uint32_t pairs[][2] = {
+			{ TAG_SUBJECT, TAG_ORIGINAL_SUBJECT },
+			{ TAG_CLIENT_SUBMIT_TIME, TAG_ORIGINAL_SUBMIT_TIME },
+			{ TAG_DISPLAY_TO, TAG_ORIGINAL_DISPLAY_TO },
+		};
+		for (size_t k = 0; k < G_N_ELEMENTS(pairs); k++) {
+			mapper_prop *p = bag_get(from, pairs[k][0]);
+			if (!p || bag_get(&c->m->props, pairs[k][1]))
+				continue;
+			if (PROP_TYPE(pairs[k][0]) == PT_SYSTIME)
+				bag_set_time(&c->m->props, pairs[k][1], p->v.t);
+			else if (p->str)
+				bag_set_string(&c->m->props, pairs[k][1], p->str);
+		}
+		break;
+	}
+}
+
 /* Depth-first over the MIME tree: the first qualifying entity is the body
  * (3.2), every other leaf an attachment (4.2). */
 static void walk(ctx *c, GMimeObject *o, int depth, GMimeObject **body)
@@ -1670,6 +1694,8 @@ static void walk(ctx *c, GMimeObject *o, int depth, GMimeObject **body)
 			g_ptr_array_add(c->parts, g_object_ref(o));
 		add_embedded(c, GMIME_MESSAGE_PART(o), c->m->depth + depth + 1);
 	} else if (GMIME_IS_PART(o)) {
+		if (depth == 1 && c->m->body_decides && !c->report_read && take_report(c, GMIME_PART(o)))
+			return;
 		if (c->parts)
 			g_ptr_array_add(c->parts, g_object_ref(o));
 		/* MS-OXCMAIL 2.2.3.9.2: never reassembled (a scanner must not be
@@ -2069,6 +2095,7 @@ static bool import_with_layout(mapper_message *m, const char *data, size_t len,
 			GMimeObject *body = NULL;
 			walk(&c, top, 0, &body);
 			mark_inline(&c);
+			report_original(&c);
 			if (layout)
 				layout->body = body ? g_object_ref(body) : NULL;
 		}

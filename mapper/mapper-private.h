@@ -245,6 +245,9 @@ struct mapper_message {
 	mapper_load_level level;
 	int depth;                   /* nesting depth, 0 for the top message */
 	bool has_deferred;           /* some content stays in the file (deferred.c) */
+	bool body_decides;           /* a report: its class and recipients come from
+	                              * the body, so a header-only object answers
+	                              * nothing (MAPPER_INCOMPLETE) */
 };
 
 /* A new empty message object at nesting @depth (level MAPPER_LOAD_HEADERS
@@ -253,6 +256,10 @@ mapper_message *message_new(int depth);
 /* A new attachment with an empty property bag and origin 0; the caller
  * adds it to a message's @attachments, which then owns it. */
 mapper_attachment *attachment_new(void);
+/* A new row at the end of @m's recipient table, as oxcmail-mapping.md 2.2
+ * builds it (the row gromox builds): @addr NULL for an empty group, @name
+ * NULL for the address itself.  The row is @m's. */
+mapper_bag *message_add_recipient(mapper_message *m, const char *name, const char *addr, int type);
 /* Return @st, setting *@why (when not NULL) to the formatted reason, which
  * callers of the public API free with free(). */
 mapper_status mapper_fail(char **why, mapper_status st, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
@@ -314,6 +321,16 @@ void html_global_init(void);
 void html_global_shutdown(void);
 
 /* headers.c: see headers.h. */
+
+/* ---- report.c ---------------------------------------------------------- */
+
+/* MS-OXCMAIL 2.2.3.7: a message/delivery-status (@mdn false) or
+ * message/disposition-notification part of @len bytes, read into @m (class,
+ * report properties, a recipient row per reported recipient).  @sent: the
+ * report's own sent time (Date), if @have_sent.  False when the part holds
+ * nothing a report needs (then @m is unchanged). */
+bool report_read(mapper_message *m, bool mdn, const char *data, size_t len, int64_t sent,
+                 bool have_sent);
 
 /* ---- import.c ---------------------------------------------------------- */
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "mapper-private.h"
+#include "tags.h"
 
 /* ---- status -------------------------------------------------------------- */
 
@@ -419,6 +420,39 @@ static void attachment_free(gpointer p)
 	if (a->embedded)
 		mapper_message_free(a->embedded);
 	g_free(a);
+}
+
+mapper_bag *message_add_recipient(mapper_message *m, const char *name, const char *addr, int type)
+{
+	mapper_bag *row = g_new0(mapper_bag, 1);
+	bag_init(row);
+	bag_set_int(row, TAG_ROWID, m->recipients->len);
+	bag_set_int(row, TAG_RECIPIENT_TYPE, type);
+	g_ptr_array_add(m->recipients, row);
+	if (!addr) {
+		/* an empty group: the row mapper_message_mkdir() makes, plus the name */
+		if (name) {
+			bag_set_string(row, TAG_DISPLAY_NAME, name);
+			bag_set_string(row, TAG_TRANSMITTABLE_DISPLAY_NAME, name);
+		}
+		return row;
+	}
+	name = name ? name : addr;
+	GBytes *eid = address_oneoff_entryid(name, addr);
+	bag_set_string(row, TAG_DISPLAY_NAME, name);
+	bag_set_string(row, TAG_TRANSMITTABLE_DISPLAY_NAME, name);
+	bag_set_string(row, TAG_ADDRESS_TYPE, "SMTP");
+	bag_set_string(row, TAG_EMAIL_ADDRESS, addr);
+	bag_set_string(row, TAG_SMTP_ADDRESS, addr);
+	bag_set_binary_take(row, TAG_ENTRYID, g_bytes_ref(eid));
+	bag_set_binary_take(row, TAG_RECIPIENT_ENTRYID, g_bytes_ref(eid));
+	bag_set_binary_take(row, TAG_RECORD_KEY, eid);
+	bag_set_binary_take(row, TAG_SEARCH_KEY, address_search_key(addr));
+	bag_set_int(row, TAG_OBJECT_TYPE, 6);   /* MAPI_MAILUSER */
+	bag_set_int(row, TAG_DISPLAY_TYPE, 0);  /* DT_MAILUSER */
+	bag_set_bool(row, TAG_RESPONSIBILITY, TRUE);
+	bag_set_int(row, TAG_RECIPIENT_FLAGS, 1); /* recipSendable */
+	return row;
 }
 
 mapper_message *message_new(int depth)

@@ -330,6 +330,8 @@ static mapper_status resolve(mapper_message *m, const char *path, resolved *r)
 	memset(r, 0, sizeof *r);
 	r->kind = R_MESSAGE;
 	r->msg = m;
+	if (m->body_decides && m->level != MAPPER_LOAD_FULL)
+		return MAPPER_INCOMPLETE;
 	if (!path || !*path)
 		return MAPPER_OK;
 

@@ -725,6 +725,72 @@ static void test_partial(void)
 	free(b.data);
 }
 
+/* MS-OXCMAIL 2.2.3.7: reports.  One per-recipient group of a DSN with
+ * @status, and an MDN with disposition @type. */
+static mapper_message *dsn(const char *action, const char *status)
+{
+	buf b = { 0 };
+	buf_printf(&b, "From: MAILER-DAEMON@mx.example.org\r\nDate: Mon, 02 Dec 2024 10:05:00 +0000\r\n"
+	               "MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status;"
+	               " boundary=B\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\ntext\r\n--B\r\n"
+	               "Content-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx\r\n\r\n"
+	               "Final-Recipient: rfc822; b@example.net\r\nAction: %s\r\nStatus: %s\r\n"
+	               "\r\n--B--\r\n", action, status);
+	mapper_message *m = load(b.data);
+	free(b.data);
+	return m;
+}
+
+static void test_reports(void)
+{
+	/* 2.2.3.7.1.3: status code, diagnostic and reason codes by Subject.Detail
+	 * (a Subject or Detail past 9 counts as 0; -1: no diagnostic) */
+	static const struct { const char *status, *code, *diag, *reason; } t[] = {
+		{ "5.1.1", "511\n", "35\n", "1\n" }, { "5.1.9", "519\n", "0\n", "0\n" },
+		{ "4.4.7", "447\n", "5\n", "0\n" }, { "5.4.3", "543\n", "-1\n", "6\n" },
+		{ "5.7.1", "571\n", "29\n", "0\n" }, { "5.12.1", "501\n", "-1\n", "0\n" },
+		{ "4.4.4", "444\n", "-1\n", "0\n" },
+	};
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		mapper_message *m = dsn("failed", t[i].status);
+		is_file(m, "PidTagMessageClass", "REPORT.IPM.Note.NDR\n", t[i].status);
+		is_file(m, "recipients/0/PidTagNonDeliveryReportStatusCode", t[i].code, t[i].status);
+		is_file(m, "recipients/0/PidTagNonDeliveryReportDiagCode", t[i].diag, t[i].status);
+		is_file(m, "recipients/0/PidTagNonDeliveryReportReasonCode", t[i].reason, t[i].status);
+		mapper_message_free(m);
+	}
+	/* 2.2.3.7.1.1: each action's class */
+	static const char *const actions[][2] = {
+		{ "delivered", "REPORT.IPM.Note.DR\n" }, { "expanded", "REPORT.IPM.Note.Expanded.DR\n" },
+		{ "Relayed", "REPORT.IPM.Note.Relayed.DR\n" }, { "delayed", "REPORT.IPM.Note.Delayed.DR\n" },
+		{ "unheard-of", "IPM.Note\n" },
+	};
+	for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++) {
+		mapper_message *m = dsn(actions[i][0], "2.0.0");
+		is_file(m, "PidTagMessageClass", actions[i][1], actions[i][0]);
+		mapper_message_free(m);
+	}
+	/* a header-only load cannot know a report's class: it asks for the rest */
+	static const char mdn[] =
+		"From: b@example.net\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report;"
+		" report-type=disposition-notification; boundary=B\r\n\r\n--B\r\n"
+		"Content-Type: text/plain\r\n\r\nDeleted unread.\r\n--B\r\n"
+		"Content-Type: message/disposition-notification\r\n\r\n"
+		"Final-Recipient: rfc822;b@example.net\r\nOriginal-Message-ID: <o@example.org>\r\n"
+		"Disposition: manual-action/MDN-sent-manually; deleted\r\n\r\n--B--\r\n";
+	mapper_message *m = load_level(mdn, MAPPER_LOAD_HEADERS);
+	mapper_node node;
+	is_int(mapper_message_stat(m, "PidTagMessageClass", &node), MAPPER_INCOMPLETE,
+	       "a report's header-only object answers MAPPER_INCOMPLETE");
+	mapper_message_free(m);
+	m = load(mdn);
+	is_file(m, "PidTagMessageClass", "REPORT.IPM.Note.IPNNRN\n", "MDN deleted");
+	is_file(m, "PidTagOriginalMessageId", "<o@example.org>\n", "MDN");
+	is_file(m, "PidTagOriginalDisplayTo", "b@example.net\n", "MDN");
+	is_file(m, "PidTagBody", "Deleted unread.", "MDN");
+	mapper_message_free(m);
+}
+
 int main(void)
 {
 	mapper_init();
@@ -734,6 +800,7 @@ int main(void)
 	test_embedded();
 	test_flags();
 	test_partial();
+	test_reports();
 	mapper_shutdown();
 	return done_testing();
 }
