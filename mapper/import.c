@@ -929,6 +929,10 @@ static void import_headers(ctx *c, const mapper_source *src)
 	c->m->body_decides = c->m->smime == SMIME_NONE && c->last_ct &&
 	                     ieq(g_mime_content_type_get_media_type(c->last_ct), "multipart") &&
 	                     ieq(g_mime_content_type_get_media_subtype(c->last_ct), "report");
+	c->m->class_in_body = c->m->smime == SMIME_NONE && !c->m->body_decides && c->last_ct &&
+	                      (ieq(g_mime_content_type_get_media_type(c->last_ct), "multipart") ||
+	                       (ieq(g_mime_content_type_get_media_type(c->last_ct), "text") &&
+	                        ieq(g_mime_content_type_get_media_subtype(c->last_ct), "calendar")));
 	set_content_type_property(c);
 	set_conversation_topic(c);
 	single_part_ids(c);
@@ -1666,6 +1670,26 @@ static void report_original(ctx *c)
 	}
 }
 
+/* MS-OXCMAIL 2.2.3.3.3: a text/calendar part (the iCalendar an invitation
+ * carries, as an alternative or an attachment; the first one) makes the
+ * message a meeting object (meeting.c, MS-OXCICAL).  The part itself stays
+ * the attachment it is, the iCalendar stream as it came. */
+static void meeting_from_calendar(ctx *c)
+{
+	for (guint i = 0; i < c->m->attachments->len; i++) {
+		mapper_attachment *a = c->m->attachments->pdata[i];
+		mapper_prop *mt = bag_get(&a->props, TAG_ATTACH_MIME_TAG);
+		const char *tag = mt ? mt->str : NULL;
+		mapper_prop *data = bag_get(&a->props, TAG_ATTACH_DATA_BINARY);
+		if (!tag || !(ieq(tag, "text/calendar") || ieq(tag, "application/ics")) || !data || !data->bin)
+			continue;
+		gsize n;
+		const char *d = g_bytes_get_data(data->bin, &n);
+		if (meeting_read(c->m, d ? d : "", n))
+			return;
+	}
+}
+
 /* Depth-first over the MIME tree: the first qualifying entity is the body
  * (3.2), every other leaf an attachment (4.2). */
 static void walk(ctx *c, GMimeObject *o, int depth, GMimeObject **body)
@@ -2096,6 +2120,8 @@ static bool import_with_layout(mapper_message *m, const char *data, size_t len,
 			walk(&c, top, 0, &body);
 			mark_inline(&c);
 			report_original(&c);
+			if (!c.report_read)
+				meeting_from_calendar(&c);
 			if (layout)
 				layout->body = body ? g_object_ref(body) : NULL;
 		}

@@ -64,6 +64,8 @@ typedef struct mapper_propset {
 extern const mapper_propset mapper_ps_internet_headers;
 extern const mapper_propset mapper_ps_public_strings;
 extern const mapper_propset mapper_psetid_common;
+extern const mapper_propset mapper_psetid_appointment;
+extern const mapper_propset mapper_psetid_meeting;
 
 /* props.c: the property set whose directory name is @name, or NULL; the
  * sets are static, valid for the life of the process. */
@@ -248,6 +250,10 @@ struct mapper_message {
 	bool body_decides;           /* a report: its class and recipients come from
 	                              * the body, so a header-only object answers
 	                              * nothing (MAPPER_INCOMPLETE) */
+	bool class_in_body;          /* multipart or text/calendar: a text/calendar
+	                              * part may make it a meeting, so a header-only
+	                              * object leaves its class and organizer
+	                              * (PidTagSentRepresenting*) to the full one */
 };
 
 /* A new empty message object at nesting @depth (level MAPPER_LOAD_HEADERS
@@ -321,6 +327,15 @@ void html_global_init(void);
 void html_global_shutdown(void);
 
 /* headers.c: see headers.h. */
+
+/* ---- meeting.c --------------------------------------------------------- */
+
+/* MS-OXCMAIL 2.2.3.3.3 / MS-OXCICAL: the iCalendar @data (@len bytes) of a
+ * text/calendar part read into @m (meeting class, start, end, location,
+ * attendees, organizer, global object id).  False when it holds no event
+ * with a METHOD that makes a meeting object (then the class is unchanged,
+ * though event properties may be set). */
+bool meeting_read(mapper_message *m, const char *data, size_t len);
 
 /* ---- report.c ---------------------------------------------------------- */
 

@@ -15,11 +15,16 @@
 const mapper_propset mapper_ps_internet_headers = { "PS_INTERNET_HEADERS", "{00020386-0000-0000-C000-000000000046}" };
 const mapper_propset mapper_ps_public_strings = { "PS_PUBLIC_STRINGS", "{00020329-0000-0000-C000-000000000046}" };
 const mapper_propset mapper_psetid_common = { "PSETID_Common", "{00062008-0000-0000-C000-000000000046}" };
+/* meeting objects (meeting.c; MS-OXPROPS 1.3.2) */
+const mapper_propset mapper_psetid_appointment = { "PSETID_Appointment", "{00062002-0000-0000-C000-000000000046}" };
+const mapper_propset mapper_psetid_meeting = { "PSETID_Meeting", "{6ED8DA90-450B-101B-98DA-00AA003F1305}" };
 
 static const mapper_propset *const propsets[] = {
 	&mapper_ps_internet_headers,
 	&mapper_ps_public_strings,
 	&mapper_psetid_common,
+	&mapper_psetid_appointment,
+	&mapper_psetid_meeting,
 };
 
 const mapper_propset *mapper_propset_by_name(const char *name)

@@ -113,7 +113,7 @@ size_t mapper_header_block_length(const void *data, size_t len)
 static const char *const body_names[] = {
 	"PidTagBody", "PidTagHtml", "PidTagRtfCompressed", "PidTagNativeBody",
 	"PidTagInternetCodepage", "PidTagMessageFlags", "PidTagHasAttachments",
-	"attachments", "smime",
+	"attachments", "smime", "PSETID_Appointment", "PSETID_Meeting",
 };
 
 bool mapper_name_needs_body(const char *name)
@@ -238,6 +238,11 @@ static mapper_status step(resolved *r, const char *name)
 {
 	switch (r->kind) {
 	case R_MESSAGE:
+		/* a meeting's class and organizer are in its text/calendar part */
+		if (r->msg->class_in_body && r->msg->level != MAPPER_LOAD_FULL &&
+		    (strcmp(name, "PidTagMessageClass") == 0 || g_str_has_prefix(name, "PidTagSentRepresenting") ||
+		     strcmp(name, "PSETID_Appointment") == 0 || strcmp(name, "PSETID_Meeting") == 0))
+			return MAPPER_INCOMPLETE;
 		if (strcmp(name, "recipients") == 0) {
 			r->kind = R_RECIPIENTS;
 			return MAPPER_OK;

@@ -29,6 +29,37 @@ def groups(part):
     return [HeaderParser().parsestr(b.decode("utf-8", "replace") + "\n") for b in blocks if b.strip()]
 
 
+def report_class(msg):
+    """The class of report @msg (a compat32 Message), or None when it is
+    none: by the most severe Action of a DSN, the disposition of an MDN."""
+    if msg.get_content_type() != "multipart/report" or not msg.is_multipart():
+        return None
+    # the first status part that says something (one bounce in the corpus
+    # has prose in a first message/delivery-status part, the fields in a
+    # second)
+    for status in msg.get_payload():
+        if status.get_content_type() in ("message/delivery-status", "message/disposition-notification"):
+            cls = status_class(status)
+            if cls:
+                return cls
+    return None
+
+
+def status_class(status):
+    g = groups(status)
+    if status.get_content_type() == "message/delivery-status":
+        sev = [SEVERITY.index(r["Action"].strip().lower()) for r in g[1:]
+               if r["Action"] and r["Action"].strip().lower() in SEVERITY]
+        return "REPORT.IPM.Note" + SUFFIX[max(sev)] if sev else None
+    disp = " ".join((g[0]["Disposition"] or "").split()) if g else ""
+    kind = disp.split(";", 1)[1].strip().split("/")[0].lower() if ";" in disp else ""
+    if kind in ("displayed", "dispatched", "processed"):
+        return "REPORT.IPM.Note.IPNRN"
+    if kind in ("deleted", "denied", "failed"):
+        return "REPORT.IPM.Note.IPNNRN"
+    return None
+
+
 def after_type(v):
     v = " ".join(v.split())
     return v.split(";", 1)[1].strip() if ";" in v else v
@@ -40,7 +71,8 @@ def expect(path):
     out = []
     parts = msg.get_payload() if msg.is_multipart() else []
     status = next((p for p in parts if p.get_content_type() in
-                   ("message/delivery-status", "message/disposition-notification")), None)
+                   ("message/delivery-status", "message/disposition-notification")
+                   and status_class(p)), None)
     if status is None:
         print("PidTagMessageClass\tIPM.Note")
         return
@@ -49,7 +81,7 @@ def expect(path):
         sev = [SEVERITY.index(r["Action"].strip().lower()) for r in g[1:]
                if r["Action"] and r["Action"].strip().lower() in SEVERITY]
         best = max(sev)
-        out.append(("PidTagMessageClass", "REPORT.IPM.Note" + SUFFIX[best]))
+        out.append(("PidTagMessageClass", report_class(msg)))
         if g[0]["Reporting-MTA"]:
             out.append(("PidTagReportingMessageTransferAgent", " ".join(g[0]["Reporting-MTA"].split())))
         rows = [r for r in g[1:] if r["Action"] and r["Action"].strip().lower() == SEVERITY[best]]
@@ -64,8 +96,7 @@ def expect(path):
     else:
         disp = " ".join(g[0]["Disposition"].split())
         kind = disp.split(";", 1)[1].strip().split("/")[0].lower()
-        out.append(("PidTagMessageClass", "REPORT.IPM.Note" +
-                    (".IPNRN" if kind in ("displayed", "dispatched", "processed") else ".IPNNRN")))
+        out.append(("PidTagMessageClass", report_class(msg)))
         out.append(("PidTagReportDisposition", kind))
         if g[0]["Original-Message-ID"]:
             out.append(("PidTagOriginalMessageId", g[0]["Original-Message-ID"].strip()))

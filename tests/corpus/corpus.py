@@ -102,7 +102,9 @@ CLASS_NOTE = "IPM.Note"
 CLASS_SIGNED = "IPM.Note.SMIME.MultipartSigned"
 CLASS_SMIME = "IPM.Note.SMIME"
 CLASS_RECEIPT = "IPM.Note.Receipt.SMIME"
-ALL_CLASSES = (CLASS_NOTE, CLASS_SIGNED, CLASS_SMIME, CLASS_RECEIPT)
+ALL_CLASSES = (CLASS_NOTE, CLASS_SIGNED, CLASS_SMIME, CLASS_RECEIPT,
+               "REPORT.IPM.Note.NDR", "REPORT.IPM.Note.Delayed.DR", "REPORT.IPM.Note.DR",
+               "REPORT.IPM.Note.IPNRN", "REPORT.IPM.Note.IPNNRN", "IPM.Schedule.Meeting.Request")
 
 CFB_MAGIC = b"\xd0\xcf\x11\xe0"
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -364,6 +366,26 @@ def classify_headers(fields):
     return media, CLASS_NOTE
 
 
+def content_class(data):
+    """The class a message's content gives beyond the S/MIME recognition
+    (issue 12): a report's (MS-OXCMAIL 2.2.3.7) or a meeting's (2.2.3.3.3,
+    MS-OXCICAL), as the bats helpers reports.py and meetings.py read them
+    with Python's email and icalendar packages; None for a plain note."""
+    import email
+    from email import policy
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bats")
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    import meetings
+    import reports
+    body = data[len(UTF8_BOM):] if data.startswith(UTF8_BOM) else data
+    msg = email.message_from_bytes(body, policy=policy.compat32)
+    try:
+        return reports.report_class(msg) or meetings.meeting_class(msg)
+    except Exception:   # what Python's packages cannot read is judged by headers alone
+        return None
+
+
 def class_for_media_type(media):
     """Class from a bare media type (SOURCES.md side; no parameters known)."""
     if media == "multipart/signed":
@@ -525,6 +547,8 @@ def scan(corpus, verbose=False, warn=None):
             continue
         fields, anomalies, _has_from, _has_bom = parse_header_block(data)
         e.raw_media, e.cls = classify_headers(fields)
+        if e.cls == CLASS_NOTE:
+            e.cls = content_class(data) or e.cls
         for kind, line in anomalies:
             e.notes.append("%s line in header block: %s" % (kind, show(line[:100])))
         if anomalies:

@@ -63,6 +63,14 @@ static void compare_entry(mapper_message *full, mapper_message *hdr, const char 
 	memset(&b, 0, sizeof b);
 	mapper_status sa = mapper_message_stat(full, path, &a);
 	mapper_status sb = mapper_message_stat(hdr, path, &b);
+	/* a multipart message may be a meeting (its text/calendar part decides
+	 * the class and organizer): the header-only object leaves those to the
+	 * full one rather than guess */
+	if (sa == MAPPER_OK && sb == MAPPER_INCOMPLETE &&
+	    (strcmp(path, "PidTagMessageClass") == 0 || strncmp(path, "PidTagSentRepresenting", 22) == 0)) {
+		ok(1, "%s: %s is left to the full object", what, path);
+		return;
+	}
 	if (sa != MAPPER_OK || sb != MAPPER_OK) {
 		ok(0, "%s: %s in both", what, path);
 		diag("FULL: %s; HEADERS: %s", mapper_status_to_string(sa), mapper_status_to_string(sb));
