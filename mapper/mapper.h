@@ -139,6 +139,16 @@ const char *mapper_message_class(const mapper_message *message);
  */
 bool mapper_name_needs_body(const char *name);
 
+/*
+ * The same for the root entry @name of @message, whichever level it was
+ * loaded at: true for every name of mapper_name_needs_body(), and also where
+ * this message's header block cannot decide the answer (a report's class
+ * and rows, a possible meeting's class and organizer).  A headers-only
+ * object answers these with MAPPER_INCOMPLETE; every other root entry is
+ * the same as in the full object.
+ */
+bool mapper_message_needs_body(const mapper_message *message, const char *name);
+
 /* ---- the object as a tree (design.md section 2) ---------------------- */
 
 typedef enum mapper_node_kind {

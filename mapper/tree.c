@@ -124,6 +124,19 @@ bool mapper_name_needs_body(const char *name)
 	return false;
 }
 
+bool mapper_message_needs_body(const mapper_message *m, const char *name)
+{
+	if (mapper_name_needs_body(name))
+		return true;
+	/* MS-OXCMAIL 2.2.3.7: a report's class and recipient rows are in its body */
+	if (m->body_decides)
+		return true;
+	/* MS-OXCMAIL 2.2.3.3.3: a meeting's class and organizer are in its
+	 * text/calendar part, which may sit anywhere in a multipart body */
+	return m->class_in_body &&
+	       (strcmp(name, "PidTagMessageClass") == 0 || g_str_has_prefix(name, "PidTagSentRepresenting"));
+}
+
 /* ---- the tree view -------------------------------------------------------- */
 
 /* What a path resolves to. */
@@ -239,9 +252,8 @@ static mapper_status step(resolved *r, const char *name)
 	switch (r->kind) {
 	case R_MESSAGE:
 		/* a meeting's class and organizer are in its text/calendar part */
-		if (r->msg->class_in_body && r->msg->level != MAPPER_LOAD_FULL &&
-		    (strcmp(name, "PidTagMessageClass") == 0 || g_str_has_prefix(name, "PidTagSentRepresenting") ||
-		     strcmp(name, "PSETID_Appointment") == 0 || strcmp(name, "PSETID_Meeting") == 0))
+		if (r->msg->level != MAPPER_LOAD_FULL && !mapper_name_needs_body(name) &&
+		    mapper_message_needs_body(r->msg, name))
 			return MAPPER_INCOMPLETE;
 		if (strcmp(name, "recipients") == 0) {
 			r->kind = R_RECIPIENTS;

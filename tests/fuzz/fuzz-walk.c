@@ -23,7 +23,7 @@ static void walk_headers(mapper_message *head, mapper_message *full, fuzz_budget
 		b->entries--;
 		mapper_status st = mapper_message_stat(head, names[i], &node);
 		if (st == MAPPER_INCOMPLETE || st == MAPPER_NOT_FOUND) {
-			if (!mapper_name_needs_body(names[i]))
+			if (!mapper_message_needs_body(head, names[i]))
 				fuzz_fail("headers-only root entry '%s': %s", names[i], mapper_status_to_string(st));
 			continue;
 		}
