@@ -155,6 +155,11 @@ static mapper_status check(mapper_message *m, const target *t, uint32_t *tag, ch
 	static const char incomplete[] = "the message was not loaded completely";
 
 	if (t->kind == W_SET) {
+		mapper_prop *held = t->set == &mapper_psetid_common && strcmp(name, "0x8530") == 0
+		                    ? bag_get_lid(t->bag, t->set, 0x8530) : bag_get_named(t->bag, t->set, name);
+		if (held && held->tnef)
+			return mapper_fail(why, MAPPER_READ_ONLY, "%s/%s comes from the TNEF part (winmail.dat), "
+			                   "which mapifs does not rewrite (MS-OXTNEF)", t->set->name, name);
 		if (t->set == &mapper_ps_internet_headers) {
 			if (!valid_field_name(name))
 				return mapper_fail(why, MAPPER_INVALID, "%s is not a header field name", name);
@@ -181,6 +186,9 @@ static mapper_status check(mapper_message *m, const target *t, uint32_t *tag, ch
 		return mapper_fail(why, MAPPER_READ_ONLY, "%s/%s is read-only", t->set->name, name);
 	}
 
+	if (t->kind == W_MESSAGE && strcmp(name, "body.rtf") == 0)
+		return mapper_fail(why, MAPPER_READ_ONLY,
+		                   "body.rtf is PidTagRtfCompressed decompressed (MS-OXRTFCP) and read-only");
 	uint32_t tg = mapper_tag_from_name(name);
 	if (!tg || !mapper_type_name(tg))
 		return mapper_fail(why, MAPPER_INVALID, "%s is not a known property name", name);
@@ -195,6 +203,13 @@ static mapper_status check(mapper_message *m, const target *t, uint32_t *tag, ch
 	*tag = tg;
 	if (!whole && t->kind != W_MESSAGE)
 		return mapper_fail(why, MAPPER_INCOMPLETE, incomplete);
+	if (t->kind == W_ATTACHMENT && t->att->tnef)
+		return mapper_fail(why, MAPPER_READ_ONLY, "attachment %u is inside the TNEF part (winmail.dat), "
+		                   "which mapifs does not rewrite (MS-OXTNEF)", t->row);
+	mapper_prop *held = bag_get(t->bag, tg);
+	if (held && held->tnef)
+		return mapper_fail(why, MAPPER_READ_ONLY, "%s comes from the TNEF part (winmail.dat), "
+		                   "which mapifs does not rewrite (MS-OXTNEF)", canon);
 
 	switch (t->kind) {
 	case W_MESSAGE:
@@ -717,6 +732,9 @@ mapper_status mapper_message_rmdir(mapper_message *m, const char *path, char **w
 	mapper_status st = row_path(m, path, false, &rows, &rcpt, &row, why);
 	if (st != MAPPER_OK)
 		return st;
+	if (!rcpt && ((mapper_attachment *)rows->pdata[row])->tnef)
+		return mapper_fail(why, MAPPER_READ_ONLY, "attachment %u is inside the TNEF part (winmail.dat), "
+		                   "which mapifs does not rewrite (MS-OXTNEF)", row);
 	g_ptr_array_remove_index(rows, row);
 	return MAPPER_OK;
 }

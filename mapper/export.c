@@ -1511,15 +1511,25 @@ static mapper_status update_attachments(ex *x)
 		kept[k] = true;
 		if (attachment_same(a, base_atts->pdata[k], x->depth))
 			continue;
+		if (((mapper_attachment *)base_atts->pdata[k])->tnef) {
+			/* its part is the whole TNEF stream (edit.c refuses this too) */
+			st = fail(x, MAPPER_READ_ONLY, "attachment %u is inside the TNEF part (winmail.dat)", i);
+			break;
+		}
 		GMimeObject *part = attachment_part(x, a, parts->pdata[k]);
 		if (part)
 			replace_object(x, parts->pdata[k], part);
 		else
 			st = MAPPER_INVALID;
 	}
-	for (guint k = 0; k < base_atts->len && st == MAPPER_OK; k++)
-		if (!kept[k])
+	for (guint k = 0; k < base_atts->len && st == MAPPER_OK; k++) {
+		if (kept[k])
+			continue;
+		if (((mapper_attachment *)base_atts->pdata[k])->tnef)
+			st = fail(x, MAPPER_READ_ONLY, "attachment %u is inside the TNEF part (winmail.dat)", k);
+		else
 			remove_object(x, parts->pdata[k], 0);
+	}
 	/* new ones go last, into multipart/mixed (oxcmail-mapping.md 3.3) */
 	for (guint i = 0; i < added->len && st == MAPPER_OK; i++) {
 		GMimeObject *part = attachment_part(x, added->pdata[i], NULL);

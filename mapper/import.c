@@ -40,6 +40,8 @@ typedef struct {
 	char *html_charset;         /* its charset parameter, NULL if none */
 	bool body_only;             /* clear-signed: promote the body, attach nothing */
 	bool report_read;           /* a report's status part was read (report.c) */
+	tnef_content *tnef;         /* the message's TNEF stream, read (tnef.c) */
+	bool tnef_tried;            /* the first application/ms-tnef part was looked at */
 	const char *boundary;       /* of the innermost multipart being walked */
 	bool crlf;                  /* the input's header block ends lines in CRLF */
 	GPtrArray *parts;           /* for import_message_layout(): the part of each attachment */
@@ -50,6 +52,8 @@ typedef struct {
 	size_t defer_min;           /* parts this big stay in the file */
 	bool need_memory;           /* the conversion needs bytes past the header block */
 } ctx;
+
+static bool tnef_announced(ctx *c);
 
 static void parser_warning(gint64 offset, GMimeParserWarning code, const gchar *item, gpointer user)
 {
@@ -933,6 +937,7 @@ static void import_headers(ctx *c, const mapper_source *src)
 	                      (ieq(g_mime_content_type_get_media_type(c->last_ct), "multipart") ||
 	                       (ieq(g_mime_content_type_get_media_type(c->last_ct), "text") &&
 	                        ieq(g_mime_content_type_get_media_subtype(c->last_ct), "calendar")));
+	c->m->tnef_expected = c->m->smime == SMIME_NONE && tnef_announced(c);
 	set_content_type_property(c);
 	set_conversation_topic(c);
 	single_part_ids(c);
@@ -1374,9 +1379,9 @@ static void add_leaf_attachment(ctx *c, GMimePart *part)
 	mapper_bag *bag = &a->props;
 	char *mime = media_type(o);
 
-	/* 4.2 item 1: undecodable TNEF is shown as opaque data */
-	bag_set_string(bag, TAG_ATTACH_MIME_TAG,
-	               ieq(mime, "application/ms-tnef") ? "application/octet-stream" : mime);
+	/* 4.2 item 1 gives a TNEF stream that cannot be used application/
+	 * octet-stream; issue 12 keeps its real media type, which says what it is */
+	bag_set_string(bag, TAG_ATTACH_MIME_TAG, mime);
 	if (g_str_has_prefix(mime, "text/")) {
 		const char *cs = g_mime_object_get_content_type_parameter(o, "charset");
 		if (cs && *cs)
@@ -1670,6 +1675,128 @@ static void report_original(ctx *c)
 	}
 }
 
+/* ---- TNEF (MS-OXCMAIL 2.1.3.2.26, MS-OXTNEF) ------------------------------ */
+
+static bool is_tnef_type(const char *type, const char *subtype)
+{
+	return type && subtype && ieq(type, "application") &&
+	       (ieq(subtype, "ms-tnef") || ieq(subtype, "vnd.ms-tnef"));
+}
+
+static bool is_tnef(GMimeObject *o)
+{
+	GMimeContentType *ct = g_mime_object_get_content_type(o);
+	return ct && is_tnef_type(g_mime_content_type_get_media_type(ct), g_mime_content_type_get_media_subtype(ct));
+}
+
+/* The message's X-MS-TNEF-Correlator, trimmed; NULL if it has none. */
+static char *tnef_correlator(ctx *c)
+{
+	const char *v = c->msg ? g_mime_object_get_header(GMIME_OBJECT(c->msg), "X-MS-TNEF-Correlator") : NULL;
+	char *s = v ? g_strstrip(g_strdup(v)) : NULL;
+	if (s && !*s) {
+		g_free(s);
+		s = NULL;
+	}
+	return s;
+}
+
+/* Whether the header block says a TNEF stream belongs to the message (a
+ * correlator, or TNEF as the whole content), so that the stream's
+ * properties, which win (tnef.c), are only known from the body.  A stream
+ * in a message that announces none has nothing to be checked against
+ * (MS-OXCMAIL 2.1.3.2.26) and stays an attachment: the header block alone
+ * then tells which objects a TNEF stream changes (mapper_message_needs_body). */
+static bool tnef_announced(ctx *c)
+{
+	char *corr = tnef_correlator(c);
+	bool yes = corr != NULL;
+	g_free(corr);
+	return yes || (c->last_ct && is_tnef_type(g_mime_content_type_get_media_type(c->last_ct),
+	                                          g_mime_content_type_get_media_subtype(c->last_ct)));
+}
+
+/* The TNEF stream's properties over the message's; a subject of its own
+ * brings its prefix, normalized form and topic along, unless it has them
+ * too (oxcmail-mapping.md 1.4).  They all stand for the stream's value, so
+ * they are marked as its (edit.c keeps them read-only). */
+static void tnef_subject(ctx *c)
+{
+	mapper_bag *bag = &c->m->props;
+	tnef_apply_props(c->tnef, c->m);
+	mapper_prop *subj = bag_get(bag, TAG_SUBJECT), *norm = bag_get(bag, TAG_NORMALIZED_SUBJECT),
+	            *topic = bag_get(bag, TAG_CONVERSATION_TOPIC);
+	if (!subj || !subj->tnef || !subj->str || (norm && norm->tnef))
+		return;
+	bool own_topic = topic && topic->tnef;
+	char *s = g_strdup(subj->str);
+	set_subject(bag, s);
+	g_free(s);
+	if (!own_topic)
+		bag_set_string(bag, TAG_CONVERSATION_TOPIC, bag_get(bag, TAG_NORMALIZED_SUBJECT)->str);
+	static const uint32_t tags[] = { TAG_SUBJECT, TAG_SUBJECT_PREFIX, TAG_NORMALIZED_SUBJECT,
+	                                 TAG_CONVERSATION_TOPIC };
+	for (size_t i = 0; i < G_N_ELEMENTS(tags); i++)
+		bag_get(bag, tags[i])->tnef = true;
+}
+
+/* The first application/ms-tnef part at the top of the message: when it
+ * belongs to the message, its attachments become the message's (each
+ * standing on the part in the layout, which the writer keeps as it is)
+ * and its message properties are applied after the walk.  False leaves
+ * the part to be an ordinary attachment, with a warning saying why. */
+static bool take_tnef(ctx *c, GMimePart *part)
+{
+	c->tnef_tried = true;
+	if (!c->m->tnef_expected) {
+		message_warn(c->m, "the TNEF part (winmail.dat) is kept as it is: the message has no "
+		             "X-MS-TNEF-Correlator to match it (MS-OXCMAIL 2.1.3.2.26)");
+		return false;
+	}
+	GBytes *b = part_content(part);
+	gsize n;
+	const char *d = g_bytes_get_data(b, &n);
+	char *corr = tnef_correlator(c), *why = NULL;
+	tnef_content *t = NULL;
+	tnef_result r = tnef_read(d ? d : "", n, corr, c->m->depth, &t, &why);
+	g_bytes_unref(b);
+	g_free(corr);
+	if (r != TNEF_OK) {
+		message_warn(c->m, "the TNEF part (winmail.dat) is kept as it is: %s", why);
+		g_free(why);
+		return false;
+	}
+	guint k = tnef_attachment_count(t);
+	for (guint i = 0; c->parts && i < k; i++)
+		g_ptr_array_add(c->parts, g_object_ref(part));
+	tnef_take_attachments(t, c->m);
+	c->tnef = t;
+	return true;
+}
+
+/* An iCalendar stream larger than this is not read from the message file
+ * (one invitation is a few kilobytes; a large part may be left there). */
+#define CALENDAR_MAX (16u << 20)
+
+/* The bytes of attachment data @data, also when they were left in the
+ * message file (a load from the file defers large parts: the meeting must
+ * not depend on how the message was loaded); NULL if they cannot be had. */
+static GBytes *data_bytes(ctx *c, mapper_prop *data)
+{
+	if (data->bin)
+		return g_bytes_ref(data->bin);
+	if (!data->deferred || c->fd < 0 || mapper_deferred_size(data->deferred) > CALENDAR_MAX)
+		return NULL;
+	size_t n = (size_t)mapper_deferred_size(data->deferred);
+	char *buf = g_malloc(n + 1);
+	ssize_t got = mapper_deferred_pread(data->deferred, c->fd, buf, n, 0);
+	if (got < 0) {
+		g_free(buf);
+		return NULL;
+	}
+	return g_bytes_new_take(buf, (gsize)got);
+}
+
 /* MS-OXCMAIL 2.2.3.3.3: a text/calendar part (the iCalendar an invitation
  * carries, as an alternative or an attachment; the first one) makes the
  * message a meeting object (meeting.c, MS-OXCICAL).  The part itself stays
@@ -1681,11 +1808,16 @@ static void meeting_from_calendar(ctx *c)
 		mapper_prop *mt = bag_get(&a->props, TAG_ATTACH_MIME_TAG);
 		const char *tag = mt ? mt->str : NULL;
 		mapper_prop *data = bag_get(&a->props, TAG_ATTACH_DATA_BINARY);
-		if (!tag || !(ieq(tag, "text/calendar") || ieq(tag, "application/ics")) || !data || !data->bin)
+		if (!tag || !(ieq(tag, "text/calendar") || ieq(tag, "application/ics")) || !data)
+			continue;
+		GBytes *b = data_bytes(c, data);
+		if (!b)
 			continue;
 		gsize n;
-		const char *d = g_bytes_get_data(data->bin, &n);
-		if (meeting_read(c->m, d ? d : "", n))
+		const char *d = g_bytes_get_data(b, &n);
+		bool read = meeting_read(c->m, d ? d : "", n);
+		g_bytes_unref(b);
+		if (read)
 			return;
 	}
 }
@@ -1719,6 +1851,8 @@ static void walk(ctx *c, GMimeObject *o, int depth, GMimeObject **body)
 		add_embedded(c, GMIME_MESSAGE_PART(o), c->m->depth + depth + 1);
 	} else if (GMIME_IS_PART(o)) {
 		if (depth == 1 && c->m->body_decides && !c->report_read && take_report(c, GMIME_PART(o)))
+			return;
+		if (depth <= 1 && !c->tnef_tried && is_tnef(o) && take_tnef(c, GMIME_PART(o)))
 			return;
 		if (c->parts)
 			g_ptr_array_add(c->parts, g_object_ref(o));
@@ -2033,6 +2167,38 @@ typedef struct file_input {
 	size_t defer_min;
 } file_input;
 
+/* The body, attachments and what follows from them, of a full load. */
+static void import_body(ctx *c, import_layout *layout)
+{
+	mapper_message *m = c->m;
+	GMimeObject *top = g_mime_message_get_mime_part(c->msg);
+	if (m->smime == SMIME_CLEAR_SIGNED) {
+		import_clear_signed(c);
+	} else if (m->smime == SMIME_OPAQUE) {
+		import_opaque(c);  /* no body: MS-OXOSMIME 2.2.2 item 2 */
+	} else if (top) {
+		GMimeObject *body = NULL;
+		walk(c, top, 0, &body);
+		mark_inline(c);
+		report_original(c);
+		if (!c->report_read)
+			meeting_from_calendar(c);
+		if (layout)
+			layout->body = body ? g_object_ref(body) : NULL;
+	}
+	if (m->smime != SMIME_OPAQUE)
+		body_text_from_html(c);
+	/* MS-OXCMAIL 2.1.3.2.26: the properties of the message's own TNEF
+	 * stream win over those the MIME gave */
+	if (c->tnef)
+		tnef_subject(c);
+	int64_t flags = m->pending_flags;
+	if (m->attachments->len)
+		flags |= MF_HAS_ATTACH;
+	bag_set_int(&m->props, TAG_MESSAGE_FLAGS, flags);
+	bag_set_bool(&m->props, TAG_HAS_ATTACHMENTS, m->attachments->len > 0);
+}
+
 /* With @file, @data is the header block of the file (and the return is
  * false if the conversion needs more of it: see import_message_file). */
 static bool import_with_layout(mapper_message *m, const char *data, size_t len,
@@ -2109,33 +2275,12 @@ static bool import_with_layout(mapper_message *m, const char *data, size_t len,
 	if (c.fd >= 0 && m->smime != SMIME_NONE)
 		c.need_memory = true;
 
-	if (level == MAPPER_LOAD_FULL && !c.need_memory) {
-		GMimeObject *top = g_mime_message_get_mime_part(c.msg);
-		if (m->smime == SMIME_CLEAR_SIGNED) {
-			import_clear_signed(&c);
-		} else if (m->smime == SMIME_OPAQUE) {
-			import_opaque(&c);  /* no body: MS-OXOSMIME 2.2.2 item 2 */
-		} else if (top) {
-			GMimeObject *body = NULL;
-			walk(&c, top, 0, &body);
-			mark_inline(&c);
-			report_original(&c);
-			if (!c.report_read)
-				meeting_from_calendar(&c);
-			if (layout)
-				layout->body = body ? g_object_ref(body) : NULL;
-		}
-		if (m->smime != SMIME_OPAQUE)
-			body_text_from_html(&c);
-		int64_t flags = m->pending_flags;
-		if (m->attachments->len)
-			flags |= MF_HAS_ATTACH;
-		bag_set_int(&m->props, TAG_MESSAGE_FLAGS, flags);
-		bag_set_bool(&m->props, TAG_HAS_ATTACHMENTS, m->attachments->len > 0);
-	}
+	if (level == MAPPER_LOAD_FULL && !c.need_memory)
+		import_body(&c, layout);
 	bag_number_named(&m->props);
 
 out:
+	tnef_content_free(c.tnef);
 	if (c.last_ct)
 		g_object_unref(c.last_ct);
 	if (layout && c.msg)

@@ -16,6 +16,9 @@
  *   export.c   message object -> Internet format (the writer)
  *   smime.c    certificate services: verify, decrypt, the map, sealing
  *   import.c   Internet format -> message object (the reader)
+ *   tnef.c     TNEF streams (winmail.dat) and compressed RTF
+ *   meeting.c  iCalendar -> meeting properties
+ *   report.c   delivery and read reports
  *   headers.c  the table of mapped header fields (headers.h), LCIDs
  *   text.c     charsets <-> code pages, many needles in one text
  *   model.c    bags, messages, attachments, smime/ nodes; status, warnings
@@ -90,6 +93,8 @@ typedef struct mapper_prop {
 	GBytes *rendered;            /* cache of value_render() */
 	struct mapper_bag *bag;      /* the bag holding it, or NULL */
 	guint pos;                   /* its slot in bag->props */
+	bool tnef;                   /* its value came from the message's TNEF
+	                              * stream, which the writer does not remake */
 } mapper_prop;
 
 /*
@@ -197,6 +202,8 @@ typedef struct mapper_attachment {
 	 * one).  The writer finds the attachment's MIME part by it, so edits
 	 * keep it when they change or renumber attachments. */
 	int origin;
+	bool tnef;                       /* one of the TNEF stream's (tnef.c): its
+	                                  * MIME part is the whole winmail.dat */
 } mapper_attachment;
 
 typedef enum {
@@ -254,6 +261,10 @@ struct mapper_message {
 	                              * part may make it a meeting, so a header-only
 	                              * object leaves its class and organizer
 	                              * (PidTagSentRepresenting*) to the full one */
+	bool tnef_expected;          /* X-MS-TNEF-Correlator or a TNEF top entity:
+	                              * properties of a TNEF stream in the body win,
+	                              * so a header-only object answers nothing */
+	GBytes *rtf;                 /* PidTagRtfCompressed decompressed (body.rtf) */
 };
 
 /* A new empty message object at nesting @depth (level MAPPER_LOAD_HEADERS
@@ -336,6 +347,37 @@ void html_global_shutdown(void);
  * with a METHOD that makes a meeting object (then the class is unchanged,
  * though event properties may be set). */
 bool meeting_read(mapper_message *m, const char *data, size_t len);
+
+/* ---- tnef.c ------------------------------------------------------------ */
+
+typedef enum {
+	TNEF_OK,        /* the stream belongs to the message: its content applies */
+	TNEF_NOT_OURS,  /* its correlation key is another message's */
+	TNEF_BAD,       /* not a TNEF stream, or a malformed one */
+} tnef_result;
+
+/* What a TNEF stream holds, read but not yet put into a message. */
+typedef struct tnef_content {
+	mapper_message *shadow;   /* its message properties and attachments */
+	int skipped;              /* properties of types the model does not hold */
+} tnef_content;
+
+/* Read the TNEF stream @data (MS-OXTNEF) of a message at nesting @depth
+ * whose X-MS-TNEF-Correlator is @correlator (NULL: none).  TNEF_OK gives
+ * *@out (tnef_content_free()); otherwise *@why says why (g_free()). */
+tnef_result tnef_read(const void *data, size_t len, const char *correlator, int depth,
+                      tnef_content **out, char **why);
+guint tnef_attachment_count(const tnef_content *c);
+/* Move the stream's attachments to the end of @m's table (marked tnef). */
+void tnef_take_attachments(tnef_content *c, mapper_message *m);
+/* Put the stream's message properties into @m over those it has (all but
+ * the ones the store keeps: flags, sizes, delivery time ...), marked tnef;
+ * decompress PidTagRtfCompressed into m->rtf. */
+void tnef_apply_props(tnef_content *c, mapper_message *m);
+void tnef_content_free(tnef_content *c);
+/* MS-OXRTFCP: the RTF of a PidTagRtfCompressed value (compressed or not),
+ * or NULL with *@why (g_free()). */
+GBytes *rtf_decompress(const guint8 *data, size_t len, char **why);
 
 /* ---- report.c ---------------------------------------------------------- */
 

@@ -113,7 +113,7 @@ size_t mapper_header_block_length(const void *data, size_t len)
 static const char *const body_names[] = {
 	"PidTagBody", "PidTagHtml", "PidTagRtfCompressed", "PidTagNativeBody",
 	"PidTagInternetCodepage", "PidTagMessageFlags", "PidTagHasAttachments",
-	"attachments", "smime", "PSETID_Appointment", "PSETID_Meeting",
+	"attachments", "smime", "PSETID_Appointment", "PSETID_Meeting", "body.rtf",
 };
 
 bool mapper_name_needs_body(const char *name)
@@ -131,6 +131,9 @@ bool mapper_message_needs_body(const mapper_message *m, const char *name)
 	/* MS-OXCMAIL 2.2.3.7: a report's class and recipient rows are in its body */
 	if (m->body_decides)
 		return true;
+	/* MS-OXCMAIL 2.1.3.2.26: a TNEF stream's properties win over the header's */
+	if (m->tnef_expected)
+		return true;
 	/* MS-OXCMAIL 2.2.3.3.3: a meeting's class and organizer are in its
 	 * text/calendar part, which may sit anywhere in a multipart body */
 	return m->class_in_body &&
@@ -147,7 +150,7 @@ typedef enum {
 	R_ATTACHMENTS, /* attachments/: msg */
 	R_ROW,         /* recipients/N or attachments/N: bag (+ att) */
 	R_PROP,        /* a property file: prop */
-	R_RAW,         /* message.eml of an embedded message: msg */
+	R_RAW,         /* message.eml of an embedded message, body.rtf: raw */
 	R_VDIR,        /* a directory under smime/: v */
 	R_VFILE,       /* a file under smime/: v */
 } rkind;
@@ -160,6 +163,7 @@ typedef struct {
 	const mapper_propset *set;
 	mapper_prop *prop;
 	smime_node *v;
+	GBytes *raw;
 } resolved;
 
 static const uint32_t TAG_ATTACH_DATA_OBJECT = PROP_TAG(0x3701, PT_OBJECT);
@@ -267,6 +271,13 @@ static mapper_status step(resolved *r, const char *name)
 		}
 		if (strcmp(name, "message.eml") == 0 && r->msg->raw) {
 			r->kind = R_RAW;
+			r->raw = r->msg->raw;
+			return MAPPER_OK;
+		}
+		/* PidTagRtfCompressed decompressed (MS-OXRTFCP), read-only */
+		if (strcmp(name, "body.rtf") == 0 && r->msg->rtf) {
+			r->kind = R_RAW;
+			r->raw = r->msg->rtf;
 			return MAPPER_OK;
 		}
 		if (strcmp(name, "smime") == 0 && r->msg->smime != SMIME_NONE) {
@@ -347,7 +358,7 @@ static mapper_status resolve(mapper_message *m, const char *path, resolved *r)
 	memset(r, 0, sizeof *r);
 	r->kind = R_MESSAGE;
 	r->msg = m;
-	if (m->body_decides && m->level != MAPPER_LOAD_FULL)
+	if ((m->body_decides || m->tnef_expected) && m->level != MAPPER_LOAD_FULL)
 		return MAPPER_INCOMPLETE;
 	if (!path || !*path)
 		return MAPPER_OK;
@@ -385,7 +396,7 @@ mapper_status mapper_message_stat(mapper_message *m, const char *path, mapper_no
 	}
 	case R_RAW:
 		node->kind = MAPPER_NODE_FILE;
-		node->size = g_bytes_get_size(r.msg->raw);
+		node->size = g_bytes_get_size(r.raw);
 		break;
 	case R_VFILE:
 		node->kind = MAPPER_NODE_FILE;
@@ -447,6 +458,8 @@ mapper_status mapper_message_list(mapper_message *m, const char *path,
 		g_ptr_array_add(out, g_strdup("attachments"));
 		if (r.msg->raw)
 			g_ptr_array_add(out, g_strdup("message.eml"));
+		if (r.msg->rtf)
+			g_ptr_array_add(out, g_strdup("body.rtf"));
 		if (smime_dir(r.msg))
 			g_ptr_array_add(out, g_strdup("smime"));
 		break;
@@ -505,7 +518,7 @@ mapper_status mapper_message_read(mapper_message *m, const char *path,
 	if (r.kind == R_PROP)
 		b = value_render(r.prop);
 	else if (r.kind == R_RAW)
-		b = r.msg->raw;
+		b = r.raw;
 	else if (r.kind == R_VFILE)
 		b = r.v->data;
 	else

@@ -68,6 +68,10 @@ seed_dirs=("$work/sample")
 pki=$work/sample/pki
 [ -d "$work/crypto/Maildir" ] && { seed_dirs+=("$work/crypto/Maildir" "$work/crypto/plain"); pki=$work/crypto/pki:$pki; }
 [ -d "$root/../shared/corpus" ] && seed_dirs+=("$root/../shared/corpus")
+# TNEF streams (winmail.dat) as Outlook writes them: the corpus has none
+rm -rf "$work/tnef"
+run python3 "$root/tests/bats/tnef.py" make "$work/tnef"
+seed_dirs+=("$work/tnef")
 rm -rf "$work/seeds"
 run python3 "$root/tests/fuzz/seeds.py" "$work/seeds" --unit "$root/tests/unit" "${seed_dirs[@]}"
 echo "fuzz: $(find "$work/seeds" -type f | wc -l) seeds from the unit tests and ${seed_dirs[*]#"$root/"}"

@@ -362,6 +362,29 @@ int main(void)
 	close(fd);
 	g_free(eml);
 
+	/* an invitation whose iCalendar part is left in the file is still a
+	 * meeting (the class must not depend on how the message was loaded) */
+	static const char invite[] =
+		"From: a@example.com\r\nTo: b@example.com\r\nSubject: Sync\r\n"
+		"Content-Type: multipart/mixed; boundary=x\r\n\r\n"
+		"--x\r\nContent-Type: text/plain\r\n\r\nJoin us.\r\n"
+		"--x\r\nContent-Type: text/calendar; method=REQUEST\r\n\r\n"
+		"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nMETHOD:REQUEST\r\n"
+		"BEGIN:VEVENT\r\nUID:u1@example.com\r\nDTSTAMP:20260301T100000Z\r\n"
+		"DTSTART:20260302T100000Z\r\nDTEND:20260302T110000Z\r\nSUMMARY:Sync\r\n"
+		"ORGANIZER:mailto:a@example.com\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+		"--x--\r\n";
+	fd = file_of(invite, strlen(invite));
+	fm = mapper_message_load_file(fd, NULL, 0);
+	mapper_message *mm = mapper_message_load(invite, strlen(invite), NULL, MAPPER_LOAD_FULL);
+	ok(fm && mapper_message_has_deferred(fm), "the iCalendar part stays in the file");
+	is_str(fm ? mapper_message_class(fm) : NULL, mapper_message_class(mm),
+	       "and the class is the same as from memory");
+	is_str(mapper_message_class(mm), "IPM.Schedule.Meeting.Request", "a meeting request");
+	mapper_message_free(fm);
+	mapper_message_free(mm);
+	close(fd);
+
 	int dbefore = deferred_files;
 	if (corpus_run(check_corpus_message))
 		ok(deferred_files - dbefore > 50, "%d corpus attachments were read from their file",
