@@ -137,6 +137,21 @@ static void prop_named_unicode(GByteArray *p, const guint8 guid[16], guint32 lid
 	g_free(w);
 }
 
+/* PidTagAttachDataObject: IID_IMessage, then the TNEF stream @inner
+ * (MS-OXTNEF 2.1.3.5) */
+static void prop_embedded(GByteArray *p, const GByteArray *inner)
+{
+	static const guint8 iid_imessage[16] = { 0x07, 0x03, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00,
+	                                         0xC0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46 };
+	GByteArray *obj = g_byte_array_new();
+	g_byte_array_append(obj, iid_imessage, 16);
+	g_byte_array_append(obj, inner->data, inner->len);
+	props_count(p);
+	put32(p, 0x3701000D);
+	var_value(p, obj->data, obj->len);
+	g_byte_array_unref(obj);
+}
+
 static void attr_props(GByteArray *s, int level, guint32 id, GByteArray *p)
 {
 	attr(s, level, id, p->data, p->len);
@@ -207,15 +222,7 @@ static GByteArray *full_stream(const char *key)
 	attr(s, 2, 0x00069002, rend, sizeof rend);
 	p = props_new();
 	prop_long(p, 0x37050003, 5);
-	props_count(p);
-	put32(p, 0x3701000D);
-	static const guint8 iid_imessage[16] = { 0x07, 0x03, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00,
-	                                         0xC0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46 };
-	GByteArray *obj = g_byte_array_new();
-	g_byte_array_append(obj, iid_imessage, 16);
-	g_byte_array_append(obj, inner->data, inner->len);
-	var_value(p, obj->data, obj->len);
-	g_byte_array_unref(obj);
+	prop_embedded(p, inner);
 	g_byte_array_unref(inner);
 	attr_props(s, 2, 0x00069005, p);
 	return s;
@@ -254,6 +261,17 @@ static char *wrap(const char *corr, const guint8 *tnef, size_t n)
 	g_string_free(lines, TRUE);
 	g_free(b64);
 	return eml;
+}
+
+/* File @path of the message wrapping stream @s (correlator <t1@example.com>)
+ * holds @expected. */
+static void check_wrapped(const GByteArray *s, const char *path, const char *expected, const char *what)
+{
+	char *eml = wrap("<t1@example.com>", s->data, s->len);
+	mapper_message *m = load(eml);
+	is_file(m, path, expected, what);
+	mapper_message_free(m);
+	g_free(eml);
 }
 
 /* ---- the mapping ----------------------------------------------------------- */
@@ -427,16 +445,10 @@ static void test_hostile(void)
 	put32(p, 0xFFFFFFF0);
 	attr(s, 1, 0x00069003, p->data, p->len);
 	g_byte_array_unref(p);
-	eml = wrap("<t1@example.com>", s->data, s->len);
-	m = load(eml);
-	is_file(m, "attachments/0/PidTagAttachMimeTag", "application/ms-tnef\n", "lying counts: kept");
-	mapper_message_free(m);
-	g_free(eml);
+	check_wrapped(s, "attachments/0/PidTagAttachMimeTag", "application/ms-tnef\n", "lying counts: kept");
 	g_byte_array_unref(s);
 
 	/* embedded messages nested 200 deep: the model stops at its depth limit */
-	static const guint8 iid[16] = { 0x07, 0x03, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00,
-	                                0xC0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46 };
 	GByteArray *cur = stream_new();
 	attr_str(cur, 1, 0x00078008, "IPM.Note");
 	for (int i = 0; i < 200; i++) {
@@ -444,22 +456,12 @@ static void test_hostile(void)
 		guint8 rend[14] = { 1, 0, 0xFF, 0xFF, 0xFF, 0xFF };
 		attr(outer, 2, 0x00069002, rend, sizeof rend);
 		p = props_new();
-		props_count(p);
-		put32(p, 0x3701000D);
-		GByteArray *obj = g_byte_array_new();
-		g_byte_array_append(obj, iid, 16);
-		g_byte_array_append(obj, cur->data, cur->len);
-		var_value(p, obj->data, obj->len);
-		g_byte_array_unref(obj);
+		prop_embedded(p, cur);
 		attr_props(outer, 2, 0x00069005, p);
 		g_byte_array_unref(cur);
 		cur = outer;
 	}
-	eml = wrap("<t1@example.com>", cur->data, cur->len);
-	m = load(eml);
-	is_file(m, "attachments/0/PidTagAttachMethod", "5\n", "200 nested embedded messages load");
-	mapper_message_free(m);
-	g_free(eml);
+	check_wrapped(cur, "attachments/0/PidTagAttachMethod", "5\n", "200 nested embedded messages load");
 	g_byte_array_unref(cur);
 }
 
