@@ -10,10 +10,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "mapifs.h"
 
 bool mapifs_use_syslog;
+FILE *mapifs_log_file;
 
 static void log_line(int priority, const char *fmt, va_list ap) G_GNUC_PRINTF(2, 0);
 
@@ -32,7 +34,17 @@ static void log_line(int priority, const char *fmt, va_list ap)
 	}
 	char *safe = g_utf8_make_valid(line->str, (gssize)line->len);
 	const char *level = priority == LOG_ERR ? "error: " : "";
-	if (mapifs_use_syslog)
+	if (mapifs_log_file) {
+		GDateTime *now = g_date_time_new_now_utc();
+		char *when = g_date_time_format(now, "%Y-%m-%dT%H:%M:%SZ");
+		/* one write per line: lines of several threads never mix */
+		char *text = g_strdup_printf("%s mapifs[%d]: %s%s\n", when, (int)getpid(), level, safe);
+		fputs(text, mapifs_log_file);
+		fflush(mapifs_log_file);
+		g_free(text);
+		g_free(when);
+		g_date_time_unref(now);
+	} else if (mapifs_use_syslog)
 		syslog(priority, "%s%s", level, safe);
 	else
 		fprintf(stderr, "mapifs: %s%s\n", level, safe);
@@ -55,6 +67,17 @@ void mapifs_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	log_line(LOG_ERR, fmt, ap);
 	va_end(ap);
+}
+
+int mapifs_open_logfile(const char *path)
+{
+	/* append, close-on-exec; the file keeps the mode the user gave it */
+	FILE *f = fopen(path, "ae");
+	if (!f)
+		return errno;
+	setvbuf(f, NULL, _IOLBF, 0);
+	mapifs_log_file = f;
+	return 0;
 }
 
 void mapifs_open_syslog(void)

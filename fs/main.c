@@ -29,6 +29,7 @@ struct options {
 	mapper_crypto_options *crypto;   /* design.md 5 (crypto-options.h) */
 	unsigned max_inodes;
 	unsigned cache_mb;
+	char *log_file;                  /* -o log=FILE */
 };
 
 /* Inodes kept before the kernel is asked to forget the least recently
@@ -45,7 +46,7 @@ struct options {
 
 enum {
 	KEY_HELP, KEY_VERSION, KEY_UID, KEY_GID, KEY_UMASK, KEY_SHARE_DECRYPTED, KEY_ALLOW_OTHER,
-	KEY_MAX_INODES, KEY_CACHE_MB,
+	KEY_MAX_INODES, KEY_CACHE_MB, KEY_LOG,
 };
 
 
@@ -65,6 +66,7 @@ static const struct fuse_opt option_spec[] = {
 	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
 	FUSE_OPT_KEY("max_inodes=", KEY_MAX_INODES),
 	FUSE_OPT_KEY("cache_mb=", KEY_CACHE_MB),
+	FUSE_OPT_KEY("log=", KEY_LOG),
 	FUSE_OPT_END
 };
 
@@ -157,6 +159,14 @@ static int option_proc(void *data, const char *arg, int key, struct fuse_args *o
 	case KEY_SHARE_DECRYPTED:
 		o->access.share_decrypted = true;
 		return 0;
+	case KEY_LOG:
+		if (!arg[4]) {
+			fprintf(stderr, "mapifs: -o log=FILE: no file named\n");
+			return -1;
+		}
+		g_free(o->log_file);
+		o->log_file = g_strdup(arg + 4);
+		return 0;
 	case KEY_ALLOW_OTHER:
 		o->access.allow_other = true;
 		return 1;   /* the kernel's option too */
@@ -183,6 +193,10 @@ static void usage(const char *prog)
 	       "                           let the kernel forget the least recently looked up\n"
 	       "                           (default 100000; 0: no limit)\n"
 	       "    -o cache_mb=N          keep up to N MiB of parsed messages (default 64)\n"
+	       "    -o log=FILE            append the log to FILE (default: stderr with -f,\n"
+	       "                           else syslog); every refused change is there, and\n"
+	       "                           the last one of a message in its xattr\n"
+	       "                           user.mapifs.error\n"
 	       "    -o share_decrypted     decrypted content follows the same modes as the\n"
 	       "                           rest (default: the mounting user's alone)\n"
 	       "\n"
@@ -207,6 +221,7 @@ static bool setup_crypto(struct options *o, mapper_crypto *c)
 static void options_free(struct options *o)
 {
 	free(o->source);
+	g_free(o->log_file);
 	mapper_crypto_options_free(o->crypto);
 }
 
@@ -271,6 +286,7 @@ static void tables_init(mount *mnt)
 	inodes_init(mnt);
 	cache_init(mnt);
 	mnt->open_writes = g_hash_table_new(g_str_hash, g_str_equal);
+	mnt->errors = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	mnt->open_handles = g_hash_table_new(g_direct_hash, g_direct_equal);
 	mnt->open_dirs = g_hash_table_new(g_direct_hash, g_direct_equal);
 	sync_init(mnt);
@@ -287,6 +303,7 @@ static void tables_free(mount *mnt)
 	write_free_leftover_handles(mnt);
 	ops_free_leftover_listings(mnt);
 	g_hash_table_unref(mnt->open_writes);
+	g_hash_table_unref(mnt->errors);
 	g_hash_table_unref(mnt->open_handles);
 	g_hash_table_unref(mnt->open_dirs);
 	inodes_free(mnt);
@@ -304,7 +321,7 @@ static int run_session(mount *mnt, struct fuse_args *args, const struct fuse_cmd
 		goto out1;
 	if (fuse_session_mount(mnt->se, cmd->mountpoint) != 0)
 		goto out2;
-	if (!cmd->foreground)
+	if (!cmd->foreground && !mapifs_log_file)
 		mapifs_open_syslog();
 	fuse_daemonize(cmd->foreground);
 	/* the watcher thread starts after fork(): threads do not survive it */
@@ -349,6 +366,15 @@ int main(int argc, char *argv[])
 	if (ret >= 0)
 		goto out1;
 	ret = 1;
+	/* opened before the daemon changes to / and loses its terminal, so
+	 * that a bad path is said here, once */
+	if (opts.log_file) {
+		int lerr = mapifs_open_logfile(opts.log_file);
+		if (lerr) {
+			fprintf(stderr, "mapifs: -o log=%s: %s\n", opts.log_file, g_strerror(lerr));
+			goto out1;
+		}
+	}
 
 	pthread_mutex_init(&mnt.lock, NULL);
 	pthread_cond_init(&mnt.scan_cond, NULL);

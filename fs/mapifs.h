@@ -71,6 +71,7 @@
 
 #define FUSE_USE_VERSION 312
 
+#include <stdio.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -95,6 +96,10 @@ void mapifs_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 extern bool mapifs_use_syslog;
 /* Log to syslog from now on (a daemon has no stderr). */
 void mapifs_open_syslog(void);
+/* -o log=FILE: append log lines, with time and pid, to @path (0 or an
+ * errno); the log goes there rather than to stderr or syslog. */
+int mapifs_open_logfile(const char *path);
+extern FILE *mapifs_log_file;
 /* The errno for a mapper status: the one translation in fs/. */
 int mapper_errno(mapper_status st);
 /* "dir/name", or "name" when @dir is "" (the root); caller frees. */
@@ -241,6 +246,8 @@ typedef struct mount {
 	pthread_cond_t cache_cond;  /* a load finished (with lock) */
 
 	GHashTable *open_writes;    /* mount path -> whandle* open for writing */
+	GHashTable *errors;         /* message mount path -> its last failed change
+	                             * (char*, user.mapifs.error), under lock */
 	/* Every open handle, so that those the kernel never released (the
 	 * daemon ended with a file or directory open) are freed at exit. */
 	GHashTable *open_handles;   /* whandle* set */
@@ -516,7 +523,10 @@ typedef enum {
 typedef struct whandle whandle;
 int write_open(mount *mnt, const node_ref *n, int flags, whandle **out);
 int write_create(mount *mnt, const node_ref *parent, const char *name, whandle **out, node_kind *kind);
-int write_data(whandle *h, const char *data, size_t size, off_t off);
+int write_data(mount *mnt, whandle *h, const char *data, size_t size, off_t off);
+/* The last failed change of the message at mount path @msgpath, new
+ * (g_free), or NULL (issue 13: readable without the log). */
+char *write_last_error(mount *mnt, const char *msgpath);
 int write_truncate(whandle *h, off_t size);
 int write_flush(mount *mnt, whandle *h);
 /* Apply a pending change whatever was written (release, fsync). */

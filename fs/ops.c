@@ -1013,7 +1013,7 @@ static void mfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t si
                       struct fuse_file_info *fi)
 {
 	whandle *h = handle_of(fi);
-	int err = h ? write_data(h, buf, size, off) : EBADF;
+	int err = h ? write_data(mnt_of(req), h, buf, size, off) : EBADF;
 	if (err)
 		fuse_reply_err(req, err);
 	else
@@ -1197,6 +1197,14 @@ static int do_xattrs(mount *mnt, const node_ref *r, GString *names, const char *
 			return ENOENT;
 		bool hit = offer(names, want, value, "user.mapifs.source", mf->relpath);
 		int err = 0;
+		/* the last change that failed, for scripts whose shell ignores the
+		 * error of close() (issue 13) */
+		char *msgpath = path_join(r->folder->path, r->msgname);
+		char *last = write_last_error(mnt, msgpath);
+		g_free(msgpath);
+		if (last)
+			hit = hit || offer(names, want, value, "user.mapifs.error", last);
+		g_free(last);
 		/* hashed only when asked for (design.md 9: lazy) */
 		if (!hit && want && strcmp(want, "user.mapifs.sha256") == 0) {
 			char hex[65];

@@ -18,6 +18,7 @@
  * kernel forget what they held of the message (sync.c).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,9 @@
 
 /* Largest file accepted through the mount: a message or a property. */
 #define WRITE_MAX_BYTES ((size_t)256 << 20)
+/* Values judged at each write(2): single-line ones are far shorter; a
+ * larger file is judged at close(2) only (no copy per write of a big one). */
+#define JUDGE_MAX_BYTES ((size_t)64 << 10)
 
 /* ---- after a change ------------------------------------------------------ */
 
@@ -57,6 +61,42 @@ static bool subfolder_exists(mount *mnt, folder *f, const char *name)
 }
 
 /* ---- applying an edit ------------------------------------------------------ */
+
+/* ---- the last error of each message (issue 13) ------------------------------ */
+
+/* Log a failed change of message @name of @f and keep it as the message's
+ * last error (user.mapifs.error): a shell's echo ignores the error of
+ * close(), and a daemon started without syslog has no log to read. */
+static void note_error(mount *mnt, folder *f, const char *name, const char *fmt, ...) G_GNUC_PRINTF(4, 5);
+static void note_error(mount *mnt, folder *f, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *text = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	mapifs_log("%s/%s: %s", f->path, name, text);
+	pthread_mutex_lock(&mnt->lock);
+	g_hash_table_replace(mnt->errors, path_join(f->path, name), text);
+	pthread_mutex_unlock(&mnt->lock);
+}
+
+/* A change of the message went through: its last error is history. */
+static void clear_error(mount *mnt, folder *f, const char *name)
+{
+	char *key = path_join(f->path, name);
+	pthread_mutex_lock(&mnt->lock);
+	g_hash_table_remove(mnt->errors, key);
+	pthread_mutex_unlock(&mnt->lock);
+	g_free(key);
+}
+
+char *write_last_error(mount *mnt, const char *msgpath)
+{
+	pthread_mutex_lock(&mnt->lock);
+	char *text = g_strdup(g_hash_table_lookup(mnt->errors, msgpath));
+	pthread_mutex_unlock(&mnt->lock);
+	return text;
+}
 
 typedef mapper_status (*edit_fn)(mapper_message *m, const void *arg, char **why);
 
@@ -194,6 +234,8 @@ static int update_header(mount *mnt, folder *f, const char *name, const struct s
 		mapifs_error("%s: %s: cannot store the changed message: %s", mf->relpath, what,
 		             g_strerror(ret));
 out:
+	if (ret == 0)
+		clear_error(mnt, f, name);
 	if (ret == 0 && now && message_stat(mnt, f, name, now) != 0)
 		memset(now, 0, sizeof *now);
 	free(out);
@@ -235,8 +277,7 @@ static int update_message(mount *mnt, folder *f, const char *name, const struct 
 		return err;
 	}
 	if (base && !store_same_version(base, &st)) {
-		mapifs_log("%s: %s: the message changed since it was opened; not overwritten",
-		           mf->relpath, what);
+		note_error(mnt, f, name, "%s: the message changed since it was opened; not overwritten", what);
 		g_free(data);
 		msgfile_unref(mf);
 		return ESTALE;
@@ -250,7 +291,7 @@ static int update_message(mount *mnt, folder *f, const char *name, const struct 
 	mapper_status s = edit_at(mnt, data, len, &src, fn, arg, flags_only, computed, &out,
 	                          &outlen, &why);
 	if (s != MAPPER_OK) {
-		mapifs_log("%s: %s: %s", mf->relpath, what, why ? why : mapper_status_to_string(s));
+		note_error(mnt, f, name, "%s: %s", what, why ? why : mapper_status_to_string(s));
 		free(why);
 		g_free(data);
 		msgfile_unref(mf);
@@ -271,9 +312,13 @@ static int update_message(mount *mnt, folder *f, const char *name, const struct 
 		err = store_replace(mnt, f, mf, out, outlen, flags, st.st_mode & 0777);
 		sync_message_changed(mnt, f, mf->name);
 	}
-	if (err)
+	if (err) {
 		mapifs_error("%s: %s: cannot store the changed message: %s", mf->relpath, what,
 		             g_strerror(err));
+		note_error(mnt, f, name, "%s: cannot store the changed message: %s", what, g_strerror(err));
+	} else {
+		clear_error(mnt, f, name);
+	}
 	if (!err && now && message_stat(mnt, f, name, now) != 0)
 		memset(now, 0, sizeof *now);
 	free(out);
@@ -300,6 +345,8 @@ struct whandle {
 	bool written;        /* write(2) or ftruncate(2) since open or the last apply */
 	int idle_flushes;    /* flushes with nothing written */
 	bool done;           /* WH_DELIVERY: delivered */
+	int failed;          /* WH_PROP: a write was refused (this errno): the
+	                      * handle changes nothing any more */
 	struct stat base;    /* the backing file when opened */
 };
 
@@ -397,7 +444,7 @@ static int open_property(mount *mnt, const node_ref *n, int flags, whandle **out
 		if (cur)
 			g_byte_array_append(h->buf, cur, (guint)curlen);
 	} else {
-		mapifs_log("%s: cannot write %s: %s", cache_source(c), n->inner,
+		note_error(mnt, n->folder, n->msgname, "cannot write %s: %s", n->inner,
 		           why ? why : mapper_status_to_string(s));
 	}
 	cache_unlock(c);
@@ -492,8 +539,8 @@ int write_create(mount *mnt, const node_ref *parent, const char *name, whandle *
 				cache_unlock(c);
 				cache_put(mnt, c);
 				if (s != MAPPER_OK) {
-					mapifs_log("%s/%s: cannot create %s: %s", parent->folder->path,
-					           parent->msgname, inner, why ? why : mapper_status_to_string(s));
+					note_error(mnt, parent->folder, parent->msgname, "cannot create %s: %s", inner,
+					           why ? why : mapper_status_to_string(s));
 					err = mapper_errno(s);
 				}
 				free(why);
@@ -515,12 +562,46 @@ int write_create(mount *mnt, const node_ref *parent, const char *name, whandle *
 	return err;
 }
 
-int write_data(whandle *h, const char *data, size_t size, off_t off)
+/* Whether the @len bytes written so far to property file @h can still make
+ * a value (mapper_message_check_partial), on the message as the cache has
+ * it; 0, or the errno of the refusal (noted as the message's last error). */
+static int judge_partial(mount *mnt, whandle *h, const guint8 *bytes, size_t len)
+{
+	mapper_load_level level = header_path(h->inner) ? MAPPER_LOAD_HEADERS : MAPPER_LOAD_FULL;
+	for (;;) {
+		struct stat st;
+		int err = 0;
+		cached *c = cache_get(mnt, h->folder, h->msgname, level, &st, &err);
+		if (!c)
+			return 0;   /* the close will say what is wrong */
+		mapper_message *m = cache_lock(c);
+		char *why = NULL;
+		mapper_status s = mapper_message_check_partial(m, h->inner, bytes, len, &why);
+		bool retry = s == MAPPER_INCOMPLETE && mapper_message_level(m) != MAPPER_LOAD_FULL;
+		cache_unlock(c);
+		cache_put(mnt, c);
+		if (retry) {
+			free(why);
+			level = MAPPER_LOAD_FULL;
+			continue;
+		}
+		if (s != MAPPER_OK)
+			note_error(mnt, h->folder, h->msgname, "writing %s: %s", h->inner,
+			           why ? why : mapper_status_to_string(s));
+		free(why);
+		return s == MAPPER_OK || s == MAPPER_INCOMPLETE ? 0 : mapper_errno(s);
+	}
+}
+
+int write_data(mount *mnt, whandle *h, const char *data, size_t size, off_t off)
 {
 	int err = 0;
+	GByteArray *judge = NULL;
 	g_mutex_lock(&h->lock);
 	if (h->done)
 		err = EBADF;
+	else if (h->failed)
+		err = h->failed;
 	else if (off < 0 || (size_t)off > WRITE_MAX_BYTES || size > WRITE_MAX_BYTES - (size_t)off)
 		err = EFBIG;
 	if (!err) {
@@ -533,8 +614,24 @@ int write_data(whandle *h, const char *data, size_t size, off_t off)
 		memcpy(h->buf->data + off, data, size);
 		h->dirty = h->written = true;
 		set_size(h);
+		/* issue 13: refuse at write(2) what can already be judged, as a
+		 * shell reports that error and not the one of close(2); judged on a
+		 * copy, without the handle's lock, as it may parse the message */
+		if (h->kind == WH_PROP && h->buf->len <= JUDGE_MAX_BYTES)
+			judge = g_byte_array_new_take(g_memdup2(h->buf->data, h->buf->len), h->buf->len);
 	}
 	g_mutex_unlock(&h->lock);
+	if (judge) {
+		err = judge_partial(mnt, h, judge->data, judge->len);
+		g_byte_array_unref(judge);
+		if (err) {
+			/* nothing of this handle is applied: the old value stays */
+			g_mutex_lock(&h->lock);
+			h->failed = err;
+			h->dirty = false;
+			g_mutex_unlock(&h->lock);
+		}
+	}
 	return err;
 }
 
@@ -580,6 +677,11 @@ static int deliver(mount *mnt, whandle *h)
  */
 int write_flush(mount *mnt, whandle *h)
 {
+	g_mutex_lock(&h->lock);
+	int failed = h->failed;
+	g_mutex_unlock(&h->lock);
+	if (failed)
+		return failed;   /* close(2) reports the refused write too */
 	g_mutex_lock(&h->lock);
 	bool apply = h->dirty && !h->done && (h->written || ++h->idle_flushes >= 2);
 	g_mutex_unlock(&h->lock);

@@ -475,6 +475,75 @@ static mapper_status check_value(mapper_message *m, const target *t, const char 
 	return MAPPER_OK;
 }
 
+/* Whether @d can never become an integer as parse_integer() reads it,
+ * whatever is written after it: it is no beginning of "-123" or "0x1F". */
+static bool never_integer(const char *d, size_t len)
+{
+	char *s = g_strstrip(g_strndup(d, len));
+	const char *c = s;
+	if (c[0] == '0' && (c[1] == 'x' || c[1] == 'X')) {
+		for (c += 2; g_ascii_isxdigit(*c); c++)
+			;
+	} else {
+		if (*c == '-')
+			c++;
+		while (g_ascii_isdigit(*c))
+			c++;
+	}
+	bool never = *c != '\0';
+	g_free(s);
+	return never;
+}
+
+/* Whether @d, trimmed and lowered, is no beginning of true, false, 1 or 0. */
+static bool never_boolean(const char *d, size_t len)
+{
+	char *s = g_strstrip(g_strndup(d, len));
+	bool never = *s && !g_str_has_prefix("true", s) && !g_str_has_prefix("false", s) &&
+	             strcmp(s, "1") != 0 && strcmp(s, "0") != 0;
+	g_free(s);
+	return never;
+}
+
+mapper_status mapper_message_check_partial(mapper_message *m, const char *path, const void *data,
+                                           size_t len, char **why)
+{
+	char *copy = g_strdup(path ? path : "");
+	target t;
+	uint32_t tag = 0;
+	mapper_status st = locate(m, copy, &t, why);
+	if (st == MAPPER_OK)
+		st = check(m, &t, &tag, why);
+	if (st != MAPPER_OK || tag == TAG_SECURITY_FLAGS || !len) {
+		g_free(copy);
+		return st;
+	}
+	const char *d = data;
+	uint32_t type = PROP_TYPE(tag);
+	const char *canon = t.kind == W_SET ? NULL : mapper_tag_name(tag);
+	const mapper_propdef *def = canon ? propdef_by_tag(tag) : NULL;
+	bool line = type == PT_SHORT || type == PT_LONG || type == PT_I8 || type == PT_BOOLEAN ||
+	            type == PT_SYSTIME || type == PT_CLSID ||
+	            (type == PT_UNICODE && !(def && (def->flags & PROPDEF_MULTILINE)));
+	/* design.md 3: a single-line value is complete at its line break, and
+	 * some bytes rule a number out at once; anything else waits for close */
+	bool judge = line && (memchr(d, '\n', len) ||
+	                      ((type == PT_SHORT || type == PT_LONG || type == PT_I8) && never_integer(d, len)) ||
+	                      (type == PT_BOOLEAN && never_boolean(d, len)));
+	if (judge) {
+		mapper_prop p = { .tag = tag };
+		st = parse_value(&p, tag, d, len, why);
+		if (st == MAPPER_OK)
+			st = check_value(m, &t, canon, &p, why);
+		g_free(p.str);
+		if (p.bin)
+			g_bytes_unref(p.bin);
+		g_strfreev(p.mv);
+	}
+	g_free(copy);
+	return st;
+}
+
 /* The address group a property belongs to: writing one address updates
  * its twin (EmailAddress <-> SmtpAddress) so the writer never sees two
  * different addresses for one mailbox. */

@@ -241,6 +241,15 @@ mapper_status mapper_message_set(mapper_message *message, const char *path,
 mapper_status mapper_message_can_set(mapper_message *message, const char *path,
                                      char **why);
 
+/* Can the first @len bytes written to property file @path still become a
+ * value mapper_message_set() takes?  MAPPER_OK when they can (or cannot be
+ * judged before the writer is done: multi-line text, binary data); the
+ * failure mapper_message_set() would give when they cannot: a single-line
+ * value whose line is complete, or bytes no number has (design.md 4: a
+ * shell's echo ignores the error of close(), not that of write()). */
+mapper_status mapper_message_check_partial(mapper_message *message, const char *path,
+                                           const void *data, size_t len, char **why);
+
 /* Add the row "recipients/N" or "attachments/N"; N must be the next free
  * number.  A new recipient has no address yet and the type of the last row
  * (To when there is none; rows are numbered in header order); a new

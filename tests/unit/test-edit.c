@@ -206,9 +206,53 @@ static void test_rows(void)
 	mapper_message_free(m);
 }
 
+/* mapper_message_check_partial: what write(2) can already refuse (issue 13) */
+static void test_partial(void)
+{
+	mapper_message *m = load(plain);
+	static const struct {
+		const char *path, *bytes;
+		mapper_status want;
+		const char *what;
+	} cases[] = {
+		{ "PidTagImportance", "x", MAPPER_INVALID, "no integer starts with x" },
+		{ "PidTagImportance", "1", MAPPER_OK, "1 may go on" },
+		{ "PidTagImportance", "-", MAPPER_OK, "a sign may go on" },
+		{ "PidTagImportance", "0x", MAPPER_OK, "so may 0x" },
+		{ "PidTagImportance", "0x1g", MAPPER_INVALID, "but not 0x1g" },
+		{ "PidTagImportance", "5\n", MAPPER_INVALID, "a complete line is range-checked" },
+		{ "PidTagImportance", "2\n", MAPPER_OK, "2 is taken" },
+		{ "PidTagSubject", "half a subj", MAPPER_OK, "a line not yet ended" },
+		{ "PidTagSubject", "a\nb", MAPPER_INVALID, "a second line" },
+		{ "PidTagSubject", "done\n", MAPPER_OK, "one line" },
+		{ "PidTagClientSubmitTime", "yesterday", MAPPER_OK, "a date waits for its line" },
+		{ "PidTagClientSubmitTime", "yesterday\n", MAPPER_INVALID, "and is judged then" },
+		{ "PidTagBody", "x\ny\n", MAPPER_OK, "multi-line text waits for close" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *why = NULL;
+		is_status(mapper_message_check_partial(m, cases[i].path, cases[i].bytes, strlen(cases[i].bytes), &why),
+		          cases[i].want, "%s: %s", cases[i].path, cases[i].what);
+		free(why);
+	}
+	mapper_status derived = mapper_message_can_set(m, "PidTagHasAttachments", NULL);
+	ok(derived != MAPPER_OK, "PidTagHasAttachments cannot be set");
+	is_status(mapper_message_check_partial(m, "PidTagHasAttachments", "1", 1, NULL), derived,
+	          "a derived property: as can_set says");
+	char *subject = read_copy(m, "PidTagSubject", NULL);
+	mapper_message *again = load(plain);
+	char *before = read_copy(again, "PidTagSubject", NULL);
+	is_str(subject, before, "judging changes nothing");
+	free(subject);
+	free(before);
+	mapper_message_free(again);
+	mapper_message_free(m);
+}
+
 int main(void)
 {
 	mapper_init();
+	test_partial();
 	test_strings();
 	test_numbers_and_times();
 	test_named();
