@@ -252,8 +252,9 @@ static int serve(mount *mnt, const struct fuse_cmdline_opts *cmd)
 static int parse_command_line(int argc, char *argv[], struct options *opts,
                               struct fuse_args *args, struct fuse_cmdline_opts *cmd)
 {
+	/* issue 13: 2 for every usage error, as FUSE daemons do; 1 at run time */
 	if (fuse_opt_parse(args, opts, option_spec, option_proc) != 0)
-		return 1;
+		return 2;
 	if (opts->help) {
 		usage(argv[0]);
 		return 0;
@@ -271,7 +272,7 @@ static int parse_command_line(int argc, char *argv[], struct options *opts,
 		fuse_opt_add_arg(args, "-odefault_permissions");
 	fuse_opt_add_arg(args, "-osubtype=mapifs,fsname=mapifs");
 	if (fuse_parse_cmdline(args, cmd) != 0)
-		return 1;
+		return 2;
 	if (!opts->source || !cmd->mountpoint) {
 		fprintf(stderr, "mapifs: missing %s\nusage: %s [options] SOURCE MOUNTPOINT (see --help)\n",
 		        opts->source ? "MOUNTPOINT" : "SOURCE and MOUNTPOINT", argv[0]);
@@ -309,6 +310,35 @@ static void tables_free(mount *mnt)
 	inodes_free(mnt);
 }
 
+/* Whether @mountpoint is already the mount point of a mapifs mount
+ * (/proc/self/mountinfo, proc(5): field 5 the mount point, octal-escaped;
+ * after " - " the file system type): mounting again would hide it under a
+ * second one. */
+static bool already_mapifs(const char *mountpoint)
+{
+	char *abs = realpath(mountpoint, NULL);
+	FILE *f = abs ? fopen("/proc/self/mountinfo", "re") : NULL;
+	bool found = false;
+	char *line = NULL;
+	size_t cap = 0;
+	while (f && !found && getline(&line, &cap, f) > 0) {
+		char **fields = g_strsplit(line, " ", -1);
+		guint n = g_strv_length(fields);
+		char *dash = strstr(line, " - ");
+		if (n > 5 && dash && g_str_has_prefix(dash + 3, "fuse.mapifs ")) {
+			char *where = g_strcompress(fields[4]);   /* \040 and the like */
+			found = strcmp(where, abs) == 0;
+			g_free(where);
+		}
+		g_strfreev(fields);
+	}
+	free(line);
+	if (f)
+		fclose(f);
+	free(abs);
+	return found;
+}
+
 /* Mount @mnt at @cmd's mount point and serve it until it is unmounted.
  * The exit status. */
 static int run_session(mount *mnt, struct fuse_args *args, const struct fuse_cmdline_opts *cmd)
@@ -316,7 +346,7 @@ static int run_session(mount *mnt, struct fuse_args *args, const struct fuse_cmd
 	int ret = 1;
 	mnt->se = fuse_session_new(args, &mapifs_ops, sizeof mapifs_ops, mnt);
 	if (!mnt->se)
-		return 1;
+		return 2;   /* libfuse has said which option it does not know */
 	if (fuse_set_signal_handlers(mnt->se) != 0)
 		goto out1;
 	if (fuse_session_mount(mnt->se, cmd->mountpoint) != 0)
@@ -392,6 +422,14 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "mapifs: cannot use %s as a mailbox: %s\n", opts.source, g_strerror(err));
 		goto out2;
 	}
+	if (already_mapifs(cmd.mountpoint)) {
+		fprintf(stderr, "mapifs: %s is already a mapifs mount; unmount it first "
+		        "(fusermount3 -u %s)\n", cmd.mountpoint, cmd.mountpoint);
+		goto out2;
+	}
+	if (!mount_source_holds_mail(&mnt))
+		fprintf(stderr, "mapifs: warning: %s is no Maildir (no cur/ or new/) and holds no Maildir "
+		        "or .eml file: the mount shows nothing until mail arrives\n", opts.source);
 	mapper_init();
 	mnt.crypto = mapper_crypto_new();
 	mnt.learned = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);

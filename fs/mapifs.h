@@ -297,6 +297,9 @@ int source_sha256(mount *mnt, const char *relpath, char hex[65]);
 /* store.c: the mailbox on disk.  Calls nothing above it: a rescan records
  * what changed in folder->unsynced, for sync.c. */
 int mount_open_source(mount *mnt, const char *source);
+/* Whether the source is a Maildir or has a Maildir or .eml file within a
+ * few levels (a bounded look, for the warning at start). */
+bool mount_source_holds_mail(mount *mnt);
 void mount_folders_free(mount *mnt);
 /* Make sure @f's listing is current; appends to @diff (may be NULL) what
  * changed, and records it in f->unsynced too (except on the first scan).

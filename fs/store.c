@@ -422,6 +422,46 @@ static bool holds_maildirs(mount *mnt, const char *rel, int depth, size_t *budge
 	return found;
 }
 
+/* Whether @rel (within @depth levels and *@budget entries) holds mail: a
+ * Maildir or a .eml file. */
+static bool holds_mail(mount *mnt, const char *rel, int depth, size_t *budget)
+{
+	int fd;
+	if (depth <= 0 || source_open_listing(mnt, rel, &fd) != 0)
+		return false;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return false;
+	}
+	bool found = false;
+	struct dirent *e;
+	while (!found && *budget && (e = readdir(d))) {
+		(*budget)--;
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (g_str_has_suffix(e->d_name, ".eml") && e->d_type != DT_DIR) {
+			found = true;
+			break;
+		}
+		if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN)
+			continue;
+		char *p = path_join(rel, e->d_name);
+		struct stat st;
+		if (source_stat(mnt, p, &st) == 0 && S_ISDIR(st.st_mode))
+			found = is_maildir(mnt, p) || holds_mail(mnt, p, depth - 1, budget);
+		g_free(p);
+	}
+	closedir(d);
+	return found;
+}
+
+bool mount_source_holds_mail(mount *mnt)
+{
+	size_t budget = MAILDIR_SEARCH_ENTRIES;
+	return mnt->maildir || holds_mail(mnt, "", MAILDIR_SEARCH_DEPTH, &budget);
+}
+
 /* Subdirectory @name of the directory being read becomes a folder when it
  * is a Maildir ("M" + name in s->subdirs) or, unless @maildir_only, holds
  * Maildirs below it ("H"); anything else (.notmuch, an attachment store)

@@ -8,7 +8,12 @@
  *   mapper-tool cat [--headers-only] FILE.eml PATH
  *   mapper-tool class FILE.eml
  *   mapper-tool rebuild [--flags FRS] FILE.eml
+ *   mapper-tool verify [crypto options] FILE.eml
  *
+ * verify prints smime/status and exits as `openssl cms -verify` does: 0 for
+ * a good signature, 4 for any other outcome (bad, untrusted, expired, not
+ * signed, not S/MIME); like every verb, 1 when FILE cannot be read, 2 for
+ * a usage error.
  * rebuild prints the Internet-format message mapper_message_export() makes
  * from the unedited object of FILE.eml and FILE.eml's bytes.
  *
@@ -35,6 +40,7 @@ static int usage(FILE *out)
 	      "       mapper-tool cat [--headers-only] FILE.eml PATH\n"
 	      "       mapper-tool class FILE.eml\n"
 	      "       mapper-tool rebuild [--flags FLAGS] FILE.eml\n"
+	      "       mapper-tool verify FILE.eml   (exit 0: good signature, 4: not)\n"
 	      "Prints the MS-OXCMAIL/MS-OXOSMIME message object of FILE.eml as the\n"
 	      "files a mapifs mount shows.  FLAGS are Maildir flag letters (e.g. FRS).\n"
 	      "rebuild prints the message written back from that object.\n"
@@ -160,6 +166,17 @@ static int run(const char *cmd, mapper_message *m, const char *file, const char 
 			rc = 1;
 		} else {
 			fwrite(d, 1, n, stdout);
+		}
+	} else if (!strcmp(cmd, "verify") && nargs == 0 && level == MAPPER_LOAD_FULL) {
+		/* openssl cms -verify: 0 verified, 4 "an error verifying the message" */
+		const void *d;
+		size_t n;
+		if (mapper_message_read(m, "smime/status", &d, &n) != MAPPER_OK) {
+			printf("not S/MIME\n");
+			rc = 4;
+		} else {
+			fwrite(d, 1, n, stdout);
+			rc = n >= 5 && !memcmp(d, "good", 4) && (((const char *)d)[4] == '\n') ? 0 : 4;
 		}
 	} else if (!strcmp(cmd, "rebuild") && nargs == 0 && level == MAPPER_LOAD_FULL) {
 		char *out = NULL, *why = NULL;
