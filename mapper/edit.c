@@ -186,6 +186,8 @@ static mapper_status check(mapper_message *m, const target *t, uint32_t *tag, ch
 		return mapper_fail(why, MAPPER_READ_ONLY, "%s/%s is read-only", t->set->name, name);
 	}
 
+	if (t->kind == W_MESSAGE && strcmp(name, "info") == 0)
+		return mapper_fail(why, MAPPER_READ_ONLY, "info is a summary of the message and read-only");
 	if (t->kind == W_MESSAGE && strcmp(name, "body.rtf") == 0)
 		return mapper_fail(why, MAPPER_READ_ONLY,
 		                   "body.rtf is PidTagRtfCompressed decompressed (MS-OXRTFCP) and read-only");
@@ -631,9 +633,18 @@ static mapper_prop *find_named(mapper_bag *bag, const mapper_propset *set, const
 	return bag_get_named(bag, set, name);
 }
 
+/* The "info" summary is made from the object as it was: an edit drops it. */
+static void drop_info(mapper_message *m)
+{
+	if (m->info)
+		g_bytes_unref(m->info);
+	m->info = NULL;
+}
+
 mapper_status mapper_message_set(mapper_message *m, const char *path,
                                  const void *data, size_t len, char **why)
 {
+	drop_info(m);
 	char *copy = g_strdup(path ? path : "");
 	target t;
 	uint32_t tag = 0;
@@ -759,6 +770,7 @@ static mapper_status row_path(mapper_message *m, const char *path, bool adding,
 
 mapper_status mapper_message_mkdir(mapper_message *m, const char *path, char **why)
 {
+	drop_info(m);
 	GPtrArray *rows;
 	bool rcpt;
 	guint row;
@@ -795,6 +807,7 @@ mapper_status mapper_message_mkdir(mapper_message *m, const char *path, char **w
 
 mapper_status mapper_message_rmdir(mapper_message *m, const char *path, char **why)
 {
+	drop_info(m);
 	GPtrArray *rows;
 	bool rcpt;
 	guint row;

@@ -265,6 +265,7 @@ struct mapper_message {
 	                              * properties of a TNEF stream in the body win,
 	                              * so a header-only object answers nothing */
 	GBytes *rtf;                 /* PidTagRtfCompressed decompressed (body.rtf) */
+	GBytes *info;                /* the "info" summary, made on first read (tree.c) */
 };
 
 /* A new empty message object at nesting @depth (level MAPPER_LOAD_HEADERS

@@ -499,6 +499,8 @@ void mapper_message_free(mapper_message *m)
 		g_bytes_unref(m->raw);
 	if (m->rtf)
 		g_bytes_unref(m->rtf);
+	if (m->info)
+		g_bytes_unref(m->info);
 	g_free(m->warning);
 	smime_node_free(m->smime_dir);
 	g_free(m->smime_sender);
@@ -565,7 +567,7 @@ static size_t message_bytes(const mapper_message *m, int depth)
 {
 	if (!m || depth > MAPPER_MAX_DEPTH)
 		return 0;
-	size_t n = sizeof *m + BLOCK_OVERHEAD + bag_bytes(&m->props) + gbytes_bytes(m->raw) + gbytes_bytes(m->rtf) +
+	size_t n = sizeof *m + BLOCK_OVERHEAD + bag_bytes(&m->props) + gbytes_bytes(m->raw) + gbytes_bytes(m->rtf) + gbytes_bytes(m->info) +
 	           str_bytes(m->warning) + str_bytes(m->smime_sender) +
 	           smime_node_bytes(m->smime_dir, depth + 1);
 	for (guint i = 0; i < m->recipients->len; i++)

@@ -11,6 +11,7 @@
 #include <gmime/gmime.h>
 
 #include "mapper-private.h"
+#include "tags.h"
 
 /* ---- life-cycle ---------------------------------------------------------- */
 
@@ -113,7 +114,7 @@ size_t mapper_header_block_length(const void *data, size_t len)
 static const char *const body_names[] = {
 	"PidTagBody", "PidTagHtml", "PidTagRtfCompressed", "PidTagNativeBody",
 	"PidTagInternetCodepage", "PidTagMessageFlags", "PidTagHasAttachments",
-	"attachments", "smime", "PSETID_Appointment", "PSETID_Meeting", "body.rtf",
+	"attachments", "smime", "PSETID_Appointment", "PSETID_Meeting", "body.rtf", "info",
 };
 
 bool mapper_name_needs_body(const char *name)
@@ -251,6 +252,102 @@ static mapper_status step_bag(resolved *r, const char *name)
 	return MAPPER_NOT_FOUND;
 }
 
+/* ---- info: the message at a glance (issue 13) -------------------------------- */
+
+static const char *bag_text(const mapper_bag *bag, uint32_t tag)
+{
+	mapper_prop *p = bag_get(bag, tag);
+	return p && p->str ? p->str : NULL;
+}
+
+/* "Name <address>", the address alone, or the name alone. */
+static void append_mailbox(GString *s, const char *name, const char *addr)
+{
+	if (name && addr && strcmp(name, addr) != 0)
+		g_string_append_printf(s, "%s <%s>", name, addr);
+	else
+		g_string_append(s, addr ? addr : name ? name : "");
+}
+
+/* The recipients of type @type (1 To, 2 Cc, 3 Bcc), comma-separated. */
+static void append_recipients(GString *s, const char *field, mapper_message *m, int64_t type)
+{
+	bool any = false;
+	for (guint i = 0; i < m->recipients->len; i++) {
+		mapper_bag *row = m->recipients->pdata[i];
+		mapper_prop *t = bag_get(row, TAG_RECIPIENT_TYPE);
+		if (!t || t->v.i != type)
+			continue;
+		const char *addr = bag_text(row, TAG_SMTP_ADDRESS);
+		if (!addr)
+			addr = bag_text(row, TAG_EMAIL_ADDRESS);
+		g_string_append(s, any ? ", " : field);
+		append_mailbox(s, bag_text(row, TAG_DISPLAY_NAME), addr);
+		any = true;
+	}
+	if (any)
+		g_string_append_c(s, '\n');
+}
+
+/* The summary file "info": one field a line, in the spirit of Plan 9
+ * upas/fs's info, for `cat *\/info | grep` and `head *\/info`.  Made on
+ * first read and kept (an edit drops it: edit.c). */
+static GBytes *message_info(mapper_message *m)
+{
+	if (m->info)
+		return m->info;
+	GString *s = g_string_new(NULL);
+	mapper_prop *when = bag_get(&m->props, TAG_CLIENT_SUBMIT_TIME);
+	if (!when)
+		when = bag_get(&m->props, TAG_MESSAGE_DELIVERY_TIME);
+	if (when) {
+		GBytes *v = value_render(when);
+		gsize n;
+		const char *d = g_bytes_get_data(v, &n);
+		g_string_append(s, "Date: ");
+		g_string_append_len(s, d, (gssize)n);
+	}
+	const char *from_addr = bag_text(&m->props, TAG_SENT_REPRESENTING_SMTP_ADDRESS);
+	if (!from_addr)
+		from_addr = bag_text(&m->props, TAG_SENT_REPRESENTING_EMAIL_ADDRESS);
+	const char *from_name = bag_text(&m->props, TAG_SENT_REPRESENTING_NAME);
+	if (from_addr || from_name) {
+		g_string_append(s, "From: ");
+		append_mailbox(s, from_name, from_addr);
+		g_string_append_c(s, '\n');
+	}
+	append_recipients(s, "To: ", m, 1);
+	append_recipients(s, "Cc: ", m, 2);
+	append_recipients(s, "Bcc: ", m, 3);
+	const char *subject = bag_text(&m->props, TAG_SUBJECT);
+	g_string_append_printf(s, "Subject: %s\n", subject ? subject : "");
+	g_string_append_printf(s, "Class: %s\n", mapper_message_class(m));
+	bool any = false;
+	for (guint i = 0; i < m->attachments->len; i++) {
+		mapper_attachment *a = m->attachments->pdata[i];
+		const char *name = bag_text(&a->props, TAG_ATTACH_LONG_FILENAME);
+		if (!name)
+			name = bag_text(&a->props, TAG_DISPLAY_NAME);
+		g_string_append(s, any ? ", " : "Attachments: ");
+		g_string_append(s, name ? name : "(no name)");
+		any = true;
+	}
+	if (any)
+		g_string_append_c(s, '\n');
+	smime_node *dir = smime_dir(m);
+	smime_node *status = dir ? smime_node_child(dir, "status") : NULL;
+	if (status && status->data) {
+		gsize n;
+		const char *d = g_bytes_get_data(status->data, &n);
+		g_string_append(s, "S/MIME: ");
+		g_string_append_len(s, d, (gssize)n);
+		if (!n || d[n - 1] != '\n')
+			g_string_append_c(s, '\n');
+	}
+	m->info = g_string_free_to_bytes(s);
+	return m->info;
+}
+
 static mapper_status step(resolved *r, const char *name)
 {
 	switch (r->kind) {
@@ -272,6 +369,11 @@ static mapper_status step(resolved *r, const char *name)
 		if (strcmp(name, "message.eml") == 0 && r->msg->raw) {
 			r->kind = R_RAW;
 			r->raw = r->msg->raw;
+			return MAPPER_OK;
+		}
+		if (strcmp(name, "info") == 0 && r->msg->level == MAPPER_LOAD_FULL) {
+			r->kind = R_RAW;
+			r->raw = message_info(r->msg);
 			return MAPPER_OK;
 		}
 		/* PidTagRtfCompressed decompressed (MS-OXRTFCP), read-only */
@@ -460,6 +562,7 @@ mapper_status mapper_message_list(mapper_message *m, const char *path,
 			g_ptr_array_add(out, g_strdup("message.eml"));
 		if (r.msg->rtf)
 			g_ptr_array_add(out, g_strdup("body.rtf"));
+		g_ptr_array_add(out, g_strdup("info"));
 		if (smime_dir(r.msg))
 			g_ptr_array_add(out, g_strdup("smime"));
 		break;

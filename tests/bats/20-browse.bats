@@ -322,7 +322,8 @@ sys.stdout.buffer.write(m.get_content().replace("\r\n", "\n").encode())
 @test "every property file has user.mapi.tag and user.mapi.type (listxattr too)" {
     local f bad=() names
     while IFS= read -r -d '' f; do
-        [[ ${f##*/} == message.eml ]] && continue
+        # message.eml, info and body.rtf are the files that are no property
+        [[ ${f##*/} == @(message.eml|info|body.rtf) ]] && continue
         names=$(getfattr -d -m - --absolute-names "$f" 2>/dev/null)
         [[ $names == *user.mapi.tag=* && $names == *user.mapi.type=* ]] || bad+=("$f")
     done < <(find "$M_PLAIN" "$M_ATT" "$M_NESTED" -type f -print0)
@@ -333,7 +334,7 @@ sys.stdout.buffer.write(m.get_content().replace("\r\n", "\n").encode())
     local f name tag bad=()
     while IFS= read -r -d '' f; do
         name=${f##*/}
-        [[ $name == message.eml ]] && continue
+        [[ $name == @(message.eml|info|body.rtf) ]] && continue
         [[ $f == */PS_INTERNET_HEADERS/* ]] && continue
         tag=$(xattr "$f" user.mapi.tag 2>/dev/null) || { bad+=("$f: no user.mapi.tag"); continue; }
         [[ $tag =~ ^0x[0-9A-F]{8}$ ]] || bad+=("$f: malformed tag '$tag'")

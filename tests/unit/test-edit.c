@@ -249,10 +249,30 @@ static void test_partial(void)
 	mapper_message_free(m);
 }
 
+/* info: the summary file (issue 13), made again after an edit */
+static void test_info(void)
+{
+	mapper_message *m = load(plain);
+	char *info = read_copy(m, "info", NULL);
+	ok(info && strstr(info, "Subject: "), "info has a Subject line: %s", info ? info : "(none)");
+	ok(info && strstr(info, "Class: IPM.Note\n"), "and the class");
+	free(info);
+	is_status(mapper_message_set(m, "PidTagSubject", "Changed\n", 8, NULL), MAPPER_OK, "edit the subject");
+	info = read_copy(m, "info", NULL);
+	ok(info && strstr(info, "Subject: Changed\n"), "info follows the edit: %s", info ? info : "(none)");
+	free(info);
+	is_status(mapper_message_set(m, "info", "x", 1, NULL), MAPPER_READ_ONLY, "info is read-only");
+	mapper_message *h = load_level(plain, MAPPER_LOAD_HEADERS);
+	is_stat(h, "info", MAPPER_INCOMPLETE, "headers only: info needs the attachments");
+	mapper_message_free(h);
+	mapper_message_free(m);
+}
+
 int main(void)
 {
 	mapper_init();
 	test_partial();
+	test_info();
 	test_strings();
 	test_numbers_and_times();
 	test_named();
