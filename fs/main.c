@@ -200,7 +200,7 @@ static void usage(const char *prog)
 	       "    -o share_decrypted     decrypted content follows the same modes as the\n"
 	       "                           rest (default: the mounting user's alone)\n"
 	       "\n"
-	       "S/MIME (design.md 5):\n"
+	       "S/MIME options (what each message's smime/ folder shows):\n"
 	       "%s"
 	       "\n", prog, mapper_crypto_options_help());
 	fuse_cmdline_help();
