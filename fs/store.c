@@ -393,38 +393,11 @@ static bool is_maildir_part(const char *name)
 #define MAILDIR_SEARCH_DEPTH 4
 #define MAILDIR_SEARCH_ENTRIES 4096
 
-/* Whether a Maildir lies below plain directory @rel (itself not one),
- * within @depth more levels and *@budget more entries. */
-static bool holds_maildirs(mount *mnt, const char *rel, int depth, size_t *budget)
-{
-	int fd;
-	if (depth <= 0 || source_open_listing(mnt, rel, &fd) != 0)
-		return false;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return false;
-	}
-	bool found = false;
-	struct dirent *e;
-	while (!found && *budget && (e = readdir(d))) {
-		(*budget)--;
-		if (e->d_name[0] == '.' || is_maildir_part(e->d_name) ||
-		    (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN))
-			continue;
-		char *p = path_join(rel, e->d_name);
-		struct stat st;
-		if (source_stat(mnt, p, &st) == 0 && S_ISDIR(st.st_mode))
-			found = is_maildir(mnt, p) || holds_maildirs(mnt, p, depth - 1, budget);
-		g_free(p);
-	}
-	closedir(d);
-	return found;
-}
-
-/* Whether @rel (within @depth levels and *@budget entries) holds mail: a
- * Maildir or a .eml file. */
-static bool holds_mail(mount *mnt, const char *rel, int depth, size_t *budget)
+/* Whether a Maildir (or, with @eml, a .eml file) lies below plain
+ * directory @rel (itself not one), within @depth more levels and *@budget
+ * more entries.  Without @eml, hidden entries and Maildir parts are passed
+ * over, as they hold no folder. */
+static bool search_below(mount *mnt, const char *rel, int depth, size_t *budget, bool eml)
 {
 	int fd;
 	if (depth <= 0 || source_open_listing(mnt, rel, &fd) != 0)
@@ -440,26 +413,32 @@ static bool holds_mail(mount *mnt, const char *rel, int depth, size_t *budget)
 		(*budget)--;
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
-		if (g_str_has_suffix(e->d_name, ".eml") && e->d_type != DT_DIR) {
+		if (eml && e->d_type != DT_DIR && g_str_has_suffix(e->d_name, ".eml")) {
 			found = true;
 			break;
 		}
-		if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN)
+		if ((!eml && (e->d_name[0] == '.' || is_maildir_part(e->d_name))) ||
+		    (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN))
 			continue;
 		char *p = path_join(rel, e->d_name);
 		struct stat st;
 		if (source_stat(mnt, p, &st) == 0 && S_ISDIR(st.st_mode))
-			found = is_maildir(mnt, p) || holds_mail(mnt, p, depth - 1, budget);
+			found = is_maildir(mnt, p) || search_below(mnt, p, depth - 1, budget, eml);
 		g_free(p);
 	}
 	closedir(d);
 	return found;
 }
 
+static bool holds_maildirs(mount *mnt, const char *rel, int depth, size_t *budget)
+{
+	return search_below(mnt, rel, depth, budget, false);
+}
+
 bool mount_source_holds_mail(mount *mnt)
 {
 	size_t budget = MAILDIR_SEARCH_ENTRIES;
-	return mnt->maildir || holds_mail(mnt, "", MAILDIR_SEARCH_DEPTH, &budget);
+	return mnt->maildir || search_below(mnt, "", MAILDIR_SEARCH_DEPTH, &budget, true);
 }
 
 /* Subdirectory @name of the directory being read becomes a folder when it

@@ -253,14 +253,25 @@ static mapper_status check(mapper_message *m, const target *t, uint32_t *tag, ch
 	return mapper_fail(why, MAPPER_READ_ONLY, "%s is read-only", name);
 }
 
+/* locate() and check() of @path: *@copy is the copy of the path @t points
+ * into (the caller g_free()s it whatever the result). */
+static mapper_status resolve_target(mapper_message *m, const char *path, char **copy, target *t,
+                                    uint32_t *tag, char **why)
+{
+	*copy = g_strdup(path ? path : "");
+	*tag = 0;
+	mapper_status st = locate(m, *copy, t, why);
+	if (st == MAPPER_OK)
+		st = check(m, t, tag, why);
+	return st;
+}
+
 mapper_status mapper_message_can_set(mapper_message *m, const char *path, char **why)
 {
-	char *copy = g_strdup(path ? path : "");
+	char *copy;
 	target t;
 	uint32_t tag;
-	mapper_status st = locate(m, copy, &t, why);
-	if (st == MAPPER_OK)
-		st = check(m, &t, &tag, why);
+	mapper_status st = resolve_target(m, path, &copy, &t, &tag, why);
 	g_free(copy);
 	return st;
 }
@@ -510,12 +521,10 @@ static bool never_boolean(const char *d, size_t len)
 mapper_status mapper_message_check_partial(mapper_message *m, const char *path, const void *data,
                                            size_t len, char **why)
 {
-	char *copy = g_strdup(path ? path : "");
+	char *copy;
 	target t;
-	uint32_t tag = 0;
-	mapper_status st = locate(m, copy, &t, why);
-	if (st == MAPPER_OK)
-		st = check(m, &t, &tag, why);
+	uint32_t tag;
+	mapper_status st = resolve_target(m, path, &copy, &t, &tag, why);
 	if (st != MAPPER_OK || tag == TAG_SECURITY_FLAGS || !len) {
 		g_free(copy);
 		return st;
@@ -645,12 +654,10 @@ mapper_status mapper_message_set(mapper_message *m, const char *path,
                                  const void *data, size_t len, char **why)
 {
 	drop_info(m);
-	char *copy = g_strdup(path ? path : "");
+	char *copy;
 	target t;
-	uint32_t tag = 0;
-	mapper_status st = locate(m, copy, &t, why);
-	if (st == MAPPER_OK)
-		st = check(m, &t, &tag, why);
+	uint32_t tag;
+	mapper_status st = resolve_target(m, path, &copy, &t, &tag, why);
 	if (st != MAPPER_OK) {
 		g_free(copy);
 		return st;
