@@ -270,7 +270,18 @@ static int parse_command_line(int argc, char *argv[], struct options *opts,
 	 * the modes we show */
 	if (opts->access.allow_other)
 		fuse_opt_add_arg(args, "-odefault_permissions");
-	fuse_opt_add_arg(args, "-osubtype=mapifs,fsname=mapifs");
+	/* issue 13: df and findmnt show the mailbox as the source, as sshfs
+	 * shows its host:path; fuse_opt reads "\," as a comma in a value */
+	char *abs = opts->source ? realpath(opts->source, NULL) : NULL;
+	GString *fsopt = g_string_new("-osubtype=mapifs,fsname=");
+	for (const char *c = abs ? abs : opts->source ? opts->source : "mapifs"; *c; c++) {
+		if (*c == ',' || *c == '\\')
+			g_string_append_c(fsopt, '\\');
+		g_string_append_c(fsopt, *c);
+	}
+	free(abs);
+	fuse_opt_add_arg(args, fsopt->str);
+	g_string_free(fsopt, TRUE);
 	if (fuse_parse_cmdline(args, cmd) != 0)
 		return 2;
 	if (!opts->source || !cmd->mountpoint) {

@@ -154,3 +154,13 @@ setup() {
     assert_success
     unmount_mapifs
 }
+
+@test "df and findmnt show the mailbox as the source (issue 13), commas and spaces kept" {
+    local src=$BATS_TEST_TMPDIR/mail,box one
+    copy_sample "$src"
+    mount_mapifs "$src/Maildir"
+    run findmnt -n -o SOURCE,FSTYPE --mountpoint "$MNT"
+    assert_output "$src/Maildir fuse.mapifs"
+    run bash -c "df --output=source '$MNT' | tail -1"
+    assert_output "$src/Maildir"
+}
