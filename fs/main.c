@@ -30,6 +30,7 @@ struct options {
 	unsigned max_inodes;
 	unsigned cache_mb;
 	char *log_file;                  /* -o log=FILE */
+	GPtrArray *owned;                /* strings split_args made */
 };
 
 /* Inodes kept before the kernel is asked to forget the least recently
@@ -70,10 +71,53 @@ static const struct fuse_opt option_spec[] = {
 	FUSE_OPT_END
 };
 
+/* One "-o" list, as mount(8) and fstab pass it: the mapifs options in it
+ * (forensic and the S/MIME ones, issue 13: every option both ways, as
+ * sshfs has it) are taken here; the rest is returned for fuse_opt, as
+ * written ("\," escapes a comma, as in fuse_opt), or NULL when nothing is
+ * left.  *@bad is set on a missing value. */
+static char *take_mount_options(const char *list, struct options *o, bool *bad)
+{
+	GString *rest = g_string_new(NULL);
+	const char *p = list;
+	while (*p && !*bad) {
+		const char *start = p;
+		GString *entry = g_string_new(NULL);   /* unescaped */
+		for (; *p && *p != ','; p++) {
+			if (*p == '\\' && p[1])
+				p++;
+			g_string_append_c(entry, *p);
+		}
+		const char *end = p;
+		if (*p == ',')
+			p++;
+		char *why = NULL;
+		int r = 0;
+		if (strcmp(entry->str, "forensic") == 0) {
+			o->forensic = 1;
+			r = 1;
+		} else {
+			r = mapper_crypto_options_take_mount_option(o->crypto, entry->str, &why);
+		}
+		if (r < 0) {
+			fprintf(stderr, "mapifs: %s\n", why);
+			free(why);
+			*bad = true;
+		} else if (r == 0 && end > start) {
+			if (rest->len)
+				g_string_append_c(rest, ',');
+			g_string_append_len(rest, start, end - start);
+		}
+		g_string_free(entry, TRUE);
+	}
+	return g_string_free(rest, rest->len == 0);
+}
+
 /* The S/MIME options take a value, "--name VALUE" or "--name=VALUE", and
  * some repeat.  They are taken out of argv before fuse_opt sees it, because
- * fuse_opt runs every matching template and "--cert " matches "--certs".
- * The rest stays, in order, in *@out (argc returned); -1 (and a message)
+ * fuse_opt runs every matching template and "--cert " matches "--certs";
+ * so are their "-o name=VALUE" forms.  The rest stays, in order, in *@out
+ * (argc returned; new strings are kept in o->owned); -1 (and a message)
  * when a value is missing. */
 static int split_args(int argc, char **argv, struct options *o, char ***out)
 {
@@ -83,6 +127,22 @@ static int split_args(int argc, char **argv, struct options *o, char ***out)
 		rest[n++] = argv[0];
 	for (int i = 1; i < argc; i++) {
 		char *why = NULL;
+		if (strncmp(argv[i], "-o", 2) == 0 && (argv[i][2] || i + 1 < argc)) {
+			bool bad = false;
+			char *left = take_mount_options(argv[i][2] ? argv[i] + 2 : argv[++i], o, &bad);
+			if (bad) {
+				g_free(left);
+				g_free(rest);
+				return -1;
+			}
+			if (left) {
+				char *opt = g_strconcat("-o", left, NULL);
+				g_free(left);
+				g_ptr_array_add(o->owned, opt);
+				rest[n++] = opt;
+			}
+			continue;
+		}
 		int r = mapper_crypto_options_take(o->crypto, argc, argv, &i, &why);
 		if (r < 0) {
 			fprintf(stderr, "mapifs: %s\n", why);
@@ -202,6 +262,11 @@ static void usage(const char *prog)
 	       "\n"
 	       "S/MIME options (what each message's smime/ folder shows):\n"
 	       "%s"
+	       "\n"
+	       "Every option also has an -o form for fstab and mount -t fuse.mapifs:\n"
+	       "-o forensic, -o key=FILE, -o pass_file=FILE, -o seal_order=ORDER ...\n"
+	       "(\\, is a comma in a value).  Logs: stderr with -f, else syslog.\n"
+	       "See mapifs(1) and mapifs(7).\n"
 	       "\n", prog, mapper_crypto_options_help());
 	fuse_cmdline_help();
 }
@@ -223,6 +288,7 @@ static void options_free(struct options *o)
 	free(o->source);
 	g_free(o->log_file);
 	mapper_crypto_options_free(o->crypto);
+	g_ptr_array_unref(o->owned);
 }
 
 /* The session loop: several threads serve requests (mapifs.h: the
@@ -394,6 +460,7 @@ int main(int argc, char *argv[])
 	mallopt(M_ARENA_MAX, 2);
 	struct options opts = { .max_inodes = DEFAULT_MAX_INODES, .cache_mb = DEFAULT_CACHE_MB };
 	opts.crypto = mapper_crypto_options_new();
+	opts.owned = g_ptr_array_new_with_free_func(g_free);
 	char **fargv = NULL;
 	int fargc = split_args(argc, argv, &opts, &fargv);
 	if (fargc < 0) {

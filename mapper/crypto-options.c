@@ -77,6 +77,20 @@ static bool option_slot(mapper_crypto_options *o, const char *name, GPtrArray **
 	return false;
 }
 
+/* Keep @value for option @name ("--key"); false when there is no such option. */
+static bool store(mapper_crypto_options *o, const char *name, const char *value)
+{
+	GPtrArray *list;
+	char **one;
+	if (!option_slot(o, name, &list, &one))
+		return false;
+	if (list)
+		g_ptr_array_add(list, g_strdup(value));
+	else
+		set_once(one, value);
+	return true;
+}
+
 int mapper_crypto_options_take(mapper_crypto_options *o, int argc, char **argv, int *i,
                                char **why)
 {
@@ -86,22 +100,40 @@ int mapper_crypto_options_take(mapper_crypto_options *o, int argc, char **argv, 
 	GPtrArray *list;
 	char **one;
 	bool known = option_slot(o, name, &list, &one);
-	g_free(name);
-	if (!known)
-		return 0;
-	const char *value = eq ? eq + 1 : NULL;
-	if (!value) {
-		if (*i + 1 >= argc) {
-			mapper_fail(why, MAPPER_INVALID, "%s needs a value", arg);
-			return -1;
-		}
-		value = argv[++*i];
+	if (known && !eq && *i + 1 >= argc) {
+		mapper_fail(why, MAPPER_INVALID, "%s needs a value", arg);
+		g_free(name);
+		return -1;
 	}
-	if (list)
-		g_ptr_array_add(list, g_strdup(value));
-	else
-		set_once(one, value);
-	return 1;
+	if (known)
+		store(o, name, eq ? eq + 1 : argv[++*i]);
+	g_free(name);
+	return known ? 1 : 0;
+}
+
+int mapper_crypto_options_take_mount_option(mapper_crypto_options *o, const char *opt,
+                                            char **why)
+{
+	const char *eq = strchr(opt, '=');
+	size_t len = eq ? (size_t)(eq - opt) : strlen(opt);
+	/* "--" and the name, with fstab's underscores as the command line's hyphens */
+	char *name = g_strdup_printf("--%.*s", (int)len, opt);
+	g_strdelimit(name + 2, "_", '-');
+	GPtrArray *list;
+	char **one;
+	int r = 0;
+	if (option_slot(o, name, &list, &one)) {
+		if (!eq || !eq[1]) {
+			mapper_fail(why, MAPPER_INVALID, "-o %.*s needs a value (-o %.*s=...)",
+			            (int)len, opt, (int)len, opt);
+			r = -1;
+		} else {
+			store(o, name, eq + 1);
+			r = 1;
+		}
+	}
+	g_free(name);
+	return r;
 }
 
 /* Like ssh: a private key (or its password) that others can read is not

@@ -32,6 +32,13 @@ void mapper_crypto_options_free(mapper_crypto_options *o);
 int mapper_crypto_options_take(mapper_crypto_options *o, int argc, char **argv, int *i,
                                char **why);
 
+/* The same for one entry of a mount option list, as fstab and mount(8)
+ * carry it: "ca=FILE", "pass_file=F" (underscores or hyphens), already
+ * unescaped.  1 when it is a crypto option (value taken), 0 when not, -1
+ * when its value is missing, with *@why set (caller frees with free()). */
+int mapper_crypto_options_take_mount_option(mapper_crypto_options *o, const char *opt,
+                                            char **why);
+
 /* Check the options and load them into @c: keys, certificates, anchors,
  * settings.  MAPPER_OK, or another status with *@why (caller frees with
  * free()) saying what is wrong, before anything else was done with them. */
