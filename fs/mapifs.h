@@ -258,6 +258,7 @@ typedef struct mount {
 	GHashTable *learned;        /* backing paths whose S/MIME was evaluated */
 	GHashTable *skipped;        /* source paths skipped as symlinks (logged once) */
 	unsigned tmp_counter;       /* for unique temporary file names */
+	int64_t last_unique_us;     /* the time in the last store_unique_name() */
 
 	int inotify_fd;
 	GHashTable *watches;        /* wd -> folder* */
@@ -359,6 +360,9 @@ int store_replace(mount *mnt, folder *f, const msgfile *mf, const void *data, si
  * file @src (open on the version being replaced) from byte @from on. */
 int store_replace_from(mount *mnt, folder *f, const msgfile *mf, const void *data, size_t len,
                        int src, off_t from, const char *flags, mode_t mode);
+/* A fresh maildir(5) unique name for a new message: "time.MusecPpid.host",
+ * never the same twice in this daemon. */
+char *store_unique_name(mount *mnt);
 /* A new message @name, never replacing one (maildir(5) delivery). */
 int store_create(mount *mnt, folder *f, const char *name, const void *data, size_t len,
                  const char *flags, bool in_new);

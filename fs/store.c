@@ -42,6 +42,27 @@ char *store_eml_stem(const char *file)
 	return n > 4 && g_ascii_strcasecmp(file + n - 4, ".eml") == 0 ? g_strndup(file, n - 4) : NULL;
 }
 
+/* The length of the message name at the start of Maildir file name @file,
+ * which ends at ":2," or at the end: without Dovecot's size fields
+ * (",S=<size>", ",W=<size>" last in the base name), which change with the
+ * content (issue 13: a rewrite updates them, and the message keeps its
+ * name in the mount). */
+static size_t maildir_name_len(const char *file)
+{
+	const char *info = strstr(file, ":2,");
+	size_t n = info ? (size_t)(info - file) : strlen(file);
+	for (;;) {
+		/* one trailing ",S=digits" or ",W=digits" */
+		size_t d = n;
+		while (d > 0 && g_ascii_isdigit(file[d - 1]))
+			d--;
+		if (d == n || d < 4 || file[d - 1] != '=' || (file[d - 2] != 'S' && file[d - 2] != 'W') ||
+		    file[d - 3] != ',' || d - 3 == 0)
+			return n;
+		n = d - 3;
+	}
+}
+
 char *store_message_name(folder_type type, const char *file, const char **flags)
 {
 	if (flags)
@@ -54,16 +75,16 @@ char *store_message_name(folder_type type, const char *file, const char **flags)
 	if (type != FOLDER_MAILDIR)
 		return NULL;
 	const char *info = strstr(file, ":2,");
-	if (!info)
-		return g_strdup(file);
-	if (flags)
+	if (info && flags)
 		*flags = info + 3;
-	return g_strndup(file, (gsize)(info - file));
+	return g_strndup(file, maildir_name_len(file));
 }
 
-/* The backing file of message @name in folder @f with @flags: the inverse
- * of store_message_name(). */
-static char *target_rel(folder *f, const char *name, const char *flags, bool in_new)
+/* The backing file of message @name in folder @f with Dovecot size fields
+ * @sizes ("" or ",S=1234,W=1260") and @flags: the inverse of
+ * store_message_name(). */
+static char *target_rel(folder *f, const char *name, const char *sizes, const char *flags,
+                        bool in_new)
 {
 	if (f->type == FOLDER_EML) {
 		char *file = g_strconcat(name, ".eml", NULL);
@@ -72,7 +93,7 @@ static char *target_rel(folder *f, const char *name, const char *flags, bool in_
 		return rel;
 	}
 	/* maildir(5): new/ holds messages without info; flags mean cur/ */
-	char *file = in_new ? g_strdup(name) : g_strconcat(name, ":2,", flags, NULL);
+	char *file = in_new ? g_strconcat(name, sizes, NULL) : g_strconcat(name, sizes, ":2,", flags, NULL);
 	char *dir = path_join(f->srcdir, in_new ? "new" : "cur");
 	char *rel = path_join(dir, file);
 	g_free(dir);
@@ -131,7 +152,16 @@ void msgfile_unref(msgfile *mf)
 /* The flags of a Maildir file name's suffix (maildir(5): after ":2,"). */
 static const char *suffix_flags(const folder *f, const char *suffix)
 {
-	return f->type != FOLDER_EML && g_str_has_prefix(suffix, ":2,") ? suffix + 3 : "";
+	const char *info = f->type != FOLDER_EML ? strstr(suffix, ":2,") : NULL;
+	return info ? info + 3 : "";
+}
+
+/* The Dovecot size fields at the start of @suffix (what follows a message
+ * name in its file name), up to ":2,".  Caller frees. */
+static char *suffix_sizes(const char *suffix)
+{
+	const char *info = strstr(suffix, ":2,");
+	return info ? g_strndup(suffix, (gsize)(info - suffix)) : g_strdup(suffix);
 }
 
 /* What follows message @name in the last component of @relpath. */
@@ -354,8 +384,7 @@ static void scan_maildir_entry(scan_state *s, struct dirent *e)
 	/* store_message_name() without a copy: a folder may hold a million */
 	if (e->d_name[0] == '.')
 		return;
-	const char *info = strstr(e->d_name, ":2,");
-	size_t name_len = info ? (size_t)(info - e->d_name) : strlen(e->d_name);
+	size_t name_len = maildir_name_len(e->d_name);
 	unsigned char t = entry_type(s, e);
 	if (t == DT_LNK)
 		skip_symlink(s, e);
@@ -1138,33 +1167,82 @@ int store_replace(mount *mnt, folder *f, const msgfile *mf, const void *data, si
 	return store_replace_from(mnt, f, mf, data, len, -1, 0, flags, mode);
 }
 
+/* Count the line feeds of @d that no carriage return precedes; *@cr says
+ * whether the byte before @d was one, and is left so for the next piece. */
+static uint64_t bare_lfs(const char *d, size_t n, bool *cr)
+{
+	uint64_t count = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (d[i] == '\n' && !*cr)
+			count++;
+		*cr = d[i] == '\r';
+	}
+	return count;
+}
+
+/* The Dovecot size fields for a file made of @data and then @src from
+ * @from on, in the form of @old (",S=...,W=..." or ""): S= its size, W= its
+ * size with CRLF line ends (Dovecot's "virtual size").  Caller frees. */
+static char *new_sizes(const char *old, const char *data, size_t len, int src, off_t from)
+{
+	if (!*old)
+		return g_strdup("");
+	uint64_t size = len, lfs = 0;
+	bool cr = false, want_w = strstr(old, ",W=") != NULL;
+	if (want_w)
+		lfs = bare_lfs(data, len, &cr);
+	if (src >= 0) {
+		struct stat st;
+		if (fstat(src, &st) == 0 && st.st_size > from)
+			size += (uint64_t)(st.st_size - from);
+		char buf[65536];
+		ssize_t n;
+		for (off_t at = from; want_w && (n = pread(src, buf, sizeof buf, at)) > 0; at += n)
+			lfs += bare_lfs(buf, (size_t)n, &cr);
+	}
+	GString *out = g_string_new(NULL);
+	/* the fields in the order the old name had them */
+	for (const char *c = strchr(old, ','); c; c = strchr(c + 1, ','))
+		if (c[1] == 'S' || c[1] == 'W')
+			g_string_append_printf(out, ",%c=%" G_GUINT64_FORMAT, c[1],
+			                       c[1] == 'S' ? size : size + lfs);
+	return g_string_free(out, FALSE);
+}
+
 int store_replace_from(mount *mnt, folder *f, const msgfile *mf, const void *data, size_t len,
                        int src, off_t from, const char *flags, mode_t mode)
 {
 	bool in_new = mf->in_new;
 	char *rel = g_strdup(mf->relpath);
 	int err = 0;
-
-	if (flags && f->type != FOLDER_EML && strcmp(flags, mf->flags) != 0) {
+	char *tmp = NULL;
+	if (data)
+		err = write_tmp_from(mnt, f, mf->name, data, len, src, from, mode, &tmp);
+	/* issue 13: Dovecot's ,S= and ,W= say the new size; the message keeps
+	 * its name, which is the file's without them */
+	char *old_sizes = suffix_sizes(rel_suffix(rel, mf->name));
+	char *sizes = data && f->type != FOLDER_EML ? new_sizes(old_sizes, data, len, src, from)
+	              : g_strdup(old_sizes);
+	if (!flags)
+		flags = mf->flags;
+	if (!err && f->type != FOLDER_EML &&
+	    (strcmp(flags, mf->flags) != 0 || strcmp(sizes, old_sizes) != 0)) {
 		/* a message with flags has been seen: it lives in cur/ */
 		in_new = in_new && !*flags;
-		char *to = target_rel(f, mf->name, flags, in_new);
+		char *to = target_rel(f, mf->name, sizes, flags, in_new);
 		err = move_file(mnt, rel, to, false);
 		g_free(rel);
 		rel = to;
 		if (!err)
 			listing_update(mnt, f, mf->name, rel, in_new);
 	}
-	if (!err && data) {
-		char *tmp = NULL;
-		err = write_tmp_from(mnt, f, mf->name, data, len, src, from, mode, &tmp);
-		if (!err) {
-			err = move_file(mnt, tmp, rel, false);
-			if (err)
-				unlink_rel(mnt, tmp);
-		}
-		g_free(tmp);
-	}
+	if (!err && tmp)
+		err = move_file(mnt, tmp, rel, false);
+	if (err && tmp)
+		unlink_rel(mnt, tmp);
+	g_free(tmp);
+	g_free(sizes);
+	g_free(old_sizes);
 	g_free(rel);
 	return err;
 }
@@ -1172,13 +1250,45 @@ int store_replace_from(mount *mnt, folder *f, const msgfile *mf, const void *dat
 /* Make new message @name of @f from @data: through a temporary file, then
  * renamed to its place without replacing anything (maildir(5) delivery).
  * The folder's wlock is held. */
+char *store_unique_name(mount *mnt)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	int64_t us = (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+	/* two names made in one microsecond would be the same: the time of
+	 * each name is at least a microsecond after the last one's */
+	pthread_mutex_lock(&mnt->lock);
+	if (us <= mnt->last_unique_us)
+		us = mnt->last_unique_us + 1;
+	mnt->last_unique_us = us;
+	pthread_mutex_unlock(&mnt->lock);
+	char host[HOST_NAME_MAX + 1];
+	if (gethostname(host, sizeof host) != 0)
+		host[0] = '\0';
+	host[HOST_NAME_MAX] = '\0';
+	/* maildir(5): '/' and ':' of the host name are written \057 and \072 */
+	GString *h = g_string_new(NULL);
+	for (const unsigned char *c = (const unsigned char *)host; *c; c++) {
+		if (*c == '/' || *c == ':')
+			g_string_append_printf(h, "\\%03o", *c);
+		else if (*c > ' ' && *c < 0x7f)
+			g_string_append_c(h, (char)*c);
+	}
+	if (!h->len)
+		g_string_append(h, "localhost");
+	char *name = g_strdup_printf("%" G_GINT64_FORMAT ".M%" G_GINT64_FORMAT "P%ld.%s",
+	                             us / 1000000, us % 1000000, (long)getpid(), h->str);
+	g_string_free(h, TRUE);
+	return name;
+}
+
 int store_create(mount *mnt, folder *f, const char *name, const void *data, size_t len,
                  const char *flags, bool in_new)
 {
 	char *tmp = NULL;
 	int err = write_tmp(mnt, f, name, data, len, 0600, &tmp);
 	if (!err) {
-		char *to = target_rel(f, name, flags, in_new);
+		char *to = target_rel(f, name, "", flags, in_new);
 		err = move_file(mnt, tmp, to, true);
 		if (err)
 			unlink_rel(mnt, tmp);
@@ -1203,7 +1313,10 @@ int store_delete(mount *mnt, folder *f, const msgfile *mf)
 int store_move(mount *mnt, folder *from, const msgfile *mf, folder *to, const char *newname)
 {
 	bool in_new = mf->in_new && from->type != FOLDER_EML;
-	char *newrel = target_rel(to, newname, mf->flags, in_new);
+	/* the same content: its Dovecot size fields stay */
+	char *sizes = suffix_sizes(rel_suffix(mf->relpath, mf->name));
+	char *newrel = target_rel(to, newname, sizes, mf->flags, in_new);
+	g_free(sizes);
 	int err = move_file(mnt, mf->relpath, newrel, true);
 	if (err) {
 		mapifs_error("%s: cannot move to %s: %s", mf->relpath, newrel, g_strerror(err));

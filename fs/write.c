@@ -187,6 +187,28 @@ static GByteArray *read_head(int fd, size_t *block)
 	return NULL;
 }
 
+/* EINVAL (noted as the message's last error) when the rewritten draft
+ * @out of @name (Maildir flags @flags) would be stored without a From:
+ * field, which RFC 5322 3.6 requires (issue 13: mail composed through the
+ * mount, a draft until sent, must not be stored without one); 0 when it
+ * has one or is not a draft.  Mail received without a From: stays
+ * editable: it is what it is. */
+static int no_originator(mount *mnt, folder *f, const char *name, const char *flags,
+                         const char *what, const char *out, size_t outlen)
+{
+	char *why = NULL;
+	if (!strchr(flags, 'D') || mapper_check_originator(out, outlen, &why) == MAPPER_OK)
+		return 0;
+	char *who = NULL, *address = NULL;
+	bool identity = mapper_crypto_identity_mailbox(mnt->crypto, &who, &address);
+	g_free(who);
+	g_free(address);
+	note_error(mnt, f, name, "%s: %s%s", what, why,
+	           identity ? "" : " (or mount with key= and cert=: new messages then have your address)");
+	free(why);
+	return EINVAL;
+}
+
 /*
  * update_message() for a change of header fields only (header_edit): the
  * header block is read, changed and written, and the body copied from the
@@ -226,6 +248,9 @@ static int update_header(mount *mnt, folder *f, const char *name, const struct s
 	ret = 0;
 	/* nothing to do when the header block comes out the same */
 	if (outlen == keep && memcmp(out, head->data, keep) == 0)
+		goto out;
+	ret = no_originator(mnt, f, name, mf->flags, what, out, outlen);
+	if (ret)
 		goto out;
 	ret = store_replace_from(mnt, f, mf, out, outlen, fd, (off_t)keep, mf->flags,
 	                         st.st_mode & 0777);
@@ -307,6 +332,14 @@ static int update_message(mount *mnt, folder *f, const char *name, const struct 
 	if (same_bytes || flags_only) {
 		free(out);
 		out = NULL;
+	}
+	if (out)
+		err = no_originator(mnt, f, name, flags, what, out, outlen);
+	if (err) {
+		free(out);
+		g_free(data);
+		msgfile_unref(mf);
+		return err;
 	}
 	if (out || strcmp(flags, mf->flags) != 0) {
 		err = store_replace(mnt, f, mf, out, outlen, flags, st.st_mode & 0777);
@@ -499,21 +532,24 @@ int write_create(mount *mnt, const node_ref *parent, const char *name, whandle *
 	char *path = path_join(parent->path, name);
 	int err = 0;
 	if (parent->kind == NODE_FOLDER) {
-		/* design.md 4: cp x.eml MOUNT/INBOX/ delivers message "x" */
+		/* design.md 4: cp x.eml MOUNT/INBOX/ delivers a new message, every
+		 * copy another one (issue 13): under a fresh unique name in a
+		 * Maildir, under "x" in a tree of .eml files while that is free
+		 * (deliver()).  Dot files are editors' and tools' own, not mail. */
 		folder *f = parent->folder;
 		char *msgname = store_eml_stem(name);
 		if (!msgname)
 			msgname = g_strdup(name);
 		if (!folder_type_holds_messages(f->type)) {
 			err = EPERM;
-		} else if (!store_valid_name(msgname) || name[0] == '.') {
+		} else if (name[0] == '.') {
 			err = EINVAL;
 		} else {
 			size_t size;
 			pthread_mutex_lock(&mnt->lock);
 			bool pending = write_pending_size(mnt, path, &size);
 			pthread_mutex_unlock(&mnt->lock);
-			if (pending || message_exists(mnt, f, msgname) || subfolder_exists(mnt, f, msgname))
+			if (pending)
 				err = EEXIST;
 		}
 		if (err) {
@@ -654,16 +690,21 @@ int write_truncate(whandle *h, off_t size)
 static int deliver(mount *mnt, whandle *h)
 {
 	folder *f = h->folder;
-	if (message_exists(mnt, f, h->msgname)) {
-		mapifs_log("%s: a message %s already exists", h->path, h->msgname);
-		return EEXIST;
-	}
+	char *name = NULL;
+	if (f->type == FOLDER_EML && store_valid_name(h->msgname) &&
+	    !message_exists(mnt, f, h->msgname) && !subfolder_exists(mnt, f, h->msgname))
+		name = g_strdup(h->msgname);
+	else
+		name = store_unique_name(mnt);
 	/* maildir(5): a delivered message goes from tmp/ to new/ */
-	int err = store_create(mnt, f, h->msgname, h->buf->data, h->buf->len, "", true);
+	int err = store_create(mnt, f, name, h->buf->data, h->buf->len, "", true);
 	if (err)
 		mapifs_error("%s: cannot deliver: %s", h->path, g_strerror(err));
-	sync_message_changed(mnt, f, h->msgname);
+	else
+		mapifs_log("%s: delivered as %s/%s", h->path, f->path, name);
+	sync_message_changed(mnt, f, name);
 	sync_attrs_under(mnt, h->path);
+	g_free(name);
 	return err;
 }
 
@@ -826,20 +867,36 @@ static int new_message(mount *mnt, folder *f, const char *name)
 	if (message_exists(mnt, f, name) || subfolder_exists(mnt, f, name))
 		return EEXIST;
 	/* design.md 4: an empty message at once, written by the mapper's
-	 * writer from an empty object so it is a valid message */
+	 * writer from an empty object so it is a valid message; RFC 5322
+	 * 3.6.2 wants a From:, the local identity's when there is one (issue
+	 * 13), else the user writes one before anything else (no_originator) */
 	mapper_message *m = mapper_message_load("", 0, NULL, MAPPER_LOAD_FULL);
-	char *out = NULL, *why = NULL;
+	char *out = NULL, *why = NULL, *who = NULL, *address = NULL;
 	size_t outlen = 0;
-	mapper_status s = m ? mapper_message_export(m, NULL, 0, &out, &outlen, &why) : MAPPER_NO_MEMORY;
+	mapper_status s = m ? MAPPER_OK : MAPPER_NO_MEMORY;
+	if (s == MAPPER_OK && mapper_crypto_identity_mailbox(mnt->crypto, &who, &address)) {
+		s = mapper_message_set(m, "PidTagSentRepresentingEmailAddress", address, strlen(address),
+		                       &why);
+		/* a name the header cannot carry is left out, not the address */
+		if (s == MAPPER_OK && who &&
+		    mapper_message_set(m, "PidTagSentRepresentingName", who, strlen(who), NULL) != MAPPER_OK)
+			mapifs_log("%s/%s: the name in the certificate is not used in From:", f->path, name);
+	}
+	if (s == MAPPER_OK)
+		s = mapper_message_export(m, NULL, 0, &out, &outlen, &why);
 	mapper_message_free(m);
+	g_free(who);
+	g_free(address);
 	if (s != MAPPER_OK) {
 		mapifs_error("%s/%s: cannot make a new message: %s", f->path, name,
 		             why ? why : mapper_status_to_string(s));
 		free(why);
+		free(out);
 		return mapper_errno(s);
 	}
-	/* made by the user, so already seen */
-	int err = store_create(mnt, f, name, out, outlen, "S", false);
+	/* a draft (D: mfUnsent, oxcmail-mapping.md 7.2), not seen yet (no S,
+	 * issue 13), in cur/ as it is not delivered mail */
+	int err = store_create(mnt, f, name, out, outlen, f->type == FOLDER_EML ? "" : "D", false);
 	free(out);
 	if (err)
 		mapifs_error("%s/%s: cannot make a new message: %s", f->path, name, g_strerror(err));

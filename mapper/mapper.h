@@ -293,6 +293,12 @@ mapper_status mapper_message_export_header(mapper_message *message,
                                            char **out, size_t *out_len, size_t *keep_from,
                                            char **why);
 
+/* MAPPER_OK when the Internet-format message @data (its header block is
+ * enough) has a From: field with a mailbox or group in it; MAPPER_INVALID,
+ * with *@why saying what to write, when not: RFC 5322 3.6 requires one, and
+ * the writer is asked never to store a message without it (issue 13). */
+mapper_status mapper_check_originator(const void *data, size_t len, char **why);
+
 /* The Maildir flag letters the object's properties say (oxcmail-mapping.md
  * 7.2, "read back on export"), in ASCII order, out of "DFPRST". */
 void mapper_message_maildir_flags(const mapper_message *message, char buf[static 8]);
@@ -340,6 +346,13 @@ void mapper_crypto_set_verify_at(mapper_crypto *crypto, int64_t unix_seconds);
 mapper_status mapper_crypto_set_digest(mapper_crypto *crypto, const char *name, char **why);
 mapper_status mapper_crypto_set_cipher(mapper_crypto *crypto, const char *name, char **why);
 void mapper_crypto_set_encrypt_first(mapper_crypto *crypto, bool encrypt_first);
+
+/* The mailbox of the signing identity (the first one added): the first
+ * e-mail address of its certificate (subject emailAddress, SAN
+ * rfc822Name) in *@address and its subject's common name in *@name (NULL
+ * when it has none); both g_free()d by the caller.  False, with nothing
+ * set, when there is no identity or its certificate names no address. */
+bool mapper_crypto_identity_mailbox(const mapper_crypto *crypto, char **name, char **address);
 
 /* The addresses in the certificate map, sorted; free with mapper_names_free(). */
 char **mapper_crypto_map_addresses(mapper_crypto *crypto, size_t *count);

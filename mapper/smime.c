@@ -402,6 +402,29 @@ static GPtrArray *cert_emails(X509 *x)
 	return out;
 }
 
+bool mapper_crypto_identity_mailbox(const mapper_crypto *c, char **name, char **address)
+{
+	if (!c || c->ids->len == 0)
+		return false;
+	const identity *id = c->ids->pdata[0];
+	GPtrArray *em = cert_emails(id->cert);
+	bool found = em->len > 0;
+	if (found) {
+		*address = g_strdup(em->pdata[0]);
+		*name = NULL;
+		const X509_NAME *subject = X509_get_subject_name(id->cert);
+		int at = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+		unsigned char *utf8 = NULL;
+		if (at >= 0 &&
+		    ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, at))) > 0 &&
+		    g_utf8_validate((const char *)utf8, -1, NULL))
+			*name = g_strdup((const char *)utf8);
+		OPENSSL_free(utf8);
+	}
+	g_ptr_array_unref(em);
+	return found;
+}
+
 /* An address usable as a file name: one '@', no '/', no control bytes. */
 static char *map_key(const char *address)
 {

@@ -109,6 +109,25 @@ size_t mapper_header_block_length(const void *data, size_t len)
 	return import_header_block_len(data, len);
 }
 
+mapper_status mapper_check_originator(const void *data, size_t len, char **why)
+{
+	size_t block = mapper_header_block_length(data, len);
+	GMimeStream *mem = g_mime_stream_mem_new_with_buffer(data ? data : "", block);
+	GMimeParser *parser = g_mime_parser_new_with_stream(mem);
+	GMimeMessage *msg = g_mime_parser_construct_message(parser, NULL);
+	InternetAddressList *from = msg ? g_mime_message_get_from(msg) : NULL;
+	bool found = from && internet_address_list_length(from) > 0;
+	if (msg)
+		g_object_unref(msg);
+	g_object_unref(parser);
+	g_object_unref(mem);
+	if (found)
+		return MAPPER_OK;
+	return mapper_fail(why, MAPPER_INVALID,
+	                   "the message would have no From: (RFC 5322 3.6.2); write "
+	                   "PidTagSentRepresentingEmailAddress first");
+}
+
 /* Root entries that only a full load provides: body, attachment table and
  * everything that depends on it (mfHasAttach). */
 static const char *const body_names[] = {

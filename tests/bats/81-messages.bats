@@ -19,13 +19,13 @@ setup() {
 # ---------------------------------------------------------------------------
 # new messages
 
-@test "mkdir INBOX/name creates cur/name:2,S at once, a valid message; writes fill it" {
+@test "mkdir INBOX/name creates an unseen draft cur/name:2,D at once; it takes a From: first" {
     local u=1700000900.M90P1.draft f
-    f=$MD/cur/$u:2,S
+    f=$MD/cur/$u:2,D
     run mkdir "$INBOX/$u"
     assert_success
     [[ -f $f ]] || fail "no $f right after mkdir (cur/: $(ls "$MD/cur" | tr '\n' ' '))"
-    assert_backing_is $u "cur/$u:2,S"
+    assert_backing_is $u "cur/$u:2,D"
     run wh check "$f"
     assert_success
     run wh header "$f" MIME-Version
@@ -40,6 +40,17 @@ setup() {
     assert_line $u
     [[ -d $INBOX/$u ]] || fail "$INBOX/$u is not a directory"
     assert_file_is "$INBOX/$u/PidTagMessageClass" IPM.Note
+    # unseen, unsent (mfUnsent 0x8, no mfRead 0x1)
+    assert_file_is "$INBOX/$u/PidTagMessageFlags" 8
+
+    # no identity was given: the draft must get a From: before anything else
+    assert_errno 'close EINVAL' write "$INBOX/$u/PidTagSubject" 'A new draft'
+    run getfattr --absolute-names --only-values -n user.mapifs.error "$INBOX/$u"
+    assert_output --partial 'no From: (RFC 5322 3.6.2); write PidTagSentRepresentingEmailAddress first'
+    assert_output --partial 'key= and cert='
+    expect_log_error 'no From:'
+    echo ann@example.org >"$INBOX/$u/PidTagSentRepresentingEmailAddress"
+    echo 'Ann Example' >"$INBOX/$u/PidTagSentRepresentingName"
 
     # fill it
     echo 'A new draft' >"$INBOX/$u/PidTagSubject"
@@ -48,8 +59,10 @@ setup() {
     echo erin@example.org >"$INBOX/$u/recipients/0/PidTagEmailAddress"
     echo 'Erin Example' >"$INBOX/$u/recipients/0/PidTagDisplayName"
 
-    assert_backing_is $u "cur/$u:2,S"
+    assert_backing_is $u "cur/$u:2,D"
     assert_header "$f" Subject 'A new draft'
+    run wh addresses "$f" From
+    assert_output "$(printf 'Ann Example\tann@example.org')"
     run wh addresses "$f" To
     assert_output "$(printf 'Erin Example\terin@example.org')"
     run wh text "$f"
@@ -59,22 +72,79 @@ setup() {
     assert_same_bytes "$f" "$INBOX/$u/message.eml"
 }
 
-@test "cp x.eml INBOX/ delivers it to new/x, byte for byte, through tmp/" {
-    local u=1700000500.M50P1.copied eml=$BATS_TEST_TMPDIR/1700000500.M50P1.copied.eml
+@test "cp x.eml INBOX/ twice delivers two messages to new/ under maildir(5) unique names" {
+    local eml=$BATS_TEST_TMPDIR/x.eml host
     make_eml "$eml" 'Copied in'
     run cp "$eml" "$INBOX/"
     assert_success
-    assert_backing_is $u "new/$u"
-    assert_same_bytes "$eml" "$MD/new/$u"
-    [[ -d $INBOX/$u ]] || fail "$INBOX/$u is not a message directory: $(ls -la "$INBOX")"
-    assert_file_is "$INBOX/$u/PidTagSubject" 'Copied in'
+    run cp "$eml" "$INBOX/"
+    assert_success
+    # maildir(5): time.MusecPpid.host, '/' and ':' of the host as \057 and \072
+    host=$(hostname)
+    host=${host//\//\\057}
+    host=${host//:/\\072}
+    local names=("$MD"/new/[0-9]*.M[0-9]*P[0-9]*."$host")
+    [[ ${#names[@]} == 2 ]] || fail "new/ holds: $(ls "$MD/new")"
+    local n u
+    for n in "${names[@]}"; do
+        u=${n##*/}
+        [[ $u =~ ^[0-9]+\.M[0-9]+P[0-9]+\.(.*)$ && ${BASH_REMATCH[1]} == "$host" ]] ||
+            fail "$u is not a maildir(5) unique name for host $host"
+        assert_same_bytes "$eml" "$n"
+        [[ -d $INBOX/$u ]] || fail "$INBOX/$u is not a message directory: $(ls -la "$INBOX")"
+        assert_file_is "$INBOX/$u/PidTagSubject" 'Copied in'
+        # delivered mail is not seen
+        assert_file_is "$INBOX/$u/PidTagMessageFlags" 0
+    done
+    [[ ${names[0]##*/} != "${names[1]##*/}" ]] || fail "one name twice"
     run ls -A "$INBOX"
-    refute_line "$u.eml"
-    assert_line "$u"
-    run stat "$INBOX/$u.eml"
+    refute_line x.eml
+    run stat "$INBOX/x.eml"
     assert_failure
     run ls -A "$MD/tmp"
     assert_output ''
+    # other programs read both: mblaze's mlist and mscan, and Python's mailbox
+    run bash -c "mlist '$MD' | mscan -f '%s' 2>&1 | grep -c 'Copied in'"
+    assert_output 2
+    run python3 -c '
+import mailbox, sys
+md = mailbox.Maildir(sys.argv[1], create=False)
+print(sum(1 for m in md if m["Subject"] == "Copied in"))' "$MD"
+    assert_output 2
+}
+
+@test "with a local identity, a composed message has its From: from the certificate at once" {
+    unmount_mapifs
+    mount_mapifs "$MD" --key "$PKI/bob.key" --cert "$PKI/bob.pem"
+    local u=1700000901.M91P1.draft f
+    f=$MD/cur/$u:2,D
+    mkdir "$INBOX/$u"
+    # the certificate says CN=Bob Example, emailAddress=bob@example.org
+    run wh addresses "$f" From
+    assert_output "$(printf 'Bob Example\tbob@example.org')"
+    assert_op_ok write "$INBOX/$u/PidTagSubject" 'From Bob'
+    assert_header "$f" Subject 'From Bob'
+    assert_backing_is $u "cur/$u:2,D"
+}
+
+@test "cp x.eml into a tree of .eml files: x.eml, then a fresh unique name for the next copy" {
+    unmount_mapifs
+    local tree=$BATS_TEST_TMPDIR/tree eml=$BATS_TEST_TMPDIR/x.eml
+    mkdir -p "$tree"
+    make_eml "$eml" 'Into a tree'
+    mount_mapifs "$tree"
+    run cp "$eml" "$MNT/"
+    assert_success
+    run cp "$eml" "$MNT/"
+    assert_success
+    [[ -f $tree/x.eml ]] || fail "no x.eml in the tree: $(ls "$tree")"
+    run find "$tree" -name '*.eml' ! -name x.eml -printf '%f\n'
+    assert_output --regexp '^[0-9]+\.M[0-9]+P[0-9]+\..+\.eml$'
+    local second=$output
+    cmp "$eml" "$tree/$second" || fail "the second copy differs"
+    run ls "$MNT"
+    assert_line x
+    assert_line "${second%.eml}"
 }
 
 @test "writing message.eml replaces the message (same name and flags)" {
@@ -99,21 +169,19 @@ setup() {
     assert_output ''
 }
 
-@test "names with ':' or a leading '.' are refused (EINVAL), existing names give EEXIST" {
+@test "message names with ':' or a leading '.' are refused (EINVAL), existing names give EEXIST" {
     local eml=$BATS_TEST_TMPDIR/x.eml
     make_eml "$eml" 'Bad name'
     tree_state "$MD" >"$BATS_TEST_TMPDIR/before"
     assert_errno 'mkdir EINVAL' mkdir "$INBOX/1700000901.M91P1.bad:2,S"
     assert_errno 'mkdir EINVAL' mkdir "$INBOX/.hidden"
     assert_errno 'mkdir EINVAL' mkdir "$MNT/Archive.2024/a:b"
-    assert_errno 'open EINVAL' write-file "$INBOX/bad:name.eml" "$eml"
+    # a dot file is an editor's or a tool's, never mail to deliver
     assert_errno 'open EINVAL' write-file "$INBOX/.hidden.eml" "$eml"
     assert_errno 'mkdir EEXIST' mkdir "$INBOX/$PLAIN"
     assert_errno 'mkdir EEXIST' mkdir "$MNT/Archive.2024/$ARCHIVED"
     run -1 mkdir "$INBOX/$ALT"
     assert_output --partial 'File exists'
-    assert_errno 'open EEXIST' write-file "$INBOX/$PLAIN.eml" "$eml"
-    run -1 cp "$eml" "$INBOX/$ATT.eml"
     tree_state "$MD" >"$BATS_TEST_TMPDIR/after"
     run diff "$BATS_TEST_TMPDIR/before" "$BATS_TEST_TMPDIR/after"
     assert_success

@@ -125,8 +125,9 @@ setup() {
     cp "$MNT"/work/*/message.eml "$BATS_TEST_TMPDIR/copy.eml"
     cp "$BATS_TEST_TMPDIR/copy.eml" "$MNT/personal/INBOX/"
     run ls "$root/personal/INBOX/new"
-    assert_output --partial copy
-    [[ -d $MNT/personal/INBOX/copy ]] || fail "the delivered message is not shown"
+    assert_success
+    assert_output --regexp '^[0-9]+\.M[0-9]+P[0-9]+\.'
+    [[ -d $MNT/personal/INBOX/$output ]] || fail "the delivered message $output is not shown"
 }
 
 @test "writes in a plain sub-Maildir: an edit is stored in that folder's file" {
