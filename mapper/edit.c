@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gio/gio.h>
 #include <gmime/gmime.h>
 #include <openssl/cms.h>
 #include <openssl/err.h>
@@ -66,7 +67,7 @@ bool mapper_path_is_flag_property(const char *path)
 
 /* ---- paths ------------------------------------------------------------- */
 
-typedef enum { W_MESSAGE, W_SET, W_RECIPIENT, W_ATTACHMENT } wkind;
+typedef enum { W_MESSAGE, W_SET, W_RECIPIENT, W_ATTACHMENT, W_NEW_ATTACHMENT } wkind;
 
 /* Where a property file lives: the bag, what kind of directory, the row. */
 typedef struct {
@@ -100,6 +101,19 @@ static mapper_status locate(mapper_message *m, char *path, target *t, char **why
 		t->kind = W_MESSAGE;
 		t->bag = &m->props;
 		t->name = parts[0];
+		return MAPPER_OK;
+	}
+	if (n == 2 && strcmp(parts[0], "attachments") == 0) {
+		/* issue 13: an attachment's file name is its data; a new name
+		 * ("cp report.pdf attachments/") adds an attachment */
+		int a = attachment_by_alias(m, parts[1]);
+		t->kind = a >= 0 ? W_ATTACHMENT : W_NEW_ATTACHMENT;
+		t->name = a >= 0 ? "PidTagAttachDataBinary" : parts[1];
+		if (a >= 0) {
+			t->row = (guint)a;
+			t->att = m->attachments->pdata[a];
+			t->bag = &t->att->props;
+		}
 		return MAPPER_OK;
 	}
 	if (n == 2) {
@@ -138,6 +152,21 @@ static bool valid_field_name(const char *s)
 		if (*c < 33 || *c > 126 || *c == ':')
 			return false;
 	return true;
+}
+
+/* May a file named @name be written into attachments/ as a new attachment
+ * (issue 13, "cp report.pdf attachments/")? */
+static mapper_status check_new_attachment(mapper_message *m, const char *name, char **why)
+{
+	if (m->level != MAPPER_LOAD_FULL)
+		return mapper_fail(why, MAPPER_INCOMPLETE, "the message was not loaded completely");
+	if (m->smime != SMIME_NONE)
+		/* MS-OXOSMIME 2.2.1/2.2.2 */
+		return mapper_fail(why, MAPPER_READ_ONLY, "an S/MIME message has exactly one attachment");
+	if (!attachment_alias_usable(name))
+		return mapper_fail(why, MAPPER_INVALID, "\"%s\" cannot name an attachment: a row number, "
+		                   "a hidden name, a control byte or more than 255 bytes", name);
+	return MAPPER_OK;
 }
 
 /*
@@ -186,6 +215,10 @@ static mapper_status check(mapper_message *m, const target *t, uint32_t *tag, ch
 		return mapper_fail(why, MAPPER_READ_ONLY, "%s/%s is read-only", t->set->name, name);
 	}
 
+	if (t->kind == W_NEW_ATTACHMENT) {
+		*tag = TAG_ATTACH_DATA_BINARY;
+		return check_new_attachment(m, name, why);
+	}
 	if (t->kind == W_MESSAGE && strcmp(name, "info") == 0)
 		return mapper_fail(why, MAPPER_READ_ONLY, "info is a summary of the message and read-only");
 	if (t->kind == W_MESSAGE && strcmp(name, "body.rtf") == 0)
@@ -248,6 +281,7 @@ static mapper_status check(mapper_message *m, const target *t, uint32_t *tag, ch
 			return MAPPER_OK;
 		return mapper_fail(why, MAPPER_READ_ONLY, "attachment %s is derived and read-only", canon);
 	case W_SET:
+	case W_NEW_ATTACHMENT:
 		break;
 	}
 	return mapper_fail(why, MAPPER_READ_ONLY, "%s is read-only", name);
@@ -642,12 +676,47 @@ static mapper_prop *find_named(mapper_bag *bag, const mapper_propset *set, const
 	return bag_get_named(bag, set, name);
 }
 
-/* The "info" summary is made from the object as it was: an edit drops it. */
+/* The "info" summary and the attachments' file names are made from the
+ * object as it was: an edit drops them. */
 static void drop_info(mapper_message *m)
 {
 	if (m->info)
 		g_bytes_unref(m->info);
 	m->info = NULL;
+	attachment_aliases_drop(m);
+}
+
+/* The media type for a new attachment named @name holding @data: what
+ * shared-mime-info (through GIO) makes of the name and the first bytes. */
+static char *guess_media_type(const char *name, const char *data, size_t len)
+{
+	gboolean uncertain = FALSE;
+	char *type = g_content_type_guess(name, (const guchar *)data, MIN(len, 4096), &uncertain);
+	char *mime = type ? g_content_type_get_mime_type(type) : NULL;
+	g_free(type);
+	if (!mime || !valid_media_type(mime) || strcmp(mime, "application/x-zerosize") == 0) {
+		g_free(mime);
+		mime = g_strdup("application/octet-stream");
+	}
+	return mime;
+}
+
+/* Add attachment @name with data @p (taken) to @m: a by-value file
+ * attachment, as "mkdir attachments/N" and three writes would make it. */
+static void add_named_attachment(mapper_message *m, const char *name, mapper_prop *p)
+{
+	mapper_attachment *a = attachment_new();
+	bag_set_int(&a->props, TAG_ATTACH_NUMBER, m->attachments->len);
+	bag_set_int(&a->props, TAG_ATTACH_METHOD, 1);   /* afByValue */
+	bag_set_string(&a->props, TAG_ATTACH_LONG_FILENAME, name);
+	bag_set_string(&a->props, TAG_DISPLAY_NAME, name);
+	gsize n = 0;
+	const char *d = p->bin ? g_bytes_get_data(p->bin, &n) : NULL;
+	char *mime = guess_media_type(name, d, n);
+	bag_set_string(&a->props, TAG_ATTACH_MIME_TAG, mime);
+	g_free(mime);
+	bag_add(&a->props, p);
+	g_ptr_array_add(m->attachments, a);
 }
 
 mapper_status mapper_message_set(mapper_message *m, const char *path,
@@ -677,7 +746,7 @@ mapper_status mapper_message_set(mapper_message *m, const char *path,
 	}
 
 	/* design.md 4: truncating a file to empty removes the property */
-	if (len == 0) {
+	if (len == 0 && t.kind != W_NEW_ATTACHMENT) {
 		if (t.kind == W_ATTACHMENT && m->smime != SMIME_NONE) {
 			g_free(copy);
 			return mapper_fail(why, MAPPER_INVALID, "the S/MIME attachment cannot be empty");
@@ -719,6 +788,11 @@ mapper_status mapper_message_set(mapper_message *m, const char *path,
 		return st;
 	}
 
+	if (t.kind == W_NEW_ATTACHMENT) {
+		add_named_attachment(m, t.name, p);
+		g_free(copy);
+		return MAPPER_OK;
+	}
 	/* replace the old value in place, keeping the bag's order */
 	mapper_prop *old = t.kind == W_SET ? find_named(t.bag, t.set, t.name) : bag_get(t.bag, tag);
 	if (old) {

@@ -266,7 +266,27 @@ struct mapper_message {
 	                              * so a header-only object answers nothing */
 	GBytes *rtf;                 /* PidTagRtfCompressed decompressed (body.rtf) */
 	GBytes *info;                /* the "info" summary, made on first read (tree.c) */
+	GPtrArray *aliases;          /* attachment i's file name in attachments/, or
+	                              * NULL; made on first use (model.c) */
+	GHashTable *alias_index;     /* alias -> i + 1 */
 };
+
+/* ---- attachment file names (issue 13) ----------------------------------
+ * Every attachment that holds data (PidTagAttachDataBinary) has a file name
+ * in attachments/ beside its row N, an alias of that data: its
+ * PidTagAttachLongFilename (else PidTagAttachFilename, PidTagDisplayName)
+ * made usable as one file name and unique in the message ("a (2).pdf"). */
+
+/* The alias of attachment @i, or NULL. */
+const char *attachment_alias(mapper_message *m, guint i);
+/* The attachment whose alias is @name, or -1. */
+int attachment_by_alias(mapper_message *m, const char *name);
+/* Whether a new attachment may be given file name @name: it is what the
+ * alias of an attachment of that name would be (no row number, no leading
+ * dot, no '/', '\\' or control bytes, valid UTF-8, at most 255 bytes). */
+bool attachment_alias_usable(const char *name);
+/* Forget the aliases: an edit may change them. */
+void attachment_aliases_drop(mapper_message *m);
 
 /* A new empty message object at nesting @depth (level MAPPER_LOAD_HEADERS
  * until the caller says otherwise); freed with mapper_message_free(). */

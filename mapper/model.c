@@ -501,10 +501,140 @@ void mapper_message_free(mapper_message *m)
 		g_bytes_unref(m->rtf);
 	if (m->info)
 		g_bytes_unref(m->info);
+	attachment_aliases_drop(m);
 	g_free(m->warning);
 	smime_node_free(m->smime_dir);
 	g_free(m->smime_sender);
 	g_free(m);
+}
+
+/* ---- attachment file names (issue 13) ------------------------------------ */
+
+/* NAME_MAX of Linux file systems. */
+#define ALIAS_MAX 255
+/* A longer "extension" is part of the name. */
+#define ALIAS_EXT_MAX 16
+
+/* The row directories' names: a name of digits only is kept for them. */
+static bool all_digits(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!g_ascii_isdigit(*s))
+			return false;
+	return true;
+}
+
+/* @name as one file name: the part after the last '/' or '\\', control
+ * bytes as '_', spaces at the ends dropped, a leading '.' (hidden, ".",
+ * "..") as '_', invalid UTF-8 as U+FFFD.  Not shortened.  Caller frees. */
+static char *alias_clean(const char *name)
+{
+	const char *base = name;
+	for (const char *c = name; *c; c++)
+		if (*c == '/' || *c == '\\')
+			base = c + 1;
+	char *s = g_utf8_make_valid(base, -1);
+	for (char *c = s; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '_';
+	g_strstrip(s);
+	if (s[0] == '.')
+		s[0] = '_';
+	return s;
+}
+
+/* @stem, @mid and @ext joined, @stem cut (at a character) to fit ALIAS_MAX. */
+static char *alias_join(const char *stem, const char *mid, const char *ext)
+{
+	size_t room = ALIAS_MAX - strlen(mid) - strlen(ext), n = strlen(stem);
+	if (n > room) {
+		const char *end = g_utf8_find_prev_char(stem, stem + room + 1);
+		n = end ? (size_t)(end - stem) : 0;
+	}
+	return g_strdup_printf("%.*s%s%s", (int)n, stem, mid, ext);
+}
+
+bool attachment_alias_usable(const char *name)
+{
+	char *clean = alias_clean(name);
+	bool ok = *name && strcmp(clean, name) == 0 && strlen(name) <= ALIAS_MAX && !all_digits(name);
+	g_free(clean);
+	return ok;
+}
+
+static void make_aliases(mapper_message *m)
+{
+	if (m->aliases)
+		return;
+	m->aliases = g_ptr_array_new_full(m->attachments->len, g_free);
+	m->alias_index = g_hash_table_new(g_str_hash, g_str_equal);
+	/* clean name -> the next number to try, so that n attachments of one
+	 * name cost n tries, not n * n */
+	GHashTable *next = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	for (guint i = 0; i < m->attachments->len; i++) {
+		mapper_attachment *a = m->attachments->pdata[i];
+		if (!bag_get(&a->props, TAG_ATTACH_DATA_BINARY)) {
+			g_ptr_array_add(m->aliases, NULL);
+			continue;
+		}
+		const char *name = NULL;
+		const uint32_t tags[] = { TAG_ATTACH_LONG_FILENAME, TAG_ATTACH_FILENAME, TAG_DISPLAY_NAME };
+		for (size_t k = 0; k < G_N_ELEMENTS(tags) && !name; k++) {
+			mapper_prop *p = bag_get(&a->props, tags[k]);
+			name = p && p->str && *p->str ? p->str : NULL;
+		}
+		char *clean = alias_clean(name ? name : "attachment");
+		if (!*clean) {
+			g_free(clean);
+			clean = g_strdup("attachment");
+		}
+		const char *dot = strrchr(clean, '.');
+		if (!dot || dot == clean || strlen(dot) > ALIAS_EXT_MAX)
+			dot = clean + strlen(clean);
+		char *stem = g_strndup(clean, (gsize)(dot - clean));
+		guint k = GPOINTER_TO_UINT(g_hash_table_lookup(next, clean));
+		char *alias = NULL;
+		/* every try that fails meets a name already given, so the tries
+		 * of all attachments together are bounded by twice their number */
+		for (k = k ? k : 1;; k++) {
+			char mid[16] = "";
+			if (k > 1)
+				g_snprintf(mid, sizeof mid, " (%u)", k);
+			alias = alias_join(stem, mid, dot);
+			if (!all_digits(alias) && !g_hash_table_contains(m->alias_index, alias))
+				break;
+			g_free(alias);
+		}
+		g_hash_table_replace(next, clean, GUINT_TO_POINTER(k + 1));
+		g_hash_table_insert(m->alias_index, alias, GUINT_TO_POINTER(i + 1));
+		g_ptr_array_add(m->aliases, alias);
+		g_free(stem);
+	}
+	g_hash_table_unref(next);
+}
+
+const char *attachment_alias(mapper_message *m, guint i)
+{
+	make_aliases(m);
+	return i < m->aliases->len ? m->aliases->pdata[i] : NULL;
+}
+
+int attachment_by_alias(mapper_message *m, const char *name)
+{
+	make_aliases(m);
+	return (int)GPOINTER_TO_UINT(g_hash_table_lookup(m->alias_index, name)) - 1;
+}
+
+void attachment_aliases_drop(mapper_message *m)
+{
+	if (m->alias_index)
+		g_hash_table_unref(m->alias_index);
+	if (m->aliases)
+		g_ptr_array_unref(m->aliases);
+	m->alias_index = NULL;
+	m->aliases = NULL;
 }
 
 /* ---- memory, roughly (mapper_message_footprint) ------------------------ */

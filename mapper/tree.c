@@ -429,8 +429,17 @@ static mapper_status step(resolved *r, const char *name)
 	}
 	case R_ATTACHMENTS: {
 		guint i;
-		if (!row_index(name, r->msg->attachments->len, &i))
-			return MAPPER_NOT_FOUND;
+		if (!row_index(name, r->msg->attachments->len, &i)) {
+			/* issue 13: the attachment's file name, an alias of its data */
+			int a = attachment_by_alias(r->msg, name);
+			if (a < 0)
+				return MAPPER_NOT_FOUND;
+			r->att = r->msg->attachments->pdata[a];
+			r->bag = &r->att->props;
+			r->prop = bag_get(r->bag, TAG_ATTACH_DATA_BINARY);
+			r->kind = R_PROP;
+			return MAPPER_OK;
+		}
 		r->kind = R_ROW;
 		r->att = r->msg->attachments->pdata[i];
 		r->bag = &r->att->props;
@@ -606,8 +615,12 @@ mapper_status mapper_message_list(mapper_message *m, const char *path,
 			g_ptr_array_add(out, g_strdup_printf("%u", i));
 		break;
 	case R_ATTACHMENTS:
-		for (guint i = 0; i < r.msg->attachments->len; i++)
+		for (guint i = 0; i < r.msg->attachments->len; i++) {
 			g_ptr_array_add(out, g_strdup_printf("%u", i));
+			const char *alias = attachment_alias(r.msg, i);
+			if (alias)
+				g_ptr_array_add(out, g_strdup(alias));
+		}
 		break;
 	case R_PROP:
 	case R_RAW:

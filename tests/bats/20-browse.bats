@@ -190,8 +190,11 @@ sys.stdout.buffer.write(m.get_content().replace("\r\n", "\n").encode())
 # attachments
 
 @test "attachments: three, numbered in MIME order, with non-ASCII long file names" {
-    run ls "$M_ATT/attachments"
+    run rows_of "$M_ATT/attachments"
     assert_output "$(printf '0\n1\n2')"
+    # beside the rows, their file names (issue 13)
+    run names_in "$M_ATT/attachments"
+    assert_output "$(printf '%s\n' 'Straße.png' notes.txt 'übersicht.pdf' | LC_ALL=C sort)"
     assert_file_is "$M_ATT/PidTagHasAttachments" 'true'
     assert_file_is "$M_ATT/attachments/0/PidTagAttachLongFilename" 'übersicht.pdf'
     assert_file_is "$M_ATT/attachments/0/PidTagAttachMimeTag" 'application/pdf'

@@ -16,7 +16,7 @@ setup() {
 
 @test "clear-signed: class IPM.Note.SMIME.MultipartSigned, exactly one attachment" {
     assert_file_is "$M_SIGNED/PidTagMessageClass" 'IPM.Note.SMIME.MultipartSigned'
-    run ls -A "$M_SIGNED/attachments"
+    run rows_of "$M_SIGNED/attachments"
     assert_output 0
     assert_file_is "$M_SIGNED/PidTagHasAttachments" 'true'
 }
@@ -62,7 +62,7 @@ setup() {
 
 @test "opaque-signed: class IPM.Note.SMIME, one attachment, no body" {
     assert_file_is "$M_OPAQUE/PidTagMessageClass" 'IPM.Note.SMIME'
-    run ls -A "$M_OPAQUE/attachments"
+    run rows_of "$M_OPAQUE/attachments"
     assert_output 0
     run test -e "$M_OPAQUE/PidTagBody"
     assert_failure
@@ -97,8 +97,12 @@ setup() {
 
 @test "encrypted: class IPM.Note.SMIME, one attachment, no body, raw Content-Type kept" {
     assert_file_is "$M_ENC/PidTagMessageClass" 'IPM.Note.SMIME'
-    run ls -A "$M_ENC/attachments"
+    run rows_of "$M_ENC/attachments"
     assert_output 0
+    # the one attachment's file name is its data too
+    run names_in "$M_ENC/attachments"
+    assert_output smime.p7m
+    cmp "$M_ENC/attachments/smime.p7m" "$M_ENC/attachments/0/PidTagAttachDataBinary"
     run test -e "$M_ENC/PidTagBody"
     assert_failure
     assert_file_is "$M_ENC/PS_INTERNET_HEADERS/Content-Type" \

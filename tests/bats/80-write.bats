@@ -354,8 +354,10 @@ bad_value() {
     done
     run ls "$INBOX/$PLAIN/recipients"
     assert_output "$(printf '0\n1\n2')"
-    run ls "$INBOX/$ATT/attachments"
+    run rows_of "$INBOX/$ATT/attachments"
     assert_output "$(printf '0\n1\n2')"
+    run names_in "$INBOX/$ATT/attachments"
+    assert_output "$(printf '%s\n' 'Straße.png' notes.txt 'übersicht.pdf' | LC_ALL=C sort)"
 }
 
 # ---------------------------------------------------------------------------
@@ -405,7 +407,10 @@ bad_value() {
     assert_line --regexp "^application/pdf	attachment	übersicht\.pdf	"
     assert_line --regexp "^text/plain	attachment	notes\.txt	"
     assert_line --regexp "^application/octet-stream	[a-z]*	extra data\.bin	"
-    assert_equal "$(ls "$a" | wc -l)" 3
+    assert_equal "$(rows_of "$a" | wc -l)" 3
+    # the file names follow: the picture's is gone, the new one's is there
+    run names_in "$a"
+    assert_output "$(printf '%s\n' 'extra data.bin' notes.txt 'übersicht.pdf' | LC_ALL=C sort)"
     assert_backing_is $ATT "new/$ATT"
 }
 

@@ -64,6 +64,8 @@ for i in range(300):
         sys.exit("pread of %d at %d differs" % (n, off))
 PY
     cmp "$MNT/INBOX/$UNIQ/message.eml" "$FILE"
+    # its file name (issue 13) reads the same bytes from the file
+    cmp "$MNT/INBOX/$UNIQ/attachments/big.bin" "$BATS_TEST_TMPDIR/want"
 }
 
 @test "reading it does not grow the daemon by the attachment's size" {

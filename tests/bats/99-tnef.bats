@@ -38,7 +38,7 @@ winmail() {
 # of message NAME, sorted.
 files_of_mount() {
     local d=$MNT/INBOX/$1 a
-    for a in "$d"/attachments/*; do
+    for a in "$d"/attachments/[0-9]*; do
         [[ $(cat "$a/PidTagAttachMethod") == 1 ]] || continue
         printf '%s  %s\n' "$(sha256sum <"$a/PidTagAttachDataBinary" | cut -d' ' -f1)" \
             "$(cat "$a/PidTagAttachLongFilename")"
@@ -79,7 +79,7 @@ PY
         assert_failure
     done
     local d=$MNT/INBOX/matched
-    run ls "$d/attachments"
+    run rows_of "$d/attachments"
     assert_output "$(printf '0\n1\n2\n3')"
     # the 8.3 title, dates and type the stream gives (MS-OXTNEF 2.1.3.4)
     assert_file_is "$d/attachments/0/PidTagAttachFilename" "$(manifest matched 'm["attachments"][0]["title"]')"
@@ -129,7 +129,7 @@ PY
     for n in mismatched badsum; do
         local d=$MNT/INBOX/$n
         winmail "$n"
-        run ls "$d/attachments"
+        run rows_of "$d/attachments"
         assert_output 0
         assert_file_is "$d/attachments/0/PidTagAttachMimeTag" application/ms-tnef
         assert_file_is "$d/attachments/0/PidTagAttachLongFilename" winmail.dat

@@ -460,6 +460,16 @@ teardown() {
 # ---------------------------------------------------------------------------
 # assertions on files of the mount
 
+# rows_of DIR: the row directories of recipients/ or attachments/ (0, 1,
+# ...), in order; names_in DIR: the rest (attachments' file names), sorted
+# bytewise.
+rows_of() {
+    ls -A "$1" | grep -E '^[0-9]+$' | sort -n
+}
+names_in() {
+    ls -A "$1" | grep -vE '^[0-9]+$' | LC_ALL=C sort
+}
+
 # assert_file_is FILE TEXT: FILE holds exactly TEXT followed by "\n" (the
 # representation of a single-line property value, design.md section 3).
 assert_file_is() {

@@ -402,7 +402,7 @@ static void test_body(void)
 
 	m = load(mixed_msg);
 	is_file(m, "PidTagBody", "see the attachment", "mixed: body from the first part");
-	is_list(m, "attachments", "0", "mixed: one attachment");
+	is_list(m, "attachments", "0,a.zip", "mixed: one attachment");
 	is_file(m, "attachments/0/PidTagAttachLongFilename", "a.zip\n", "mixed");
 	is_file(m, "attachments/0/PidTagAttachMimeTag", "application/zip\n", "mixed");
 	is_file_mem(m, "attachments/0/PidTagAttachDataBinary", "PK\x03\x04\x0A\0\0\0\0\0", 10, "mixed");
@@ -412,7 +412,7 @@ static void test_body(void)
 
 	m = load(related_msg);
 	is_file(m, "PidTagHtml", "<html><body><img src=\"cid:logo.123@example.com\"></body></html>", "related");
-	is_list(m, "attachments", "0,1", "related");
+	is_list(m, "attachments", "0,1,attachment1.png,attachment2.gif", "related");
 	is_file(m, "attachments/0/PidTagAttachContentId", "logo.123@example.com\n", "related");
 	is_file(m, "attachments/0/PidTagAttachmentHidden", "true\n", "related: referenced image hidden");
 	is_file(m, "attachments/0/PidTagAttachFlags", "4\n", "related: attRenderedInBody");
@@ -478,7 +478,7 @@ static void test_attachments(void)
 
 	mapper_message *m = load(b.data);
 	const char *w = "attachments";
-	is_list(m, "attachments", "0,1,2,3", w);
+	is_list(m, "attachments", "0,1,2,3,a_b_c_d.bin,notes.txt,\xC3\xA4\xC3\xB6\xC3\xBC.png,\xC3\xBC" "bersicht.pdf", w);
 	is_file(m, "PidTagBody", "See attachments.", w);
 	is_file(m, "PidTagHasAttachments", "true\n", w);
 	has_bit(m, "PidTagMessageFlags", 0x10, w);

@@ -302,7 +302,8 @@ static void check_recipients(const scale_case *sc, size_t n, const outcome *o)
 
 static void check_parts(const scale_case *sc, size_t n, const outcome *o)
 {
-	is_int(count_names(o->m, "attachments"), n, "%s, n=%zu: one attachment per part", sc->what, n);
+	/* each row has its file name beside it (issue 13) */
+	is_int(count_names(o->m, "attachments"), 2 * n, "%s, n=%zu: one attachment per part", sc->what, n);
 	char path[64], value[64];
 	snprintf(path, sizeof path, "attachments/%zu/PidTagAttachLongFilename", n - 1);
 	snprintf(value, sizeof value, "f%zu.bin\n", n - 1);
@@ -310,11 +311,13 @@ static void check_parts(const scale_case *sc, size_t n, const outcome *o)
 	snprintf(path, sizeof path, "attachments/%zu/PidTagAttachDataBinary", n - 1);
 	snprintf(value, sizeof value, "x%zu", n - 1);
 	is_file(o->m, path, value, sc->what);
+	snprintf(path, sizeof path, "attachments/f%zu.bin", n - 1);
+	is_file(o->m, path, value, sc->what);
 }
 
 static void check_inline(const scale_case *sc, size_t n, const outcome *o)
 {
-	is_int(count_names(o->m, "attachments"), n, "%s, n=%zu: one attachment per image", sc->what, n);
+	is_int(count_names(o->m, "attachments"), 2 * n, "%s, n=%zu: one attachment per image", sc->what, n);
 	char path[64];
 	snprintf(path, sizeof path, "attachments/%zu/PidTagAttachmentHidden", n - 2);
 	is_file(o->m, path, "true\n", sc->what);   /* referred to: shown in the body */

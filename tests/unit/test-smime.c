@@ -105,7 +105,7 @@ static void check_clear_signed(const char *what, const char *msg)
 
 	is_str(mapper_message_class(m), "IPM.Note.SMIME.MultipartSigned", "%s: class (2.2.1 item 1)", what);
 	is_file(m, "PidTagMessageClass", "IPM.Note.SMIME.MultipartSigned\n", what);
-	is_list(m, "attachments", "0", what);   /* 2.2.1 item 4: exactly one */
+	is_list(m, "attachments", "0,SMIME.txt", what);   /* 2.2.1 item 4: exactly one */
 	is_file_mem(m, "attachments/0/PidTagAttachDataBinary", expected, elen, what); /* 4a */
 	is_file(m, "attachments/0/PidTagAttachMethod", "1\n", what);                  /* 4.b.i */
 	is_file(m, "attachments/0/PidTagAttachMimeTag", "multipart/signed\n", what);  /* 4.b.ii */
@@ -301,7 +301,7 @@ static void test_clear_signed_mbox(void)
 	size_t elen;
 	char *expected = signed_entity(signed_plain, &elen);
 	is_str(mapper_message_class(m), "IPM.Note.SMIME.MultipartSigned", "mbox From line: class");
-	is_list(m, "attachments", "0", "mbox From line");
+	is_list(m, "attachments", "0,SMIME.txt", "mbox From line");
 	is_file_mem(m, "attachments/0/PidTagAttachDataBinary", expected, elen, "mbox From line");
 	is_file(m, "PidTagBody", "Hello, this is signed.", "mbox From line: body");
 	free(expected);
@@ -331,7 +331,7 @@ static void check_embedded_signed(const char *what, const char *inner, const cha
 	snprintf(p, sizeof p, "%s/PidTagMessageClass", obj);
 	is_file(m, p, "IPM.Note.SMIME.MultipartSigned\n", what);
 	snprintf(p, sizeof p, "%s/attachments", obj);
-	is_list(m, p, "0", what);
+	is_list(m, p, "0,SMIME.txt", what);
 	snprintf(p, sizeof p, "%s/attachments/0/PidTagAttachDataBinary", obj);
 	is_file_mem(m, p, expected, elen, what);
 	snprintf(p, sizeof p, "%s/attachments/0/PidTagAttachMimeTag", obj);
@@ -417,9 +417,15 @@ static void check_opaque(const char *what, const char *msg, const char *cls,
 	   node.set_guid && strcmp(node.set_guid, "{00020386-0000-0000-C000-000000000046}") == 0 &&
 	   node.type_name && strcmp(node.type_name, "PtypString") == 0,
 	   "%s: Content-Type is a PS_INTERNET_HEADERS PtypString", what);
-	/* item 5: exactly one attachment, transfer encoding removed */
-	is_list(m, "attachments", "0", what);
+	/* item 5: exactly one attachment (row 0, and its file name beside it:
+	 * the same data), transfer encoding removed */
+	char *alias = g_strdup_printf("attachments/%s", name ? name : "smime.p7m");
+	char *rows = g_strdup_printf("0,%s", alias + strlen("attachments/"));
+	is_list(m, "attachments", rows, what);
 	is_file_mem(m, "attachments/0/PidTagAttachDataBinary", cms, sizeof cms, what);
+	is_file_mem(m, alias, cms, sizeof cms, what);
+	g_free(rows);
+	g_free(alias);
 	is_file(m, "attachments/0/PidTagAttachMethod", "1\n", what);
 	is_file(m, "attachments/0/PidTagAttachMimeTag", mime_nl, what); /* 5.b */
 	if (name) {
@@ -483,7 +489,7 @@ static void test_opaque(void)
 	{
 		mapper_message *m = load(msg);
 		is_str(mapper_message_class(m), "IPM.Note.SMIME", "upper-case media type: class");
-		is_list(m, "attachments", "0", "upper-case media type");
+		is_list(m, "attachments", "0,smime.p7m", "upper-case media type");
 		mapper_message_free(m);
 	}
 	free(msg);
