@@ -34,29 +34,30 @@ in_namespace() {
         $1"
 }
 
-# The checks made on a mount that got forensic, key, cert, ca and log
-# through -o: the source and type findmnt shows, a message decrypted with
-# the key, a write refused, the log written.
-CHECKS='
-    findmnt -n -o SOURCE,FSTYPE "$MNT"
-    cat "$ENC/smime/status"
-    ls "$ENC/smime/content"
-    if touch "$MNT/INBOX/x" 2>/dev/null; then echo "touch: accepted"; else echo "touch: refused"; fi
-    fusermount3 -u "$MNT"
-'
+# mounted_with COMMAND: run the mount COMMAND in the namespace, then check
+# the mount that got forensic, a key and ca through -o: the source and type
+# findmnt shows, a message decrypted with the key ("no-key" without it), a
+# write refused; and unmount.
+mounted_with() {
+    export MNT ENC SAMPLE_MD
+    run in_namespace "
+        $1
+        findmnt -n -o SOURCE,FSTYPE \"\$MNT\"
+        cat \"\$ENC/smime/status\"
+        ls \"\$ENC/smime/content\"
+        if touch \"\$MNT/INBOX/x\" 2>/dev/null; then echo 'touch: accepted'; else echo 'touch: refused'; fi
+        fusermount3 -u \"\$MNT\""
+    assert_success
+    assert_line --index 0 "$SAMPLE_MD fuse.mapifs"
+    assert_line --index 1 'not-signed'
+    assert_line PidTagBody
+    assert_line 'touch: refused'
+}
 
 @test "mount -t fuse.mapifs takes forensic, key=, cert=, ca= and log= as -o options" {
     local log=$BATS_TEST_TMPDIR/mount.log
-    export MNT ENC SAMPLE_MD
-    run in_namespace "
-        mount -t fuse.mapifs \"\$SAMPLE_MD\" \"\$MNT\" \
-            -o forensic,key=$PKI/bob.key,cert=$PKI/bob.pem,ca=$PKI/ca.pem,log=$log
-        $CHECKS"
-    assert_success
-    assert_line --index 0 "$SAMPLE_MD fuse.mapifs"
-    assert_line --index 1 'not-signed'    # decrypted: "no-key" without the key
-    assert_line PidTagBody
-    assert_line 'touch: refused'
+    mounted_with "mount -t fuse.mapifs \"\$SAMPLE_MD\" \"\$MNT\" \
+        -o forensic,key=$PKI/bob.key,cert=$PKI/bob.pem,ca=$PKI/ca.pem,log=$log"
     [[ -f $log ]] || fail "-o log=$log: not opened"
 }
 
@@ -75,15 +76,8 @@ CHECKS='
         "$SAMPLE_MD" "$MNT" "$p12" "$pass" \
         "${BATS_TEST_TMPDIR//,/\\,}/a\\,b/ca.pem" "$log" >"$fstab"
     printf '/nonexistent /nonexistent fuse.mapifs noauto 0 0\n' >>"$fstab"
-    export MNT ENC fstab
-    run in_namespace "
-        mount -a -T \"\$fstab\" -O x-mapifs-test
-        $CHECKS"
-    assert_success
-    assert_line --index 0 "$SAMPLE_MD fuse.mapifs"
-    assert_line --index 1 'not-signed'    # decrypted: "no-key" without the key
-    assert_line PidTagBody
-    assert_line 'touch: refused'
+    export fstab
+    mounted_with 'mount -a -T "$fstab" -O x-mapifs-test'
 }
 
 @test "every crypto option is the same with -o: a missing value or a bad key is refused" {
