@@ -355,6 +355,13 @@ static int parse_command_line(int argc, char *argv[], struct options *opts,
 		        opts->source ? "MOUNTPOINT" : "SOURCE and MOUNTPOINT", argv[0]);
 		return 2;
 	}
+	/* the kernel would mount the root directory on a file, and every
+	 * access would then fail */
+	struct stat st;
+	if (stat(cmd->mountpoint, &st) == 0 && !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "mapifs: %s is not a directory\n", cmd->mountpoint);
+		return 2;
+	}
 	return -1;
 }
 

@@ -35,6 +35,13 @@ setup() {
     assert_failure 2
     run mountpoint -q "$M"
     assert_failure
+    # a file is no mount point for a directory tree (root could mount there)
+    touch "$BATS_TEST_TMPDIR/a-file"
+    run --separate-stderr timeout 10 "$MAPIFS" -f "$SAMPLE_MD" "$BATS_TEST_TMPDIR/a-file"
+    assert_failure 2
+    assert_equal "$stderr" "mapifs: $BATS_TEST_TMPDIR/a-file is not a directory"
+    is_mounted "$BATS_TEST_TMPDIR/a-file" && fail "mounted on a file"
+    true
 }
 
 # SIGNAL: the daemon, started with SIGNAL at its default disposition (a
