@@ -875,11 +875,14 @@ static int new_message(mount *mnt, folder *f, const char *name)
 	size_t outlen = 0;
 	mapper_status s = m ? MAPPER_OK : MAPPER_NO_MEMORY;
 	if (s == MAPPER_OK && mapper_crypto_identity_mailbox(mnt->crypto, &who, &address)) {
-		s = mapper_message_set(m, "PidTagSentRepresentingEmailAddress", address, strlen(address),
-		                       &why);
-		/* a name the header cannot carry is left out, not the address */
-		if (s == MAPPER_OK && who &&
-		    mapper_message_set(m, "PidTagSentRepresentingName", who, strlen(who), NULL) != MAPPER_OK)
+		/* what the header cannot carry is left out, and the draft is
+		 * made all the same: the user can still write a From: */
+		if (mapper_message_set(m, "PidTagSentRepresentingEmailAddress", address, strlen(address),
+		                       NULL) != MAPPER_OK)
+			mapifs_log("%s/%s: the address in the certificate (%s) is not used in From:", f->path,
+			           name, address);
+		else if (who && mapper_message_set(m, "PidTagSentRepresentingName", who, strlen(who),
+		                                   NULL) != MAPPER_OK)
 			mapifs_log("%s/%s: the name in the certificate is not used in From:", f->path, name);
 	}
 	if (s == MAPPER_OK)
