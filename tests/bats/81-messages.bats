@@ -70,6 +70,9 @@ setup() {
     run wh check "$f"
     assert_success
     assert_same_bytes "$f" "$INBOX/$u/message.eml"
+    # mblaze sees an unseen draft with its subject
+    run --separate-stderr bash -c "mlist -D -s '$MD' | mscan -f '%s'"
+    assert_output 'A new draft'
 }
 
 @test "cp x.eml INBOX/ twice delivers two messages to new/ under maildir(5) unique names" {
