@@ -64,6 +64,10 @@ static bool subfolder_exists(mount *mnt, folder *f, const char *name)
 
 /* ---- the last error of each message (issue 13) ------------------------------ */
 
+/* How many messages' last errors are kept, and how long each may be. */
+#define ERRORS_MAX 10000
+#define ERROR_TEXT_MAX 1024
+
 /* Log a failed change of message @name of @f and keep it as the message's
  * last error (user.mapifs.error): a shell's echo ignores the error of
  * close(), and a daemon started without syslog has no log to read. */
@@ -75,8 +79,23 @@ static void note_error(mount *mnt, folder *f, const char *name, const char *fmt,
 	char *text = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
 	mapifs_log("%s/%s: %s", f->path, name, text);
+	/* bounded, whatever a script does to how many messages: a value
+	 * quoted in the text is cut (at a character), and the oldest
+	 * messages' errors are not all kept */
+	if (strlen(text) > ERROR_TEXT_MAX) {
+		const char *cut = g_utf8_find_prev_char(text, text + ERROR_TEXT_MAX + 1);
+		strcpy(cut ? (char *)cut : text + ERROR_TEXT_MAX, "...");
+	}
 	pthread_mutex_lock(&mnt->lock);
-	g_hash_table_replace(mnt->errors, path_join(f->path, name), text);
+	char *key = path_join(f->path, name);
+	if (g_hash_table_size(mnt->errors) >= ERRORS_MAX && !g_hash_table_contains(mnt->errors, key)) {
+		GHashTableIter it;
+		gpointer victim;
+		g_hash_table_iter_init(&it, mnt->errors);
+		if (g_hash_table_iter_next(&it, &victim, NULL))
+			g_hash_table_iter_remove(&it);
+	}
+	g_hash_table_replace(mnt->errors, key, text);
 	pthread_mutex_unlock(&mnt->lock);
 }
 

@@ -78,6 +78,15 @@ os.close(fd)' "$D/PidTagSubject"
     echo 1 >"$D/PidTagImportance"
     run getfattr --absolute-names --only-values -n user.mapifs.error "$D"
     assert_failure
+    # a long value quoted in the error is cut: the xattr stays small
+    local long
+    long=$(printf '%*s' 20000 '' | tr ' ' x)
+    run bash -c 'printf "%s\n" "$1" >"$2"' _ "$long" "$D/PidTagSentRepresentingEmailAddress"
+    assert_failure
+    run getfattr --absolute-names --only-values -n user.mapifs.error "$D"
+    assert_success
+    assert_output --regexp '^writing PidTagSentRepresentingEmailAddress: "x+\.\.\.$'
+    ((${#output} <= 1024 + 3)) || fail "user.mapifs.error is ${#output} bytes"
 }
 
 @test "-o log=FILE: the log, refused changes included, goes to FILE with time and pid" {
