@@ -356,9 +356,11 @@ static int parse_command_line(int argc, char *argv[], struct options *opts,
 		return 2;
 	}
 	/* the kernel would mount the root directory on a file, and every
-	 * access would then fail */
+	 * access would then fail; "/dev/fd/N" is libfuse's form for a
+	 * /dev/fuse descriptor mounted by the caller */
 	struct stat st;
-	if (stat(cmd->mountpoint, &st) == 0 && !S_ISDIR(st.st_mode)) {
+	if (strncmp(cmd->mountpoint, "/dev/fd/", 8) != 0 && stat(cmd->mountpoint, &st) == 0 &&
+	    !S_ISDIR(st.st_mode)) {
 		fprintf(stderr, "mapifs: %s is not a directory\n", cmd->mountpoint);
 		return 2;
 	}
