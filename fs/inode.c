@@ -152,7 +152,8 @@ node *inode_find_path(mount *mnt, const char *path)
  * watcher needs their numbers), not the certificates, not a delivery. */
 static bool trimmable(const node *n)
 {
-	return n->kind == NODE_MESSAGE || n->kind == NODE_INNER || n->kind == NODE_EML;
+	return n->kind == NODE_MESSAGE || n->kind == NODE_INNER || n->kind == NODE_EML ||
+	       n->kind == NODE_HASHES;
 }
 
 bool inode_over_budget(mount *mnt)
@@ -211,12 +212,15 @@ node *inode_child(mount *mnt, node *parent, const char *name, node_kind kind, fo
 	n->nlookup = 1;
 	if (kind == NODE_MESSAGE) {
 		n->msgname = g_strdup(name);
-	} else if (kind == NODE_INNER || kind == NODE_EML) {
+	} else if (kind == NODE_INNER || kind == NODE_EML || kind == NODE_HASHES) {
 		n->msgname = g_strdup(parent->msgname);
 		if (kind == NODE_INNER)
 			n->inner = parent->kind == NODE_INNER
 			           ? n->path + (parent->inner - parent->path)
 			           : n->path + strlen(parent->path) + 1;
+		/* the hashes of an attachment: inner names its row */
+		if (kind == NODE_HASHES && parent->kind == NODE_INNER)
+			n->inner = n->path + (parent->inner - parent->path);
 	}
 	index_add(mnt, n);
 	g_hash_table_insert(mnt->nodes_by_ino, &n->ino, n);

@@ -79,6 +79,7 @@
 
 #include <fuse_lowlevel.h>
 #include <glib.h>
+#include <openssl/types.h>
 
 #include "mapper.h"
 #include "msgtab.h"
@@ -177,6 +178,8 @@ typedef enum {
 	NODE_NEWFILE,  /* a file being copied into a folder, until it is delivered */
 	NODE_CERTS,    /* certificates/ at the mount root (design.md 5) */
 	NODE_CERT,     /* certificates/<address>.pem */
+	NODE_HASHES,   /* "hashes" of a top-level message (inner NULL) or of an
+	                * attachment row of it (inner "attachments/N"; issue 14) */
 } node_kind;
 
 /* An inode: owned by the inode table and freed when the kernel forgets it,
@@ -293,7 +296,23 @@ int source_stat(mount *mnt, const char *relpath, struct stat *st);
 /* Read the whole file (level FULL) or its header block (HEADERS) from
  * @fd; *@data is the caller's (g_free). */
 int source_read_fd(int fd, mapper_load_level level, char **data, size_t *len, struct stat *st);
-int source_sha256(mount *mnt, const char *relpath, char hex[65]);
+/* MD5, SHA-1 and SHA-256 at once (design.md 9; issue 14), in hex. */
+#define DIGEST_COUNT 3
+typedef struct {
+	char md5[33];
+	char sha1[41];
+	char sha256[65];
+} digest_hex;
+typedef struct {
+	EVP_MD_CTX *ctx[DIGEST_COUNT];
+} digests;
+void digests_init(digests *d);
+void digests_update(digests *d, const void *data, size_t len);
+void digests_final(digests *d, digest_hex *out);
+/* The "hashes" file of @name: md5sum/sha1sum/sha256sum --tag lines. */
+char *digests_text(const digest_hex *h, const char *name);
+/* The digests of the source file @relpath, read once. */
+int source_digests(mount *mnt, const char *relpath, digest_hex *out);
 
 /* store.c: the mailbox on disk.  Calls nothing above it: a rescan records
  * what changed in folder->unsynced, for sync.c. */

@@ -392,6 +392,125 @@ static int inner_getattr(mount *mnt, const node_ref *r, struct stat *st, new_mem
 	return 0;
 }
 
+/* ---- hashes (issue 14; design.md 9) ----------------------------------------- */
+
+#define HASHES_FILE "hashes"
+
+/* Whether @inner is the row of an attachment of the top message
+ * ("attachments/N"), the directory an attachment's hashes file is in. */
+static bool attachment_row(const char *inner)
+{
+	if (!inner || strncmp(inner, "attachments/", 12) != 0 || !inner[12])
+		return false;
+	for (const char *c = inner + 12; *c; c++)
+		if (!g_ascii_isdigit(*c))
+			return false;
+	return true;
+}
+
+/* The row of the hashes node @r ("attachments/N"), or NULL for the
+ * message's own; caller frees. */
+static char *hashes_row(const node_ref *r)
+{
+	return r->inner ? g_strndup(r->inner, strlen(r->inner) - strlen("/" HASHES_FILE)) : NULL;
+}
+
+/* The file whose bytes the hashes of @r are of, as the lines name it. */
+static const char *hashes_subject(const node_ref *r)
+{
+	return r->inner ? "PidTagAttachDataBinary" : "message.eml";
+}
+
+/* The size of a hashes file: fixed, so that stat costs no hashing. */
+static size_t hashes_size(const node_ref *r)
+{
+	digest_hex zero;
+	memset(&zero, '0', sizeof zero);
+	zero.md5[32] = zero.sha1[40] = zero.sha256[64] = '\0';
+	char *text = digests_text(&zero, hashes_subject(r));
+	size_t n = strlen(text);
+	g_free(text);
+	return n;
+}
+
+/* Whether attachment row @row of message @r holds data (has hashes). */
+static int row_has_data(mount *mnt, const node_ref *r, const char *row)
+{
+	int err = 0;
+	cached *c = cache_get(mnt, r->folder, r->msgname, MAPPER_LOAD_FULL, NULL, &err);
+	if (!c)
+		return err;
+	char *data = g_strconcat(row, "/PidTagAttachDataBinary", NULL);
+	mapper_node dn;
+	mapper_status s = mapper_message_stat(cache_lock(c), data, &dn);
+	cache_unlock(c);
+	cache_put(mnt, c);
+	g_free(data);
+	return s == MAPPER_OK ? 0 : ENOENT;
+}
+
+/* The digests of the data of attachment @row, read in pieces: a large
+ * attachment stays in the message file (cache.c) and is streamed, not
+ * held. */
+static int row_digests(mount *mnt, const node_ref *r, const char *row, digest_hex *out)
+{
+	int err = 0;
+	cached *c = cache_get(mnt, r->folder, r->msgname, MAPPER_LOAD_FULL, NULL, &err);
+	if (!c)
+		return err;
+	char *data = g_strconcat(row, "/PidTagAttachDataBinary", NULL);
+	digests d;
+	digests_init(&d);
+	mapper_message *m = cache_lock(c);
+	const void *bytes;
+	size_t len;
+	mapper_status s = mapper_message_read(m, data, &bytes, &len);
+	if (s == MAPPER_OK)
+		digests_update(&d, bytes, len);
+	cache_unlock(c);
+	if (s == MAPPER_DEFERRED) {
+		enum { PIECE = 1 << 20 };
+		for (off_t off = 0;; off += PIECE) {
+			char *piece = NULL;
+			size_t n = 0;
+			err = cache_read_deferred(mnt, r->folder, r->msgname, c, data, PIECE, off, &piece, &n);
+			if (!err)
+				digests_update(&d, piece, n);
+			g_free(piece);
+			if (err || n < PIECE)
+				break;
+		}
+	} else if (s != MAPPER_OK) {
+		err = mapper_errno(s);
+	}
+	digest_hex h;
+	digests_final(&d, &h);
+	if (!err)
+		*out = h;
+	cache_put(mnt, c);
+	g_free(data);
+	return err;
+}
+
+/* The digests the hashes node @r shows. */
+static int node_digests(mount *mnt, const node_ref *r, digest_hex *out)
+{
+	char *row = hashes_row(r);
+	int err;
+	if (row) {
+		err = row_digests(mnt, r, row, out);
+	} else {
+		msgfile *mf = NULL;
+		pthread_mutex_lock(&mnt->lock);
+		mf = sync_message_ref(mnt, r->folder, r->msgname);
+		pthread_mutex_unlock(&mnt->lock);
+		err = mf ? source_digests(mnt, mf->relpath, out) : ENOENT;
+		msgfile_unref(mf);
+	}
+	g_free(row);
+	return err;
+}
+
 static int do_getattr(mount *mnt, const node_ref *r, struct stat *st)
 {
 	memset(st, 0, sizeof *st);
@@ -458,6 +577,21 @@ static int do_getattr(mount *mnt, const node_ref *r, struct stat *st)
 	}
 	case NODE_INNER:
 		return inner_getattr(mnt, r, st, NULL);
+	case NODE_HASHES: {
+		struct stat src;
+		int err = message_stat(mnt, r->folder, r->msgname, &src);
+		char *row = hashes_row(r);
+		if (!err && row)
+			err = row_has_data(mnt, r, row);
+		g_free(row);
+		if (err)
+			return err;
+		/* modes follow the source, as for info and the derived
+		 * properties; a write is refused (EPERM) */
+		fill_file(mnt, st, &src, (off_t)hashes_size(r), false);
+		copy_times(st, &src);
+		return 0;
+	}
 	}
 	return EIO;
 }
@@ -516,6 +650,9 @@ static int do_lookup(mount *mnt, fuse_ino_t parent, const char *name, struct fus
 		pthread_mutex_unlock(&mnt->lock);
 	} else if (p.kind == NODE_MESSAGE && strcmp(name, "message.eml") == 0) {
 		kind = NODE_EML;
+	} else if (strcmp(name, HASHES_FILE) == 0 &&
+	           (p.kind == NODE_MESSAGE || (p.kind == NODE_INNER && attachment_row(p.inner)))) {
+		kind = NODE_HASHES;
 	} else if (p.kind == NODE_MESSAGE || p.kind == NODE_INNER) {
 		kind = NODE_INNER;
 	} else {
@@ -532,7 +669,7 @@ static int do_lookup(mount *mnt, fuse_ino_t parent, const char *name, struct fus
 	c.folder = f;
 	c.path = path_join(p.path, name);
 	c.msgname = kind == NODE_MESSAGE ? g_strdup(name) : g_strdup(p.msgname);
-	if (kind == NODE_INNER)
+	if (kind == NODE_INNER || (kind == NODE_HASHES && p.kind == NODE_INNER))
 		c.inner = p.kind == NODE_INNER ? g_strconcat(p.inner, "/", name, NULL) : g_strdup(name);
 	new_memo nm = { NULL };
 	if (kind == NODE_INNER) {
@@ -703,13 +840,20 @@ static int list_message(mount *mnt, const node_ref *r, GPtrArray *names, GArray 
 		mapper_names_free(list);
 		if (r->kind == NODE_MESSAGE)
 			g_ptr_array_add(names, g_strdup("message.eml"));
+		/* issue 14: the message's hashes, and those of an attachment's data */
+		char *data = attachment_row(inner) ? g_strconcat(inner, "/PidTagAttachDataBinary", NULL) : NULL;
+		mapper_node dn;
+		if (r->kind == NODE_MESSAGE || (data && mapper_message_stat(m, data, &dn) == MAPPER_OK))
+			g_ptr_array_add(names, g_strdup(HASHES_FILE));
+		g_free(data);
 		if (names->len)
 			qsort(names->pdata, names->len, sizeof(char *), str_cmp);
 		for (guint i = 0; i < names->len; i++) {
 			char *p = path_join(inner, names->pdata[i]);
 			/* the top message.eml is the daemon's, not the mapper's */
 			mapper_node child;
-			unsigned char d = strcmp(names->pdata[i], "message.eml") != 0 || *inner
+			unsigned char d = (strcmp(names->pdata[i], "message.eml") != 0 || *inner) &&
+			                  strcmp(names->pdata[i], HASHES_FILE) != 0
 			                  ? (mapper_message_stat(m, p, &child) == MAPPER_OK && child.kind == MAPPER_NODE_DIR)
 			                  : 0;
 			g_array_append_val(dirs, d);
@@ -1106,6 +1250,22 @@ static int do_read(mount *mnt, const node_ref *r, int fd, size_t size, off_t off
 		close(fd);
 		return err;
 	}
+	if (r->kind == NODE_HASHES) {
+		/* hashed when read (design.md 9: lazy), the whole data each time:
+		 * the file is one read of some 200 bytes */
+		digest_hex h;
+		int err = node_digests(mnt, r, &h);
+		if (err)
+			return err;
+		char *text = digests_text(&h, hashes_subject(r));
+		size_t len = strlen(text);
+		if ((size_t)off < len) {
+			*outlen = MIN(size, len - (size_t)off);
+			*out = g_memdup2(text + off, *outlen);
+		}
+		g_free(text);
+		return 0;
+	}
 	if (r->kind != NODE_INNER)
 		return EISDIR;
 	int err = read_inner(mnt, r, size, off, out, outlen);
@@ -1187,6 +1347,32 @@ static bool offer(GString *names, const char *want, GString *value, const char *
 	return true;
 }
 
+/* The xattrs user.mapifs.md5, .sha1 and .sha256 of message @r (@row NULL)
+ * or of its attachment @row's data: listed in @names, or the one @want
+ * in @value, hashed only when asked for (design.md 9: lazy).  Whether
+ * @want was one of them; *@err on a failure to hash. */
+static bool offer_sums(mount *mnt, const node_ref *r, const char *row, GString *names,
+                       const char *want, GString *value, int *err)
+{
+	static const char *const sums[] = { "user.mapifs.md5", "user.mapifs.sha1", "user.mapifs.sha256" };
+	for (size_t i = 0; i < G_N_ELEMENTS(sums); i++) {
+		if (want && strcmp(want, sums[i]) == 0) {
+			node_ref h = *r;
+			h.inner = row ? g_strconcat(row, "/" HASHES_FILE, NULL) : NULL;
+			digest_hex d;
+			*err = node_digests(mnt, &h, &d);
+			g_free(h.inner);
+			const char *hex[] = { d.md5, d.sha1, d.sha256 };
+			if (!*err)
+				g_string_assign(value, hex[i]);
+			return true;
+		}
+		if (names)
+			offer(names, NULL, NULL, sums[i], NULL);
+	}
+	return false;
+}
+
 static int do_xattrs(mount *mnt, const node_ref *r, GString *names, const char *want, GString *value)
 {
 	if (r->kind == NODE_MESSAGE) {
@@ -1205,16 +1391,8 @@ static int do_xattrs(mount *mnt, const node_ref *r, GString *names, const char *
 		if (last)
 			hit = hit || offer(names, want, value, "user.mapifs.error", last);
 		g_free(last);
-		/* hashed only when asked for (design.md 9: lazy) */
-		if (!hit && want && strcmp(want, "user.mapifs.sha256") == 0) {
-			char hex[65];
-			err = source_sha256(mnt, mf->relpath, hex);
-			if (!err)
-				g_string_assign(value, hex);
-			hit = true;
-		} else if (names) {
-			offer(names, NULL, NULL, "user.mapifs.sha256", NULL);
-		}
+		if (!hit)
+			hit = offer_sums(mnt, r, NULL, names, want, value, &err);
 		msgfile_unref(mf);
 		return hit || !want ? err : ENODATA;
 	}
@@ -1233,7 +1411,10 @@ static int do_xattrs(mount *mnt, const node_ref *r, GString *names, const char *
 			      (info.set_guid && offer(names, want, value, "user.mapi.guid", info.set_guid));
 		}
 		cache_put(mnt, c);
-		return hit || !want ? 0 : ENODATA;
+		/* an attachment row: the hashes of its data, as its hashes file */
+		if (!hit && attachment_row(r->inner) && row_has_data(mnt, r, r->inner) == 0)
+			hit = offer_sums(mnt, r, r->inner, names, want, value, &err);
+		return hit || !want ? err : ENODATA;
 	}
 	return want ? ENODATA : 0;
 }

@@ -138,33 +138,65 @@ int source_read_fd(int fd, mapper_load_level level, char **data, size_t *len, st
 	return 0;
 }
 
-int source_sha256(mount *mnt, const char *relpath, char hex[65])
+void digests_init(digests *d)
+{
+	const EVP_MD *md[DIGEST_COUNT] = { EVP_md5(), EVP_sha1(), EVP_sha256() };
+	for (int i = 0; i < DIGEST_COUNT; i++) {
+		d->ctx[i] = EVP_MD_CTX_new();
+		EVP_DigestInit_ex(d->ctx[i], md[i], NULL);
+	}
+}
+
+void digests_update(digests *d, const void *data, size_t len)
+{
+	for (int i = 0; i < DIGEST_COUNT; i++)
+		EVP_DigestUpdate(d->ctx[i], data, len);
+}
+
+void digests_final(digests *d, digest_hex *out)
+{
+	char *hex[DIGEST_COUNT] = { out->md5, out->sha1, out->sha256 };
+	for (int i = 0; i < DIGEST_COUNT; i++) {
+		unsigned char md[EVP_MAX_MD_SIZE];
+		unsigned int n = 0;
+		EVP_DigestFinal_ex(d->ctx[i], md, &n);
+		EVP_MD_CTX_free(d->ctx[i]);
+		d->ctx[i] = NULL;
+		for (unsigned k = 0; k < n; k++)
+			g_snprintf(hex[i] + 2 * k, 3, "%02x", md[k]);
+	}
+}
+
+char *digests_text(const digest_hex *h, const char *name)
+{
+	/* the lines of md5sum --tag, sha1sum --tag and sha256sum --tag, which
+	 * "cksum -c" checks all three of */
+	return g_strdup_printf("MD5 (%s) = %s\nSHA1 (%s) = %s\nSHA256 (%s) = %s\n", name, h->md5, name,
+	                       h->sha1, name, h->sha256);
+}
+
+int source_digests(mount *mnt, const char *relpath, digest_hex *out)
 {
 	int fd;
 	int err = source_open(mnt, relpath, &fd);
 	if (err)
 		return err;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-	char buf[65536];
+	digests d;
+	digests_init(&d);
+	/* streamed: a message of any size costs one buffer */
+	char *buf = g_malloc(1 << 16);
 	ssize_t r;
-	while ((r = read(fd, buf, sizeof buf)) != 0) {
+	while ((r = read(fd, buf, 1 << 16)) != 0) {
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
 			err = errno;
 			break;
 		}
-		EVP_DigestUpdate(ctx, buf, (size_t)r);
+		digests_update(&d, buf, (size_t)r);
 	}
-	unsigned char md[32];
-	unsigned int mdlen = 0;
-	EVP_DigestFinal_ex(ctx, md, &mdlen);
-	EVP_MD_CTX_free(ctx);
+	g_free(buf);
+	digests_final(&d, out);
 	close(fd);
-	if (err)
-		return err;
-	for (unsigned i = 0; i < 32; i++)
-		g_snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	return 0;
+	return err;
 }

@@ -519,6 +519,8 @@ int write_open(mount *mnt, const node_ref *n, int flags, whandle **out)
 		return EROFS;
 	if (n->kind == NODE_CERT)
 		return EPERM;   /* the map is learnt from signatures (design.md 5) */
+	if (n->kind == NODE_HASHES)
+		return EPERM;   /* computed from the bytes (design.md 9) */
 	if (n->kind != NODE_INNER && n->kind != NODE_EML)
 		return n->kind == NODE_NEWFILE ? EBUSY : EISDIR;
 	if (n->kind == NODE_INNER)

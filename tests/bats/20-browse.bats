@@ -325,8 +325,8 @@ sys.stdout.buffer.write(m.get_content().replace("\r\n", "\n").encode())
 @test "every property file has user.mapi.tag and user.mapi.type (listxattr too)" {
     local f bad=() names
     while IFS= read -r -d '' f; do
-        # message.eml, info and body.rtf are the files that are no property
-        [[ ${f##*/} == @(message.eml|info|body.rtf) ]] && continue
+        # message.eml, info, body.rtf and hashes are the files that are no property
+        [[ ${f##*/} == @(message.eml|info|body.rtf|hashes) ]] && continue
         names=$(getfattr -d -m - --absolute-names "$f" 2>/dev/null)
         [[ $names == *user.mapi.tag=* && $names == *user.mapi.type=* ]] || bad+=("$f")
     done < <(find "$M_PLAIN" "$M_ATT" "$M_NESTED" -type f -print0)
@@ -337,7 +337,7 @@ sys.stdout.buffer.write(m.get_content().replace("\r\n", "\n").encode())
     local f name tag bad=()
     while IFS= read -r -d '' f; do
         name=${f##*/}
-        [[ $name == @(message.eml|info|body.rtf) ]] && continue
+        [[ $name == @(message.eml|info|body.rtf|hashes) ]] && continue
         [[ $f == */PS_INTERNET_HEADERS/* ]] && continue
         tag=$(xattr "$f" user.mapi.tag 2>/dev/null) || { bad+=("$f: no user.mapi.tag"); continue; }
         [[ $tag =~ ^0x[0-9A-F]{8}$ ]] || bad+=("$f: malformed tag '$tag'")

@@ -513,7 +513,7 @@ iso_time() {
 
 # compare_with_mapper SOURCEFILE MSGDIR: the message directory shows exactly
 # the tree "mapper-tool export --flags <the file's Maildir flags>" writes, plus
-# message.eml, byte for byte; smime/ too, when both run without keys.
+# message.eml, byte for byte (and the daemon's hashes files, issue 14); smime/ too, when both run without keys.
 compare_with_mapper() {
     local src=$1 dir=$2 exp
     require_mapper_tool
@@ -524,7 +524,7 @@ compare_with_mapper() {
     local want got
     want=$(cd "$exp" && find . -mindepth 1 -printf '%y %P\n' | LC_ALL=C sort)
     got=$(cd "$dir" && find . -mindepth 1 -printf '%y %P\n' | LC_ALL=C sort \
-        | grep -v -e '^f message\.eml$')
+        | grep -v -e '^f message\.eml$' -e '^f hashes$' -e '^f attachments/[0-9]*/hashes$')
     if [[ $want != "$got" ]]; then
         fail "$(
             echo "$dir: tree differs from mapper-tool export of $src (< mapper, > mount):"
