@@ -396,16 +396,27 @@ static int inner_getattr(mount *mnt, const node_ref *r, struct stat *st, new_mem
 
 #define HASHES_FILE "hashes"
 
-/* Whether @inner is the row of an attachment of the top message
- * ("attachments/N"), the directory an attachment's hashes file is in. */
+/* Whether @inner is the row of an attachment ("attachments/N"), of the
+ * top message or of a message embedded in it at any depth
+ * (".../PidTagAttachDataObject/attachments/N"): the directory an
+ * attachment's hashes file is in. */
 static bool attachment_row(const char *inner)
 {
-	if (!inner || strncmp(inner, "attachments/", 12) != 0 || !inner[12])
+	static const char rows[] = "attachments/";
+	static const char nested[] = "/PidTagAttachDataObject/attachments/";
+	if (!inner)
 		return false;
-	for (const char *c = inner + 12; *c; c++)
+	const char *digits = strrchr(inner, '/');
+	if (!digits || !digits[1])
+		return false;
+	for (const char *c = digits + 1; *c; c++)
 		if (!g_ascii_isdigit(*c))
 			return false;
-	return true;
+	size_t head = (size_t)(digits + 1 - inner);
+	if (head == sizeof rows - 1)
+		return strncmp(inner, rows, head) == 0;
+	return head > sizeof nested - 1 &&
+	       strncmp(inner + head - (sizeof nested - 1), nested, sizeof nested - 1) == 0;
 }
 
 /* The row of the hashes node @r ("attachments/N"), or NULL for the
@@ -415,53 +426,68 @@ static char *hashes_row(const node_ref *r)
 	return r->inner ? g_strndup(r->inner, strlen(r->inner) - strlen("/" HASHES_FILE)) : NULL;
 }
 
-/* The file whose bytes the hashes of @r are of, as the lines name it. */
-static const char *hashes_subject(const node_ref *r)
+/* What an attachment row's hashes are of, as the lines name it (relative
+ * to the row, so that `cksum -c hashes` finds it): its data, or, for an
+ * embedded message (attach method 5), that message's bytes. */
+#define SUBJECT_DATA "PidTagAttachDataBinary"
+#define SUBJECT_EMBEDDED "PidTagAttachDataObject/message.eml"
+
+/* The subject of the hashes of attachment row @row of @m (locked), or NULL
+ * when the row holds neither data nor an embedded message. */
+static const char *row_subject_of(mapper_message *m, const char *row)
 {
-	return r->inner ? "PidTagAttachDataBinary" : "message.eml";
+	static const char *const subjects[] = { SUBJECT_DATA, SUBJECT_EMBEDDED };
+	for (size_t i = 0; i < G_N_ELEMENTS(subjects); i++) {
+		char *p = g_strconcat(row, "/", subjects[i], NULL);
+		mapper_node dn;
+		bool there = mapper_message_stat(m, p, &dn) == MAPPER_OK && dn.kind == MAPPER_NODE_FILE;
+		g_free(p);
+		if (there)
+			return subjects[i];
+	}
+	return NULL;
 }
 
-/* The size of a hashes file: fixed, so that stat costs no hashing. */
-static size_t hashes_size(const node_ref *r)
-{
-	digest_hex zero;
-	memset(&zero, '0', sizeof zero);
-	zero.md5[32] = zero.sha1[40] = zero.sha256[64] = '\0';
-	char *text = digests_text(&zero, hashes_subject(r));
-	size_t n = strlen(text);
-	g_free(text);
-	return n;
-}
-
-/* Whether attachment row @row of message @r holds data (has hashes). */
-static int row_has_data(mount *mnt, const node_ref *r, const char *row)
+/* The subject of attachment row @row of message @r (ENOENT: none). */
+static int row_subject(mount *mnt, const node_ref *r, const char *row, const char **subject)
 {
 	int err = 0;
 	cached *c = cache_get(mnt, r->folder, r->msgname, MAPPER_LOAD_FULL, NULL, &err);
 	if (!c)
 		return err;
-	char *data = g_strconcat(row, "/PidTagAttachDataBinary", NULL);
-	mapper_node dn;
-	mapper_status s = mapper_message_stat(cache_lock(c), data, &dn);
+	*subject = row_subject_of(cache_lock(c), row);
 	cache_unlock(c);
 	cache_put(mnt, c);
-	g_free(data);
-	return s == MAPPER_OK ? 0 : ENOENT;
+	return *subject ? 0 : ENOENT;
 }
 
-/* The digests of the data of attachment @row, read in pieces: a large
- * attachment stays in the message file (cache.c) and is streamed, not
- * held. */
+/* The size of a hashes file naming @subject: fixed, so that stat costs
+ * no hashing. */
+static size_t hashes_size(const char *subject)
+{
+	digest_hex zero;
+	memset(&zero, '0', sizeof zero);
+	zero.md5[32] = zero.sha1[40] = zero.sha256[64] = '\0';
+	char *text = digests_text(&zero, subject);
+	size_t n = strlen(text);
+	g_free(text);
+	return n;
+}
+
+/* The digests of what attachment @row holds (row_subject), read in
+ * pieces: a large attachment stays in the message file (cache.c) and is
+ * streamed, not held. */
 static int row_digests(mount *mnt, const node_ref *r, const char *row, digest_hex *out)
 {
 	int err = 0;
 	cached *c = cache_get(mnt, r->folder, r->msgname, MAPPER_LOAD_FULL, NULL, &err);
 	if (!c)
 		return err;
-	char *data = g_strconcat(row, "/PidTagAttachDataBinary", NULL);
 	digests d;
 	digests_init(&d);
 	mapper_message *m = cache_lock(c);
+	const char *subject = row_subject_of(m, row);
+	char *data = g_strconcat(row, "/", subject ? subject : SUBJECT_DATA, NULL);
 	const void *bytes;
 	size_t len;
 	mapper_status s = mapper_message_read(m, data, &bytes, &len);
@@ -581,14 +607,15 @@ static int do_getattr(mount *mnt, const node_ref *r, struct stat *st)
 		struct stat src;
 		int err = message_stat(mnt, r->folder, r->msgname, &src);
 		char *row = hashes_row(r);
+		const char *subject = "message.eml";
 		if (!err && row)
-			err = row_has_data(mnt, r, row);
+			err = row_subject(mnt, r, row, &subject);
 		g_free(row);
 		if (err)
 			return err;
 		/* modes follow the source, as for info and the derived
 		 * properties; a write is refused (EPERM) */
-		fill_file(mnt, st, &src, (off_t)hashes_size(r), false);
+		fill_file(mnt, st, &src, (off_t)hashes_size(subject), false);
 		copy_times(st, &src);
 		return 0;
 	}
@@ -841,11 +868,8 @@ static int list_message(mount *mnt, const node_ref *r, GPtrArray *names, GArray 
 		if (r->kind == NODE_MESSAGE)
 			g_ptr_array_add(names, g_strdup("message.eml"));
 		/* issue 14: the message's hashes, and those of an attachment's data */
-		char *data = attachment_row(inner) ? g_strconcat(inner, "/PidTagAttachDataBinary", NULL) : NULL;
-		mapper_node dn;
-		if (r->kind == NODE_MESSAGE || (data && mapper_message_stat(m, data, &dn) == MAPPER_OK))
+		if (r->kind == NODE_MESSAGE || (attachment_row(inner) && row_subject_of(m, inner)))
 			g_ptr_array_add(names, g_strdup(HASHES_FILE));
-		g_free(data);
 		if (names->len)
 			qsort(names->pdata, names->len, sizeof(char *), str_cmp);
 		for (guint i = 0; i < names->len; i++) {
@@ -1254,10 +1278,15 @@ static int do_read(mount *mnt, const node_ref *r, int fd, size_t size, off_t off
 		/* hashed when read (design.md 9: lazy), the whole data each time:
 		 * the file is one read of some 200 bytes */
 		digest_hex h;
-		int err = node_digests(mnt, r, &h);
+		char *row = hashes_row(r);
+		const char *subject = "message.eml";
+		int err = row ? row_subject(mnt, r, row, &subject) : 0;
+		g_free(row);
+		if (!err)
+			err = node_digests(mnt, r, &h);
 		if (err)
 			return err;
-		char *text = digests_text(&h, hashes_subject(r));
+		char *text = digests_text(&h, subject);
 		size_t len = strlen(text);
 		if ((size_t)off < len) {
 			*outlen = MIN(size, len - (size_t)off);
@@ -1412,7 +1441,8 @@ static int do_xattrs(mount *mnt, const node_ref *r, GString *names, const char *
 		}
 		cache_put(mnt, c);
 		/* an attachment row: the hashes of its data, as its hashes file */
-		if (!hit && attachment_row(r->inner) && row_has_data(mnt, r, r->inner) == 0)
+		const char *subject;
+		if (!hit && attachment_row(r->inner) && row_subject(mnt, r, r->inner, &subject) == 0)
 			hit = offer_sums(mnt, r, r->inner, names, want, value, &err);
 		return hit || !want ? err : ENODATA;
 	}

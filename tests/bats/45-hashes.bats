@@ -38,7 +38,7 @@ assert_hashes() {
 
 @test "every message and every attachment with data: hashes and xattrs are coreutils' values" {
     mount_mapifs "$SAMPLE_MD" -o ro
-    local m a n=0 rows=0
+    local m a n=0 rows=0 embedded=0
     for m in "$MNT"/INBOX/*/ "$MNT"/Archive.2024/*/; do
         m=${m%/}
         assert_hashes "$m" message.eml
@@ -51,14 +51,17 @@ assert_hashes() {
             if [[ -f $a/PidTagAttachDataBinary ]]; then
                 assert_hashes "$a" PidTagAttachDataBinary
                 rows=$((rows + 1))
+            elif [[ -d $a/PidTagAttachDataObject ]]; then
+                # an embedded message: the hashes of its bytes
+                assert_hashes "$a" PidTagAttachDataObject/message.eml
+                embedded=$((embedded + 1))
             else
-                # an embedded message has no data of its own
                 [[ ! -e $a/hashes ]] || fail "$a has hashes but no data"
             fi
         done
         n=$((n + 1))
     done
-    ((n == 8 && rows >= 5)) || fail "checked $n messages and $rows attachments"
+    ((n == 8 && rows >= 5 && embedded >= 1)) || fail "checked $n messages, $rows attachments, $embedded embedded"
     run ls "$MNT/INBOX/1700000001.M1P1.plain"
     assert_line hashes
     unmount_mapifs
@@ -99,6 +102,34 @@ PY
     run getfattr --absolute-names --only-values -n user.mapifs.sha256 "$a"
     assert_output "$(cat "$BATS_TEST_TMPDIR/want.sha256")"
     assert_hashes "$a" PidTagAttachDataBinary
+    unmount_mapifs
+}
+
+@test "an embedded message, and an attachment inside it, have hashes too" {
+    local md=$BATS_TEST_TMPDIR/nested u=1700000500.M1P1.nested
+    mkdir -p "$md/cur" "$md/new" "$md/tmp"
+    python3 - "$md/cur/$u:2,S" "$BATS_TEST_TMPDIR/want" <<'PY'
+import sys, hashlib, email.message
+inner = email.message.EmailMessage()
+inner["From"] = "c@example.org"; inner["To"] = "d@example.org"; inner["Subject"] = "inner"
+inner.set_content("the forwarded one\n")
+data = bytes(range(256)) * 40
+inner.add_attachment(data, maintype="application", subtype="octet-stream", filename="inner.bin")
+outer = email.message.EmailMessage()
+outer["From"] = "a@example.org"; outer["To"] = "b@example.org"; outer["Subject"] = "outer"
+outer.set_content("see the forwarded message\n")
+outer.add_attachment(inner)
+open(sys.argv[1], "wb").write(bytes(outer))
+open(sys.argv[2], "w").write(hashlib.sha256(data).hexdigest() + "\n")
+PY
+    mount_mapifs "$md" -o ro
+    local a=$MNT/INBOX/$u/attachments/0
+    assert [ -d "$a/PidTagAttachDataObject" ]
+    assert_hashes "$a" PidTagAttachDataObject/message.eml
+    local inner=$a/PidTagAttachDataObject/attachments/0
+    assert_hashes "$inner" PidTagAttachDataBinary
+    run getfattr --absolute-names --only-values -n user.mapifs.sha256 "$inner"
+    assert_output "$(cat "$BATS_TEST_TMPDIR/want")"
     unmount_mapifs
 }
 
