@@ -90,6 +90,10 @@ static mapper_status locate(mapper_message *m, char *path, target *t, char **why
 	if (strcmp(path, "smime") == 0 || strncmp(path, "smime/", 6) == 0)
 		return mapper_fail(why, MAPPER_READ_ONLY,
 		            "smime/ is computed from the protected content and is read-only");
+	if (strcmp(path, "received") == 0 || strncmp(path, "received/", 9) == 0)
+		return mapper_fail(why, MAPPER_READ_ONLY,
+		            "received/ is read from the Received header fields and is read-only "
+		            "(design.md 9)");
 	char *parts[4] = { 0 };
 	int n = 0;
 	for (char *p = path, *save = NULL, *tok; (tok = strtok_r(p, "/", &save)); p = NULL) {
@@ -676,14 +680,15 @@ static mapper_prop *find_named(mapper_bag *bag, const mapper_propset *set, const
 	return bag_get_named(bag, set, name);
 }
 
-/* The "info" summary and the attachments' file names are made from the
- * object as it was: an edit drops them. */
+/* The "info" summary, the attachments' file names and the Received path
+ * are made from the object as it was: an edit drops them. */
 static void drop_info(mapper_message *m)
 {
 	if (m->info)
 		g_bytes_unref(m->info);
 	m->info = NULL;
 	attachment_aliases_drop(m);
+	message_received_drop(m);
 }
 
 /* The media type for a new attachment named @name holding @data: what

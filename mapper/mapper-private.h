@@ -19,6 +19,7 @@
  *   tnef.c     TNEF streams (winmail.dat) and compressed RTF
  *   meeting.c  iCalendar -> meeting properties
  *   report.c   delivery and read reports
+ *   received.c the Received path: received/N/ (design.md 9)
  *   headers.c  the table of mapped header fields (headers.h), LCIDs
  *   text.c     charsets <-> code pages, many needles in one text
  *   model.c    bags, messages, attachments, smime/ nodes; status, warnings
@@ -237,6 +238,15 @@ smime_node *smime_node_child(const smime_node *dir, const char *name);
  * time), or NULL if @n is not one. */
 struct mapper_message *smime_node_message(smime_node *n);
 
+/* One hop of the Received path (received.c, design.md 9). */
+typedef struct received_hop {
+	GBytes *raw;                 /* its field as it stands: "Received:" and the
+	                              * value, folding kept, ending in "\n" */
+	smime_node *dir;             /* received/N/, made on first use, or NULL */
+	int64_t time;                /* its date-time, when @dated is 1 */
+	signed char dated;           /* 0 not read yet, 1 read, -1 none or unreadable */
+} received_hop;
+
 struct mapper_message {
 	mapper_bag props;
 	smime_kind smime;
@@ -269,6 +279,10 @@ struct mapper_message {
 	GPtrArray *aliases;          /* attachment i's file name in attachments/, or
 	                              * NULL; made on first use (model.c) */
 	GHashTable *alias_index;     /* alias -> i + 1 */
+	received_hop *received;      /* the Received fields, the bottom-most (the first
+	                              * hop) first; read on first use (received.c) */
+	guint received_count;
+	bool received_done;          /* @received has been read */
 };
 
 /* ---- attachment file names (issue 13) ----------------------------------
@@ -287,6 +301,9 @@ int attachment_by_alias(mapper_message *m, const char *name);
 bool attachment_alias_usable(const char *name);
 /* Forget the aliases: an edit may change them. */
 void attachment_aliases_drop(mapper_message *m);
+/* Forget the Received path (it is read again on next use): an edit may
+ * change the header block it is read from. */
+void message_received_drop(mapper_message *m);
 
 /* A new empty message object at nesting @depth (level MAPPER_LOAD_HEADERS
  * until the caller says otherwise); freed with mapper_message_free(). */
@@ -359,6 +376,18 @@ void html_global_init(void);
 void html_global_shutdown(void);
 
 /* headers.c: see headers.h. */
+
+/* ---- received.c ---------------------------------------------------------- */
+
+/* The number of Received fields of @m's header block
+ * (PidTagTransportMessageHeaders), reading them on first use: received/
+ * exists when it is not 0. */
+guint received_count(mapper_message *m);
+/* received/@i/ of @m (hop 0 is the bottom-most field), made on first use:
+ * a directory of one-line files (raw, from, by, via, with, id, for, date,
+ * delay, note), @m's until it is freed or edited; NULL when there is no
+ * such hop. */
+smime_node *received_hop_dir(mapper_message *m, guint i);
 
 /* ---- meeting.c --------------------------------------------------------- */
 

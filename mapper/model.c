@@ -502,6 +502,7 @@ void mapper_message_free(mapper_message *m)
 	if (m->info)
 		g_bytes_unref(m->info);
 	attachment_aliases_drop(m);
+	message_received_drop(m);
 	g_free(m->warning);
 	smime_node_free(m->smime_dir);
 	g_free(m->smime_sender);
@@ -637,6 +638,20 @@ void attachment_aliases_drop(mapper_message *m)
 	m->aliases = NULL;
 }
 
+/* ---- the Received path (received.c reads it) ------------------------------ */
+
+void message_received_drop(mapper_message *m)
+{
+	for (guint i = 0; i < m->received_count; i++) {
+		g_bytes_unref(m->received[i].raw);
+		smime_node_free(m->received[i].dir);
+	}
+	g_free(m->received);
+	m->received = NULL;
+	m->received_count = 0;
+	m->received_done = false;
+}
+
 /* ---- memory, roughly (mapper_message_footprint) ------------------------ */
 
 /* What malloc adds to a block (glibc: the chunk header and rounding). */
@@ -693,13 +708,21 @@ static size_t smime_node_bytes(const smime_node *n, int depth)
 	return b;
 }
 
+static size_t received_bytes(const mapper_message *m, int depth)
+{
+	size_t n = m->received ? m->received_count * sizeof(received_hop) + BLOCK_OVERHEAD : 0;
+	for (guint i = 0; i < m->received_count; i++)
+		n += gbytes_bytes(m->received[i].raw) + smime_node_bytes(m->received[i].dir, depth);
+	return n;
+}
+
 static size_t message_bytes(const mapper_message *m, int depth)
 {
 	if (!m || depth > MAPPER_MAX_DEPTH)
 		return 0;
 	size_t n = sizeof *m + BLOCK_OVERHEAD + bag_bytes(&m->props) + gbytes_bytes(m->raw) + gbytes_bytes(m->rtf) + gbytes_bytes(m->info) +
 	           str_bytes(m->warning) + str_bytes(m->smime_sender) +
-	           smime_node_bytes(m->smime_dir, depth + 1);
+	           smime_node_bytes(m->smime_dir, depth + 1) + received_bytes(m, depth + 1);
 	for (guint i = 0; i < m->recipients->len; i++)
 		n += sizeof(mapper_bag) + BLOCK_OVERHEAD + bag_bytes(m->recipients->pdata[i]);
 	for (guint i = 0; i < m->attachments->len; i++) {

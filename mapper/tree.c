@@ -171,8 +171,9 @@ typedef enum {
 	R_ROW,         /* recipients/N or attachments/N: bag (+ att) */
 	R_PROP,        /* a property file: prop */
 	R_RAW,         /* message.eml of an embedded message, body.rtf: raw */
-	R_VDIR,        /* a directory under smime/: v */
-	R_VFILE,       /* a file under smime/: v */
+	R_VDIR,        /* a directory under smime/ or received/: v */
+	R_VFILE,       /* a file under smime/ or received/: v */
+	R_RECEIVED,    /* received/: msg (design.md 9) */
 } rkind;
 
 typedef struct {
@@ -367,57 +368,68 @@ static GBytes *message_info(mapper_message *m)
 	return m->info;
 }
 
+/* Step from a message root into child @name. */
+static mapper_status step_message(resolved *r, const char *name)
+{
+	/* a meeting's class and organizer are in its text/calendar part */
+	if (r->msg->level != MAPPER_LOAD_FULL && !mapper_name_needs_body(name) &&
+	    mapper_message_needs_body(r->msg, name))
+		return MAPPER_INCOMPLETE;
+	if (strcmp(name, "recipients") == 0) {
+		r->kind = R_RECIPIENTS;
+		return MAPPER_OK;
+	}
+	if (strcmp(name, "attachments") == 0) {
+		if (r->msg->level != MAPPER_LOAD_FULL)
+			return MAPPER_INCOMPLETE;
+		r->kind = R_ATTACHMENTS;
+		return MAPPER_OK;
+	}
+	if (strcmp(name, "message.eml") == 0 && r->msg->raw) {
+		r->kind = R_RAW;
+		r->raw = r->msg->raw;
+		return MAPPER_OK;
+	}
+	if (strcmp(name, "info") == 0 && r->msg->level == MAPPER_LOAD_FULL) {
+		r->kind = R_RAW;
+		r->raw = message_info(r->msg);
+		return MAPPER_OK;
+	}
+	/* PidTagRtfCompressed decompressed (MS-OXRTFCP), read-only */
+	if (strcmp(name, "body.rtf") == 0 && r->msg->rtf) {
+		r->kind = R_RAW;
+		r->raw = r->msg->rtf;
+		return MAPPER_OK;
+	}
+	/* design.md 9: the Received path, from the header block alone, so
+	 * a headers-only object has it too */
+	if (strcmp(name, "received") == 0) {
+		if (!received_count(r->msg))
+			return MAPPER_NOT_FOUND;
+		r->kind = R_RECEIVED;
+		return MAPPER_OK;
+	}
+	if (strcmp(name, "smime") == 0 && r->msg->smime != SMIME_NONE) {
+		if (r->msg->level != MAPPER_LOAD_FULL)
+			return MAPPER_INCOMPLETE;
+		r->v = smime_dir(r->msg);
+		if (!r->v)
+			return MAPPER_NOT_FOUND;
+		r->kind = R_VDIR;
+		return MAPPER_OK;
+	}
+	r->bag = &r->msg->props;
+	mapper_status st = step_bag(r, name);
+	if (st == MAPPER_NOT_FOUND && r->msg->level != MAPPER_LOAD_FULL && mapper_name_needs_body(name))
+		return MAPPER_INCOMPLETE;
+	return st;
+}
+
 static mapper_status step(resolved *r, const char *name)
 {
 	switch (r->kind) {
 	case R_MESSAGE:
-		/* a meeting's class and organizer are in its text/calendar part */
-		if (r->msg->level != MAPPER_LOAD_FULL && !mapper_name_needs_body(name) &&
-		    mapper_message_needs_body(r->msg, name))
-			return MAPPER_INCOMPLETE;
-		if (strcmp(name, "recipients") == 0) {
-			r->kind = R_RECIPIENTS;
-			return MAPPER_OK;
-		}
-		if (strcmp(name, "attachments") == 0) {
-			if (r->msg->level != MAPPER_LOAD_FULL)
-				return MAPPER_INCOMPLETE;
-			r->kind = R_ATTACHMENTS;
-			return MAPPER_OK;
-		}
-		if (strcmp(name, "message.eml") == 0 && r->msg->raw) {
-			r->kind = R_RAW;
-			r->raw = r->msg->raw;
-			return MAPPER_OK;
-		}
-		if (strcmp(name, "info") == 0 && r->msg->level == MAPPER_LOAD_FULL) {
-			r->kind = R_RAW;
-			r->raw = message_info(r->msg);
-			return MAPPER_OK;
-		}
-		/* PidTagRtfCompressed decompressed (MS-OXRTFCP), read-only */
-		if (strcmp(name, "body.rtf") == 0 && r->msg->rtf) {
-			r->kind = R_RAW;
-			r->raw = r->msg->rtf;
-			return MAPPER_OK;
-		}
-		if (strcmp(name, "smime") == 0 && r->msg->smime != SMIME_NONE) {
-			if (r->msg->level != MAPPER_LOAD_FULL)
-				return MAPPER_INCOMPLETE;
-			r->v = smime_dir(r->msg);
-			if (!r->v)
-				return MAPPER_NOT_FOUND;
-			r->kind = R_VDIR;
-			return MAPPER_OK;
-		}
-		r->bag = &r->msg->props;
-		{
-			mapper_status st = step_bag(r, name);
-			if (st == MAPPER_NOT_FOUND && r->msg->level != MAPPER_LOAD_FULL &&
-			    mapper_name_needs_body(name))
-				return MAPPER_INCOMPLETE;
-			return st;
-		}
+		return step_message(r, name);
 	case R_RECIPIENTS: {
 		guint i;
 		if (!row_index(name, r->msg->recipients->len, &i))
@@ -459,6 +471,16 @@ static mapper_status step(resolved *r, const char *name)
 			return MAPPER_NOT_FOUND;
 		r->kind = R_PROP;
 		r->prop = p;
+		return MAPPER_OK;
+	}
+	case R_RECEIVED: {
+		/* by number, not by a scan of the hops: a header may hold
+		 * thousands of Received fields */
+		guint i;
+		if (!row_index(name, received_count(r->msg), &i))
+			return MAPPER_NOT_FOUND;
+		r->kind = R_VDIR;
+		r->v = received_hop_dir(r->msg, i);
 		return MAPPER_OK;
 	}
 	case R_VDIR: {
@@ -593,6 +615,12 @@ mapper_status mapper_message_list(mapper_message *m, const char *path,
 		g_ptr_array_add(out, g_strdup("info"));
 		if (smime_dir(r.msg))
 			g_ptr_array_add(out, g_strdup("smime"));
+		if (received_count(r.msg))
+			g_ptr_array_add(out, g_strdup("received"));
+		break;
+	case R_RECEIVED:
+		for (guint i = 0; i < received_count(r.msg); i++)
+			g_ptr_array_add(out, g_strdup_printf("%u", i));
 		break;
 	case R_VDIR:
 		for (guint i = 0; i < r.v->children->len; i++)
