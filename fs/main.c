@@ -30,6 +30,7 @@ struct options {
 	unsigned max_inodes;
 	unsigned cache_mb;
 	char *log_file;                  /* -o log=FILE */
+	char *audit_file;                /* -o audit=FILE (issue 14) */
 	GPtrArray *owned;                /* strings split_args made */
 };
 
@@ -47,13 +48,15 @@ struct options {
 
 enum {
 	KEY_HELP, KEY_VERSION, KEY_UID, KEY_GID, KEY_UMASK, KEY_SHARE_DECRYPTED, KEY_ALLOW_OTHER,
-	KEY_MAX_INODES, KEY_CACHE_MB, KEY_LOG,
+	KEY_MAX_INODES, KEY_CACHE_MB, KEY_LOG, KEY_AUDIT,
 };
 
 
 static const struct fuse_opt option_spec[] = {
+	/* passed on to the kernel after parsing, unless a custody log needs
+	 * to see the write attempts (parse_command_line) */
 	{ "ro", offsetof(struct options, readonly), 1 },
-	FUSE_OPT_KEY("ro", FUSE_OPT_KEY_KEEP),
+	FUSE_OPT_KEY("ro", FUSE_OPT_KEY_DISCARD),
 	{ "--forensic", offsetof(struct options, forensic), 1 },
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
@@ -68,6 +71,7 @@ static const struct fuse_opt option_spec[] = {
 	FUSE_OPT_KEY("max_inodes=", KEY_MAX_INODES),
 	FUSE_OPT_KEY("cache_mb=", KEY_CACHE_MB),
 	FUSE_OPT_KEY("log=", KEY_LOG),
+	FUSE_OPT_KEY("audit=", KEY_AUDIT),
 	FUSE_OPT_END
 };
 
@@ -227,6 +231,14 @@ static int option_proc(void *data, const char *arg, int key, struct fuse_args *o
 		g_free(o->log_file);
 		o->log_file = g_strdup(arg + 4);
 		return 0;
+	case KEY_AUDIT:
+		if (!arg[6]) {
+			fprintf(stderr, "mapifs: -o audit=FILE: no file named\n");
+			return -1;
+		}
+		g_free(o->audit_file);
+		o->audit_file = g_strdup(arg + 6);
+		return 0;
 	case KEY_ALLOW_OTHER:
 		o->access.allow_other = true;
 		return 1;   /* the kernel's option too */
@@ -259,6 +271,9 @@ static void usage(const char *prog)
 	       "                           user.mapifs.error\n"
 	       "    -o share_decrypted     decrypted content follows the same modes as the\n"
 	       "                           rest (default: the mounting user's alone)\n"
+	       "    -o audit=FILE          with -o ro / --forensic: a custody log, outside\n"
+	       "                           SOURCE, of the mount (its listing's SHA-256) and\n"
+	       "                           of every refused write attempt\n"
 	       "\n"
 	       "S/MIME options (what each message's smime/ folder shows):\n"
 	       "%s"
@@ -287,6 +302,7 @@ static void options_free(struct options *o)
 {
 	free(o->source);
 	g_free(o->log_file);
+	g_free(o->audit_file);
 	mapper_crypto_options_free(o->crypto);
 	g_ptr_array_unref(o->owned);
 }
@@ -315,6 +331,41 @@ static int serve(mount *mnt, const struct fuse_cmdline_opts *cmd)
 
 /* Parse the command line into @opts, @args and @cmd.  -1 to go on, else
  * the exit status (0 after --help or --version). */
+/* Whether @path is @dir or lies below it. */
+static bool below(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0' || !strcmp(dir, "/"));
+}
+
+/* -o audit=FILE: only on a read-only mount, and never inside the
+ * evidence (issue 14); 0, or 2 for a usage error (and a message). */
+static int check_audit(const struct options *opts)
+{
+	if (!opts->audit_file)
+		return 0;
+	if (!opts->forensic && !opts->readonly) {
+		fprintf(stderr, "mapifs: -o audit=FILE is for read-only mounts: add -o ro or --forensic\n");
+		return 2;
+	}
+	char *dir = g_path_get_dirname(opts->audit_file);
+	char *real_dir = realpath(dir, NULL);
+	char *src = opts->source ? realpath(opts->source, NULL) : NULL;
+	int err = 0;
+	if (!real_dir) {
+		fprintf(stderr, "mapifs: -o audit=%s: %s: %s\n", opts->audit_file, dir, g_strerror(errno));
+		err = 2;
+	} else if (src && below(real_dir, src)) {
+		fprintf(stderr, "mapifs: -o audit=%s: the custody log must lie outside the evidence (%s)\n",
+		        opts->audit_file, src);
+		err = 2;
+	}
+	free(src);
+	free(real_dir);
+	g_free(dir);
+	return err;
+}
+
 static int parse_command_line(int argc, char *argv[], struct options *opts,
                               struct fuse_args *args, struct fuse_cmdline_opts *cmd)
 {
@@ -330,7 +381,13 @@ static int parse_command_line(int argc, char *argv[], struct options *opts,
 		printf("FUSE library version %s\n", fuse_pkgversion());
 		return 0;
 	}
-	if (opts->forensic && !opts->readonly)
+	int err = check_audit(opts);
+	if (err)
+		return err;
+	/* design.md 6: the kernel refuses writes of a read-only mount before
+	 * they reach us; with a custody log they must reach us, to be
+	 * recorded, and we refuse every one (mapifs(7)) */
+	if ((opts->forensic || opts->readonly) && !opts->audit_file)
 		fuse_opt_add_arg(args, "-oro");
 	/* design.md 8: other users are let in only with the kernel checking
 	 * the modes we show */
@@ -427,7 +484,9 @@ static bool already_mapifs(const char *mountpoint)
 
 /* Mount @mnt at @cmd's mount point and serve it until it is unmounted.
  * The exit status. */
-static int run_session(mount *mnt, struct fuse_args *args, const struct fuse_cmdline_opts *cmd)
+/* @command: the command line, for the custody log. */
+static int run_session(mount *mnt, struct fuse_args *args, const struct fuse_cmdline_opts *cmd,
+                       const char *command)
 {
 	int ret = 1;
 	mnt->se = fuse_session_new(args, &mapifs_ops, sizeof mapifs_ops, mnt);
@@ -437,6 +496,7 @@ static int run_session(mount *mnt, struct fuse_args *args, const struct fuse_cmd
 		goto out1;
 	if (fuse_session_mount(mnt->se, cmd->mountpoint) != 0)
 		goto out2;
+	audit_mount(mnt, cmd->mountpoint, command);
 	if (!cmd->foreground && !mapifs_log_file)
 		mapifs_open_syslog();
 	fuse_daemonize(cmd->foreground);
@@ -452,6 +512,7 @@ static int run_session(mount *mnt, struct fuse_args *args, const struct fuse_cmd
 	prefetch_stop(mnt);
 	watch_stop(mnt);
 	fuse_session_unmount(mnt->se);
+	audit_unmount();
 out2:
 	fuse_remove_signal_handlers(mnt->se);
 out1:
@@ -492,10 +553,19 @@ int main(int argc, char *argv[])
 			goto out1;
 		}
 	}
+	if (opts.audit_file) {
+		int aerr = audit_open(opts.audit_file);
+		if (aerr) {
+			fprintf(stderr, "mapifs: -o audit=%s: %s\n", opts.audit_file, g_strerror(aerr));
+			goto out1;
+		}
+	}
+	char *command = g_strjoinv(" ", argv);
 
 	pthread_mutex_init(&mnt.lock, NULL);
 	pthread_cond_init(&mnt.scan_cond, NULL);
 	g_mutex_init(&mnt.certs_lock);
+	examine_init(&mnt.examine);
 	mnt.readonly = opts.readonly || opts.forensic;
 	mnt.uid = getuid();
 	mnt.gid = getgid();
@@ -527,7 +597,7 @@ int main(int argc, char *argv[])
 	if (err)
 		fprintf(stderr, "mapifs: %s\n", g_strerror(err));
 	else
-		ret = run_session(&mnt, &args, &cmd);
+		ret = run_session(&mnt, &args, &cmd, command);
 	tables_free(&mnt);
 out3:
 	mount_folders_free(&mnt);
@@ -540,9 +610,12 @@ out2:
 		close(mnt.srcfd);
 	g_free(mnt.source);
 	g_mutex_clear(&mnt.certs_lock);
+	examine_free(&mnt.examine);
 	pthread_cond_destroy(&mnt.scan_cond);
 	pthread_mutex_destroy(&mnt.lock);
+	g_free(command);
 out1:
+	audit_close();
 	options_free(&opts);
 	g_free(fargv);
 	free(cmd.mountpoint);

@@ -5,12 +5,14 @@
  *
  *   base.c    the log, mapper status -> errno, path joins
  *   source.c  opening and reading files below the source root, no symlinks
+ *   audit.c   -o audit=FILE: the custody log of a forensic mount
  *   store.c   folders, listings, Maildir names, tmp/ -> fsync -> rename
  *   inode.c   the inode table
  *   cache.c   parsed message objects, reference counted, LRU
  *   sync.c    a change of the source -> cache drops, kernel notifications
  *   watch.c   the inotify thread
  *   certs.c   certificates/: learning the map from every signed message
+ *   examine.c timeline.body and duplicates/ at the root, for examiners
  *   write.c   edit transactions
  *   ops.c     the FUSE operations
  *   main.c    options, the mount, the session loop
@@ -36,6 +38,9 @@
  *   mount->certs_lock  certificates_learn(): one walk of the mailbox at a
  *                   time, so a listing of certificates/ sees all of it.
  *                   Readers of messages never take it.
+ *   mount->examine.lock  examine.c: the timeline and the duplicates, and
+ *                   the walk that works them out (held across parses of
+ *                   every message: only lookers at those wait for it).
  *   whandle->lock   one open-for-write file's buffer and state.
  *   cached->use     one cached message object: mapper objects are not
  *                   thread-safe (mapper.h), so every mapper call on it, and
@@ -180,6 +185,7 @@ typedef enum {
 	NODE_CERT,     /* certificates/<address>.pem */
 	NODE_HASHES,   /* "hashes" of a top-level message (inner NULL) or of an
 	                * attachment row of it (inner "attachments/N"; issue 14) */
+	NODE_EXAMINE,  /* timeline.body, duplicates/ and below (examine.c) */
 } node_kind;
 
 /* An inode: owned by the inode table and freed when the kernel forgets it,
@@ -219,6 +225,19 @@ typedef struct access_opts {
 	bool share_decrypted;  /* decrypted content follows the others' rules */
 	bool allow_other;
 } access_opts;
+
+/* examine.c: what was worked out for examiners, and when (design.md 9). */
+typedef struct examine_state {
+	GMutex lock;                /* see the top of this file */
+	int timeline_fd;            /* unlinked temporary file, or -1 */
+	uint64_t timeline_size;
+	uint64_t timeline_stamp;    /* mount->changes it was made at */
+	struct timespec timeline_made;
+	bool dups_made;
+	uint64_t dups_stamp;
+	struct timespec dups_time;
+	GHashTable *dups[2];        /* by Message-ID, by SHA-256: groups of 2+ */
+} examine_state;
 
 typedef struct mount {
 	pthread_mutex_t lock;       /* the table lock (see the top of this file) */
@@ -273,6 +292,8 @@ typedef struct mount {
 	bool watcher_running;
 	struct prefetcher *prefetch; /* prefetch.c; NULL when not started */
 	bool ino_moved;             /* an inode number was moved by a collision (inode.c) */
+	uint64_t changes;           /* counts changes of listings (store.c, watch.c) */
+	examine_state examine;
 } mount;
 
 /* Per-mount limits of the message cache: objects of evicted messages are
@@ -313,6 +334,17 @@ void digests_final(digests *d, digest_hex *out);
 char *digests_text(const digest_hex *h, const char *name);
 /* The digests of the source file @relpath, read once. */
 int source_digests(mount *mnt, const char *relpath, digest_hex *out);
+
+/* audit.c: -o audit=FILE, the custody log of a forensic mount (issue 14).
+ * Thread-safe; each record is one line, synced at once. */
+int audit_open(const char *path);
+bool audit_on(void);
+void audit_close(void);
+/* The mount: source, options, time and the hash of the source's listing. */
+void audit_mount(mount *mnt, const char *mountpoint, const char *options);
+/* A refused change: operation @op on mount path @path, by @uid / @pid. */
+void audit_refused(const char *op, const char *path, uid_t uid, pid_t pid, int err);
+void audit_unmount(void);
 
 /* store.c: the mailbox on disk.  Calls nothing above it: a rescan records
  * what changed in folder->unsynced, for sync.c. */
@@ -539,6 +571,30 @@ void watch_stop(mount *mnt);
  * signed mail in the mailbox; cheap once done (headers of new files only).
  * Lock NOT held. */
 void certificates_learn(mount *mnt);
+
+/* examine.c: for examiners at the mount root (design.md 9).  Lock NOT held. */
+#define TIMELINE_FILE "timeline.body"
+#define DUPLICATES_DIR "duplicates"
+/* Whether @name at the root is one of examine.c's. */
+bool examine_root_entry(const char *name);
+void examine_init(examine_state *x);
+void examine_free(examine_state *x);
+typedef struct examine_entry {
+	mode_t type;             /* S_IFREG, S_IFDIR or S_IFLNK */
+	uint64_t size;
+	char *target;            /* S_IFLNK: where it points (g_free) */
+	struct timespec mtime;   /* the newest change of the mailbox it shows
+	                          * (0: not worked out yet) */
+} examine_entry;
+/* The entry at mount path @path ("timeline.body", "duplicates/..."),
+ * working out what it shows if the mailbox changed since. */
+int examine_lookup(mount *mnt, const char *path, examine_entry *e);
+/* The names in directory @path, sorted, and for each a type in @types
+ * (1 a directory, 2 a symbolic link). */
+int examine_list(mount *mnt, const char *path, GPtrArray *names, GArray *types);
+/* @size bytes at @off of the timeline (as its last stat showed it). */
+int examine_read(mount *mnt, const char *path, size_t size, off_t off, char **out,
+                 size_t *outlen);
 
 /* write.c: the write path (design.md 4).  Called WITHOUT mount->lock. */
 typedef enum {

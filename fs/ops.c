@@ -60,6 +60,25 @@ static int may_change(fuse_req_t req)
 	return ctx->uid == mnt->uid || ctx->uid == 0 ? 0 : EACCES;
 }
 
+/* @err, after recording a refusal of a forensic mount in its custody log
+ * (-o audit=FILE, issue 14): the operation @op on entry @name of @ino
+ * (@name NULL: on @ino itself), by whom. */
+static int audited(fuse_req_t req, int err, const char *op, fuse_ino_t ino, const char *name)
+{
+	if (err != EROFS || !audit_on())
+		return err;
+	mount *mnt = mnt_of(req);
+	node_ref r = { 0 };
+	char *path = get_ref(mnt, ino, &r) == 0 ? (name ? path_join(r.path, name) : g_strdup(r.path))
+	                                        : g_strdup_printf("(inode %ju)/%s", (uintmax_t)ino,
+	                                                          name ? name : "");
+	node_ref_clear(&r);
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	audit_refused(op, path, ctx->uid, ctx->pid, err);
+	g_free(path);
+	return err;
+}
+
 /* ---- resolving nodes to message objects --------------------------------- */
 
 /*
@@ -243,7 +262,7 @@ static bool cert_of(mount *mnt, const char *path, char **pem, size_t *len)
  * the kernel must ask again every time. */
 static bool volatile_kind(node_kind k)
 {
-	return k == NODE_CERTS || k == NODE_CERT;
+	return k == NODE_CERTS || k == NODE_CERT || k == NODE_EXAMINE;
 }
 
 /* The attributes of a node inside a message: from its message file @src
@@ -537,6 +556,37 @@ static int node_digests(mount *mnt, const node_ref *r, digest_hex *out)
 	return err;
 }
 
+/* timeline.body and duplicates/ (examine.c): read-only, owned and
+ * readable as the root is; *@target (may be NULL) a link's target. */
+static int examine_getattr(mount *mnt, const node_ref *r, struct stat *st, char **target)
+{
+	examine_entry e;
+	int err = examine_lookup(mnt, r->path, &e);
+	struct stat dir;
+	if (!err)
+		err = folder_stat(mnt, mnt->root, &dir);
+	if (err) {
+		g_free(e.target);
+		return err;
+	}
+	/* modes follow the root, as those of the hashes files follow their
+	 * message's; a write is refused (EPERM) */
+	if (e.type == S_IFDIR)
+		fill_dir(mnt, st, &dir, false, false);
+	else
+		fill_file(mnt, st, &dir, (off_t)e.size, false);
+	if (e.type == S_IFLNK)
+		st->st_mode = S_IFLNK | 0777;
+	copy_times(st, &dir);
+	if (e.mtime.tv_sec)
+		st->st_mtim = st->st_ctim = e.mtime;
+	if (target)
+		*target = e.target;
+	else
+		g_free(e.target);
+	return 0;
+}
+
 static int do_getattr(mount *mnt, const node_ref *r, struct stat *st)
 {
 	memset(st, 0, sizeof *st);
@@ -603,6 +653,8 @@ static int do_getattr(mount *mnt, const node_ref *r, struct stat *st)
 	}
 	case NODE_INNER:
 		return inner_getattr(mnt, r, st, NULL);
+	case NODE_EXAMINE:
+		return examine_getattr(mnt, r, st, NULL);
 	case NODE_HASHES: {
 		struct stat src;
 		int err = message_stat(mnt, r->folder, r->msgname, &src);
@@ -652,6 +704,9 @@ static int do_lookup(mount *mnt, fuse_ino_t parent, const char *name, struct fus
 	folder *f = p.folder;
 	if (p.kind == NODE_FOLDER && p.folder == mnt->root && strcmp(name, CERTIFICATES_DIR) == 0) {
 		kind = NODE_CERTS;
+	} else if ((p.kind == NODE_FOLDER && p.folder == mnt->root && examine_root_entry(name)) ||
+	           p.kind == NODE_EXAMINE) {
+		kind = NODE_EXAMINE;   /* design.md 9 */
 	} else if (p.kind == NODE_CERTS) {
 		/* the map must know all signed mail before a name is ruled out */
 		certificates_learn(mnt);
@@ -927,9 +982,12 @@ static int do_list(mount *mnt, const node_ref *r, listing *out)
 			add_key(mnt, keys, r->path, memcpy(at, e.name, n));
 			at += n;
 		}
-		if (r->folder == mnt->root && !g_hash_table_contains(r->folder->subfolders, CERTIFICATES_DIR) &&
-		    !msgtab_get(t, CERTIFICATES_DIR, NULL)) {
-			g_ptr_array_add(strings, g_strdup(CERTIFICATES_DIR));
+		static const char *const specials[] = { CERTIFICATES_DIR, DUPLICATES_DIR, TIMELINE_FILE };
+		for (size_t i = 0; r->folder == mnt->root && i < G_N_ELEMENTS(specials); i++) {
+			if (g_hash_table_contains(r->folder->subfolders, specials[i]) ||
+			    msgtab_get(t, specials[i], NULL))
+				continue;
+			g_ptr_array_add(strings, g_strdup(specials[i]));
 			add_key(mnt, keys, r->path, g_ptr_array_index(strings, strings->len - 1));
 		}
 		pthread_mutex_unlock(&mnt->lock);
@@ -945,10 +1003,12 @@ static int do_list(mount *mnt, const node_ref *r, listing *out)
 		g_array_unref(keys);
 		/* every entry of a folder is a directory; no message is opened */
 		g_array_set_size(dirs, names->len);
-		if (names->len)
-			memset(dirs->data, 1, names->len);
+		for (guint i = 0; i < names->len; i++)
+			dirs->data[i] = r->folder != mnt->root || strcmp(names->pdata[i], TIMELINE_FILE) != 0;
 	} else if (r->kind == NODE_MESSAGE || r->kind == NODE_INNER) {
 		err = list_message(mnt, r, names, dirs);
+	} else if (r->kind == NODE_EXAMINE) {
+		err = examine_list(mnt, r->path, names, dirs);
 	} else if (r->kind == NODE_CERTS) {
 		certificates_learn(mnt);
 		size_t count;
@@ -1054,7 +1114,8 @@ static void mfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			st.st_ino = l->self;
 		} else {
 			name = l->names[i - 2];
-			st.st_mode = l->is_dir[i - 2] ? S_IFDIR : S_IFREG;
+			/* is_dir: 0 a file, 1 a directory, 2 a symbolic link */
+			st.st_mode = l->is_dir[i - 2] == 2 ? S_IFLNK : l->is_dir[i - 2] ? S_IFDIR : S_IFREG;
 			st.st_ino = l->inos[i - 2];
 		}
 		size_t need = fuse_add_direntry(req, buf + used, size - used, name, &st, i + 1);
@@ -1124,7 +1185,8 @@ static int may_read(fuse_req_t req, const node_ref *r)
  */
 static bool open_free(const mount *mnt)
 {
-	return mnt->readonly && !mnt->access.allow_other;
+	/* a mount with a custody log lets write opens reach us, to record them */
+	return mnt->readonly && !mnt->access.allow_other && !audit_on();
 }
 
 static void mfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -1164,7 +1226,7 @@ static void mfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	/* design.md 6: no write-open succeeds on a read-only mount */
 	whandle *h = NULL;
 	if (!err)
-		err = may_change(req);
+		err = audited(req, may_change(req), "open-write", ino, NULL);
 	if (!err)
 		err = write_open(mnt, &r, fi->flags, &h);
 	node_ref_clear(&r);
@@ -1262,6 +1324,8 @@ static int do_read(mount *mnt, const node_ref *r, int fd, size_t size, off_t off
 		free(pem);
 		return 0;
 	}
+	if (r->kind == NODE_EXAMINE)
+		return examine_read(mnt, r->path, size, off, out, outlen);
 	if (r->kind == NODE_EML && fd >= 0)
 		return pread_all(fd, size, off, out, outlen);
 	if (r->kind == NODE_EML) {
@@ -1508,7 +1572,7 @@ static void mfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
                         struct fuse_file_info *fi)
 {
 	mount *mnt = mnt_of(req);
-	int err = may_change(req);
+	int err = audited(req, may_change(req), "setattr", ino, NULL);
 	node_ref r = { 0 };
 	if (!err)
 		err = get_ref(mnt, ino, &r);
@@ -1532,7 +1596,7 @@ static void mfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 {
 	mount *mnt = mnt_of(req);
 	node_ref p = { 0 };
-	int err = may_change(req);
+	int err = audited(req, may_change(req), "mkdir", parent, name);
 	if (!err)
 		err = get_ref(mnt, parent, &p);
 	if (!err)
@@ -1545,7 +1609,7 @@ static void mfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	mount *mnt = mnt_of(req);
 	node_ref p = { 0 };
-	int err = may_change(req);
+	int err = audited(req, may_change(req), "rmdir", parent, name);
 	if (!err)
 		err = get_ref(mnt, parent, &p);
 	if (!err)
@@ -1558,7 +1622,7 @@ static void mfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	/* design.md 4: property files cannot be unlinked, so rm -r never
 	 * strips half a message; truncating a file removes its property */
-	int err = may_change(req);
+	int err = audited(req, may_change(req), "unlink", parent, name);
 	fuse_reply_err(req, err ? err : EPERM);
 }
 
@@ -1567,7 +1631,7 @@ static void mfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 {
 	mount *mnt = mnt_of(req);
 	node_ref p = { 0 }, np = { 0 };
-	int err = may_change(req);
+	int err = audited(req, may_change(req), "rename", parent, name);
 	if (!err)
 		err = get_ref(mnt, parent, &p);
 	if (!err)
@@ -1588,7 +1652,7 @@ static void mfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 	whandle *h = NULL;
 	node_kind kind = NODE_INNER;
 	node_ref p = { 0 };
-	int err = may_change(req);
+	int err = audited(req, may_change(req), "create", parent, name);
 	if (!err)
 		err = get_ref(mnt, parent, &p);
 	if (!err)
@@ -1631,37 +1695,56 @@ static void mfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 	fuse_reply_create(req, &e, fi);
 }
 
-static void refuse(fuse_req_t req)
+static void mfs_readlink(fuse_req_t req, fuse_ino_t ino)
 {
-	int err = may_change(req);
+	mount *mnt = mnt_of(req);
+	node_ref r = { 0 };
+	int err = get_ref(mnt, ino, &r);
+	char *target = NULL;
+	struct stat st;
+	if (!err)
+		err = r.kind == NODE_EXAMINE ? examine_getattr(mnt, &r, &st, &target) : EINVAL;
+	if (!err && !target)
+		err = EINVAL;
+	node_ref_clear(&r);
+	if (err)
+		fuse_reply_err(req, err);
+	else
+		fuse_reply_readlink(req, target);
+	g_free(target);
+}
+
+static void refuse(fuse_req_t req, const char *op, fuse_ino_t parent, const char *name)
+{
+	int err = audited(req, may_change(req), op, parent, name);
 	fuse_reply_err(req, err ? err : EPERM);
 }
 
 static void mfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
-	refuse(req);
+	refuse(req, "mknod", parent, name);
 }
 
 static void mfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
-	refuse(req);
+	refuse(req, "symlink", parent, name);
 }
 
 static void mfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
-	refuse(req);
+	refuse(req, "link", newparent, newname);
 }
 
 /* xattrs are the mapifs's own, computed; ENOTSUP lets cp -a go on */
 static void mfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
                          size_t size, int flags)
 {
-	fuse_reply_err(req, mnt_of(req)->readonly ? EROFS : ENOTSUP);
+	fuse_reply_err(req, mnt_of(req)->readonly ? audited(req, EROFS, "setxattr", ino, NULL) : ENOTSUP);
 }
 
 static void mfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	fuse_reply_err(req, mnt_of(req)->readonly ? EROFS : ENOTSUP);
+	fuse_reply_err(req, mnt_of(req)->readonly ? audited(req, EROFS, "removexattr", ino, NULL) : ENOTSUP);
 }
 
 /* ---- session ----------------------------------------------------------------- */
@@ -1688,6 +1771,7 @@ const struct fuse_lowlevel_ops mapifs_ops = {
 	.forget = mfs_forget,
 	.forget_multi = mfs_forget_multi,
 	.getattr = mfs_getattr,
+	.readlink = mfs_readlink,
 	.opendir = mfs_opendir,
 	.readdir = mfs_readdir,
 	.releasedir = mfs_releasedir,

@@ -804,6 +804,8 @@ void folder_refresh(mount *mnt, folder *f, folder_diff *diff)
 		diff_listings(f->messages, s.messages, &d);
 		if (diff)
 			diff_append(diff, &d);
+		if (!first && (d.added->len || d.removed->len || d.changed->len))
+			mnt->changes++;   /* what examine.c worked out is stale */
 		if (!first) {
 			if (!f->unsynced) {
 				f->unsynced = g_new(folder_diff, 1);
@@ -1127,6 +1129,7 @@ static void note_change(mount *mnt, folder *f, int what, const char *name)
 	GPtrArray *list = what > 0 ? f->unsynced->added : what < 0 ? f->unsynced->removed
 	                                                         : f->unsynced->changed;
 	g_ptr_array_add(list, g_strdup(name));
+	mnt->changes++;
 }
 
 /*

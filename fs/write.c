@@ -519,8 +519,8 @@ int write_open(mount *mnt, const node_ref *n, int flags, whandle **out)
 		return EROFS;
 	if (n->kind == NODE_CERT)
 		return EPERM;   /* the map is learnt from signatures (design.md 5) */
-	if (n->kind == NODE_HASHES)
-		return EPERM;   /* computed from the bytes (design.md 9) */
+	if (n->kind == NODE_HASHES || n->kind == NODE_EXAMINE)
+		return EPERM;   /* computed from the mailbox (design.md 9) */
 	if (n->kind != NODE_INNER && n->kind != NODE_EML)
 		return n->kind == NODE_NEWFILE ? EBUSY : EISDIR;
 	if (n->kind == NODE_INNER)
@@ -613,7 +613,7 @@ int write_create(mount *mnt, const node_ref *parent, const char *name, whandle *
 		}
 		g_free(inner);
 	} else {
-		err = parent->kind == NODE_CERTS ? EPERM : ENOTDIR;
+		err = parent->kind == NODE_CERTS || parent->kind == NODE_EXAMINE ? EPERM : ENOTDIR;
 	}
 	g_free(path);
 	return err;

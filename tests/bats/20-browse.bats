@@ -28,8 +28,9 @@ setup() {
     refute_line cur
     refute_line new
     refute_line .Archive.2024
-    # nothing else but (later versions) the certificates/ folder of section 5
-    run bash -c 'ls -A "$1" | grep -vx -e INBOX -e Archive.2024 -e certificates' _ "$MNT"
+    # nothing else but the certificates/ folder of section 5 and the
+    # examiner's timeline.body and duplicates/ of section 9
+    run bash -c 'ls -A "$1" | grep -vx -e INBOX -e Archive.2024 -e certificates -e duplicates -e timeline.body' _ "$MNT"
     assert_output ''
     [ -d "$MNT/INBOX" ] && [ -d "$MNT/Archive.2024" ]
 }

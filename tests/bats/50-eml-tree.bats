@@ -14,7 +14,7 @@ setup() {
     assert_line inbox
     assert_line projects
     refute_line INBOX
-    run bash -c 'ls -A "$1" | grep -vx -e inbox -e projects -e certificates' _ "$MNT"
+    run bash -c 'ls -A "$1" | grep -vx -e inbox -e projects -e certificates -e duplicates -e timeline.body' _ "$MNT"
     assert_output ''
     run ls -A "$MNT/projects"
     assert_output x
