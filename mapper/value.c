@@ -46,8 +46,10 @@ mapper_status mapper_parse_time(const char *text, int64_t *unix_seconds)
 	char *t = g_strstrip(g_strdup(text));
 	GDateTime *dt = NULL;
 
-	if (*t && g_ascii_isdigit(t[0]) && strchr(t, 'T')) {
-		/* ISO 8601; a missing offset is not accepted (ambiguous) */
+	if (g_regex_match_simple("^[0-9]{4}-[0-9]{2}-[0-9]{2}T", t, 0, 0)) {
+		/* ISO 8601 (by its date, not by a 'T' anywhere: "1 May 2024
+		 * 09:30:00 GMT" starts with a digit too); a missing offset is not
+		 * accepted (ambiguous) */
 		dt = g_date_time_new_from_iso8601(t, NULL);
 	} else if (*t && g_regex_match_simple(RFC5322_DATE, t, G_REGEX_CASELESS, 0)) {
 		/* GMime's parser is lenient ("1 2 3" is a date to it), so the

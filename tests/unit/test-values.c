@@ -41,6 +41,9 @@ static void test_parse_time(void)
 	check_parse("Tue, 14 Nov 2023 22:13:21 +0000", 1700000001);
 	check_parse("14 Nov 2023 17:13:21 -0500", 1700000001);
 	check_parse("Wed, 1 May 2024 09:30:00 GMT", 1714555800);
+	/* no day name, and a 'T' in the zone: RFC 5322, not ISO 8601 */
+	check_parse("1 May 2024 09:30:00 GMT", 1714555800);
+	check_parse("1 Oct 2024 09:30:00 +0000", 1727775000);
 
 	check_reject("");
 	check_reject("   ");
