@@ -4,6 +4,7 @@
  *
  *   mapper-tool show [--headers-only] [--flags FRS] FILE.eml
  *   mapper-tool export [--flags FRS] FILE.eml DIR
+ *   mapper-tool export --jsonl [--list-folders] SOURCE [FOLDER...]
  *   mapper-tool ls [--headers-only] FILE.eml [PATH]
  *   mapper-tool cat [--headers-only] FILE.eml PATH
  *   mapper-tool class FILE.eml
@@ -30,12 +31,14 @@
 
 #include "config.h"
 #include "crypto-options.h"
+#include "mapper-tool-jsonl.h"
 #include "mapper.h"
 
 static int usage(FILE *out)
 {
 	fputs("usage: mapper-tool show [--headers-only] [--flags FLAGS] FILE.eml\n"
 	      "       mapper-tool export [--flags FLAGS] FILE.eml DIR\n"
+	      "       mapper-tool export --jsonl [--list-folders] SOURCE [FOLDER...]\n"
 	      "       mapper-tool ls [--headers-only] FILE.eml [PATH]\n"
 	      "       mapper-tool cat [--headers-only] FILE.eml PATH\n"
 	      "       mapper-tool class FILE.eml\n"
@@ -44,6 +47,8 @@ static int usage(FILE *out)
 	      "Prints the MS-OXCMAIL/MS-OXOSMIME message object of FILE.eml as the\n"
 	      "files a mapifs mount shows.  FLAGS are Maildir flag letters (e.g. FRS).\n"
 	      "rebuild prints the message written back from that object.\n"
+	      "export --jsonl prints every message object of SOURCE (a Maildir, a tree\n"
+	      "of .eml files) as one JSON object a line; --list-folders its folders.\n"
 	      "Crypto options (before FILE.eml), as for mapifs:\n",
 	      out);
 	fputs(mapper_crypto_options_help(), out);
@@ -207,6 +212,11 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "--version")) {
 		printf("mapper-tool %s\n", MAPIFS_VERSION);
 		return 0;
+	}
+	/* a whole mailbox, not one file: mapper-tool-jsonl.c */
+	if (!strcmp(cmd, "export") && mapper_tool_wants_jsonl(argc, argv)) {
+		int rc = mapper_tool_export_jsonl(argc, argv);
+		return rc < 0 ? usage(stderr) : rc;
 	}
 
 	mapper_source src = { 0 };

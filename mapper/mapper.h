@@ -184,6 +184,13 @@ mapper_status mapper_message_list(mapper_message *message, const char *path,
 void mapper_names_free(char **names);
 
 /*
+ * The file name attachment row @row ("attachments/N", at any depth) has in
+ * its attachments/ directory beside N, an alias of its data (issue 13), or
+ * NULL when it has none.  Valid until the message is changed or freed.
+ */
+const char *mapper_message_attachment_name(mapper_message *message, const char *row);
+
+/*
  * The content of file @path.  *@data points into the message and is valid
  * until the message is freed.
  */

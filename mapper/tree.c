@@ -663,6 +663,17 @@ mapper_status mapper_message_list(mapper_message *m, const char *path,
 	return MAPPER_OK;
 }
 
+const char *mapper_message_attachment_name(mapper_message *m, const char *row)
+{
+	resolved r;
+	if (resolve(m, row, &r) != MAPPER_OK || r.kind != R_ROW || !r.att)
+		return NULL;
+	for (guint i = 0; i < r.msg->attachments->len; i++)
+		if (r.msg->attachments->pdata[i] == r.att)
+			return attachment_alias(r.msg, i);
+	return NULL;
+}
+
 void mapper_names_free(char **names)
 {
 	g_strfreev(names);

@@ -10,19 +10,21 @@
 #   scripts/bench.sh --million          1,000,000 messages (not by default)
 #
 #   -n N            the main mailbox size (rows 1-4, 10-11, 13; default 20000)
-#   ROW..., --only 1,5,12    run only these rows (1-13; 8 and 9 run together)
+#   ROW..., --only 1,5,12    run only these rows (1-14; 8 and 9 run together)
 #   --drop-caches   drop the page cache before every 1st pass, ours and the
 #                   reference alike (needs root)
 #   --million       build a 1,000,000-message Maildir; report mount time,
 #                   ls -f INBOX vs ls -f cur, RSS after cat of every subject
 # Environment: BENCH_DIR (work dir and mailbox cache, default
 # /tmp/mapifs-bench), N_SMALL (1000), N_LARGE (100000), N_MILLION (1000000),
-# MAPIFS (the daemon, default build/fs/mapifs).
+# MAPIFS (the daemon, default build/fs/mapifs), MAPPER_TOOL (row 14, default
+# build/mapper/mapper-tool).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bench=$root/scripts/bench
 BENCH_DIR=${BENCH_DIR:-/tmp/mapifs-bench}
 MAPIFS=${MAPIFS:-$root/build/fs/mapifs}
+MAPPER_TOOL=${MAPPER_TOOL:-$root/build/mapper/mapper-tool}
 N_MAIN=20000
 N_SMALL=${N_SMALL:-1000}
 N_LARGE=${N_LARGE:-100000}
@@ -48,7 +50,7 @@ while (($#)); do
     *) usage ;;
   esac
 done
-if ((${#rows[@]} == 0)) && [ "$million" = no ]; then rows=(1 2 3 4 5 6 7 8 9 10 11 12 13); fi
+if ((${#rows[@]} == 0)) && [ "$million" = no ]; then rows=(1 2 3 4 5 6 7 8 9 10 11 12 13 14); fi
 want() { local r; for r in "${rows[@]}"; do [ "$r" = "$1" ] && return 0; done; return 1; }
 
 export LC_ALL=C
@@ -419,6 +421,35 @@ row_13() {
   row 13 "8 parallel readers vs 1, $(k "$N_MAIN") subjects, fresh mounts ($cores cores; errors: $((b1 + b8)), lines $l1/$l8 of $n)" "$(calc "$n / $t8" 0)/s (8)" "$(calc "$n / $t1" 0)/s (1)" "${r}×" "≥ ${target}× (0.9 × cores)" "$(awk -v r="$r" -v m="$target" 'BEGIN { print (r >= m) ? "yes" : "**no**" }')"
 }
 
+# export_peak N: res = "PEAK_KB LINES STATUS SECONDS" of mapper-tool export
+# --jsonl over the N-message Maildir, its output read and counted by Python;
+# the peak is the kernel's (getrusage of the child), not a sample
+export_peak() {
+  local src
+  src=$(maildir "$1")
+  res=$(python3 - "$MAPPER_TOOL" "$src" <<'PY'
+import resource, subprocess, sys, time
+t = time.time()
+p = subprocess.Popen([sys.argv[1], "export", "--jsonl", sys.argv[2]], stdout=subprocess.PIPE)
+lines = sum(1 for _ in p.stdout)
+rc = p.wait()
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, lines, rc, "%.2f" % (time.time() - t))
+PY
+)
+}
+# issue 14: the export's memory stays flat whatever the number of messages
+row_14() {
+  local p1 l1 r1 t1 p2 l2 r2 t2 ratio
+  [ -x "$MAPPER_TOOL" ] || { odd "no $MAPPER_TOOL: row 14 not run"; return 0; }
+  export_peak "$N_SMALL"
+  read -r p1 l1 r1 t1 <<<"$res"
+  export_peak "$N_LARGE"
+  read -r p2 l2 r2 t2 <<<"$res"
+  ((r1 == 0 && r2 == 0 && l1 == N_SMALL && l2 == N_LARGE)) || odd "export --jsonl: status $r1/$r2, lines $l1/$l2"
+  ratio=$(calc "$p2 / $p1")
+  row 14 "peak RSS of \`mapper-tool export --jsonl\`, $(k "$N_LARGE") / $(k "$N_SMALL") messages ($t2 s / $t1 s, $l2 / $l1 lines)" "$(calc "$p2 / 1024" 1) MiB" "$(calc "$p1 / 1024" 1) MiB" "${ratio}×" "≤ 1.2×" "$(awk -v r="$ratio" 'BEGIN { print (r <= 1.2) ? "yes" : "**no**" }')"
+}
+
 million() {
   local n=$N_MILLION src mnt t0 mount_s ours ref rss idle
   src=$(maildir "$n")
@@ -457,6 +488,7 @@ if want 10; then row_10; fi
 if want 11; then row_11; fi
 if want 12; then row_12; fi
 if want 13; then row_13; fi
+if want 14; then row_14; fi
 if [ "$million" = yes ]; then million; fi
 
 duration=$(awk -v a="$(usec "$started")" -v b="$(usec "$EPOCHREALTIME")" 'BEGIN { printf "%.0f", (b - a) / 1e6 }')

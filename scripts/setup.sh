@@ -8,7 +8,7 @@ packages=(
   build-essential meson ninja-build pkg-config
   libfuse3-dev fuse3 libgmime-3.0-dev libglib2.0-dev libssl-dev openssl libxml2-dev libical-dev
   bats bats-support bats-assert attr mblaze python3 w3m python3-icalendar tzdata tnef
-  scdoc man-db notmuch shared-mime-info file sleuthkit
+  scdoc man-db notmuch shared-mime-info file libjson-glib-dev sleuthkit
   clang libclang-rt-14-dev
 )
 missing=()
