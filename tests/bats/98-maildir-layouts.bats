@@ -67,9 +67,10 @@ PY
 }
 
 # mounted_folders: the folders of the mount, found by find(1), one a line.
+# (not the certificates/ and duplicates/ of the root, which are no folders)
 mounted_folders() {
-    (cd "$MNT" && find . -mindepth 1 -type d ! -path './certificates*' \
-        -exec test -e '{}/PidTagMessageClass' \; -prune -o -type d ! -path './certificates*' -print) |
+    (cd "$MNT" && find . -mindepth 1 \( -path ./certificates -o -path ./duplicates \) -prune -o -type d \
+        -exec test -e '{}/PidTagMessageClass' \; -prune -o -type d -print) |
         sed 's,^\./,,' | LC_ALL=C sort
 }
 
