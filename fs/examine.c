@@ -39,6 +39,7 @@
  * listings are identical), and new whenever the mailbox changed, so that
  * the kernel drops pages it kept of the old content. */
 typedef struct walk {
+	mount *mnt;
 	struct timespec newest;
 } walk;
 
@@ -62,7 +63,20 @@ static void saw_folder(mount *mnt, folder *f, walk *w)
 	}
 }
 
-typedef void (*message_fn)(mount *mnt, folder *f, const char *name, walk *w);
+/* One message of a walk: its header-only object, its file's stat, birth
+ * time (0 where the file system keeps none) and source path. */
+typedef struct walked {
+	folder *f;
+	const char *name;
+	mapper_message *m;
+	struct stat st;
+	int64_t btime;
+	char *relpath;
+} walked;
+
+typedef void (*message_fn)(const walked *msg, walk *w);
+
+static bool load_head(mount *mnt, walked *msg);
 
 static int name_cmp(gconstpointer a, gconstpointer b)
 {
@@ -99,8 +113,17 @@ static void each_message(mount *mnt, folder *f, int depth, message_fn fn, walk *
 	g_ptr_array_sort(names, name_cmp);
 	g_ptr_array_sort(subs, folder_cmp);
 	saw_folder(mnt, f, w);
-	for (guint i = 0; i < names->len; i++)
-		fn(mnt, f, names->pdata[i], w);
+	for (guint i = 0; i < names->len; i++) {
+		walked msg = { .f = f, .name = names->pdata[i] };
+		/* one gone since the listing: nothing to say of it */
+		if (!load_head(mnt, &msg))
+			continue;
+		saw(w, &msg.st.st_mtim);
+		saw(w, &msg.st.st_ctim);
+		fn(&msg, w);
+		mapper_message_free(msg.m);
+		g_free(msg.relpath);
+	}
 	g_ptr_array_unref(names);
 	for (guint i = 0; i < subs->len; i++)
 		each_message(mnt, subs->pdata[i], depth + 1, fn, w);
@@ -127,34 +150,30 @@ static uint64_t changes_now(mount *mnt)
 	return n;
 }
 
-/* The header-only object of message @name of @f, its file's stat, birth
- * time (0 where the file system keeps none) and source path (g_free), or
- * NULL. */
-static mapper_message *load_head(mount *mnt, folder *f, const char *name, struct stat *st,
-                                 int64_t *btime, char **relpath)
+/* Fill @msg (its f and name set) from the message file: false if it is
+ * gone or cannot be read. */
+static bool load_head(mount *mnt, walked *msg)
 {
 	char *data = NULL;
 	size_t len = 0;
 	msgfile *mf = NULL;
 	int fd;
-	if (message_open(mnt, f, name, &fd, &mf) != 0)
-		return NULL;
+	if (message_open(mnt, msg->f, msg->name, &fd, &mf) != 0)
+		return false;
 	struct statx stx;
-	*btime = statx(fd, "", AT_EMPTY_PATH, STATX_BTIME, &stx) == 0 && (stx.stx_mask & STATX_BTIME)
-	         ? stx.stx_btime.tv_sec : 0;
-	int err = source_read_fd(fd, MAPPER_LOAD_HEADERS, &data, &len, st);
+	msg->btime = statx(fd, "", AT_EMPTY_PATH, STATX_BTIME, &stx) == 0 &&
+	             (stx.stx_mask & STATX_BTIME) ? stx.stx_btime.tv_sec : 0;
+	int err = source_read_fd(fd, MAPPER_LOAD_HEADERS, &data, &len, &msg->st);
 	close(fd);
-	if (err) {
-		msgfile_unref(mf);
-		return NULL;
+	if (!err) {
+		mapper_source src = { .maildir_flags = mf->flags, .maildir_new = mf->in_new,
+		                      .mtime = msg->st.st_mtime };
+		msg->m = mapper_message_load(data, len, &src, MAPPER_LOAD_HEADERS);
+		msg->relpath = g_strdup(mf->relpath);
 	}
-	mapper_source src = { .maildir_flags = mf->flags, .maildir_new = mf->in_new,
-	                      .mtime = st->st_mtime };
-	mapper_message *m = mapper_message_load(data, len, &src, MAPPER_LOAD_HEADERS);
-	*relpath = g_strdup(mf->relpath);
 	msgfile_unref(mf);
 	g_free(data);
-	return m;
+	return msg->m != NULL;
 }
 
 /* The text of file @path of @m without its final newline, or NULL. */
@@ -287,17 +306,13 @@ static void hop_lines(timeline_walk *w, mapper_message *m, const char *where,
 	mapper_names_free(hops);
 }
 
-static void timeline_message(mount *mnt, folder *f, const char *name, walk *base)
+static void timeline_message(const walked *msg, walk *base)
 {
 	timeline_walk *w = (timeline_walk *)base;
-	struct stat st;
-	char *relpath = NULL;
-	int64_t btime;
-	mapper_message *m = load_head(mnt, f, name, &st, &btime, &relpath);
-	if (!m)
-		return;   /* gone since the listing: nothing to say of it */
-	saw(base, &st.st_mtim);
-	saw(base, &st.st_ctim);
+	folder *f = msg->f;
+	const char *name = msg->name;
+	mapper_message *m = msg->m;
+	const struct stat *st = &msg->st;
 	GString *where = g_string_new(NULL);
 	append_escaped(where, f->path, "");
 	if (where->len)
@@ -306,19 +321,17 @@ static void timeline_message(mount *mnt, folder *f, const char *name, walk *base
 	char *subject = text_of(m, "PidTagSubject");
 	int64_t when;
 	if (time_of(m, "PidTagClientSubmitTime", &when))
-		event_line(w, where->str, &st, when, "sent, Date", subject);
-	hop_lines(w, m, where->str, &st, subject);
+		event_line(w, where->str, st, when, "sent, Date", subject);
+	hop_lines(w, m, where->str, st, subject);
 	if (f->type == FOLDER_MAILDIR && delivery_time(name, &when))
-		event_line(w, where->str, &st, when, "delivered, Maildir name", subject);
+		event_line(w, where->str, st, when, "delivered, Maildir name", subject);
 	/* the file itself, with the times the source's file system keeps */
 	g_string_append(where, "/message.eml (");
-	append_escaped(where, relpath, "");
+	append_escaped(where, msg->relpath, "");
 	g_string_append_c(where, ')');
-	body_line(w, where->str, &st, st.st_atime, st.st_mtime, st.st_ctime, btime);
+	body_line(w, where->str, st, st->st_atime, st->st_mtime, st->st_ctime, msg->btime);
 	g_free(subject);
 	g_string_free(where, TRUE);
-	g_free(relpath);
-	mapper_message_free(m);
 }
 
 /* A temporary file nobody else can open: unlinked from the start. */
@@ -350,7 +363,7 @@ static int timeline_make(mount *mnt, examine_state *x, uint64_t stamp)
 		close(fd);
 		return err;
 	}
-	timeline_walk w = { { { 0, 0 } }, out, 0 };
+	timeline_walk w = { { mnt, { 0, 0 } }, out, 0 };
 	each_message(mnt, mnt->root, 0, timeline_message, &w.base);
 	int err = fflush(out) == 0 && !ferror(out) ? 0 : errno ? errno : EIO;
 	off_t size = ftello(out);
@@ -413,31 +426,21 @@ static char *id_dir_name(const char *id)
 	return g_string_free(s, FALSE);
 }
 
-static void dups_message(mount *mnt, folder *f, const char *name, walk *base)
+static void dups_message(const walked *msg, walk *base)
 {
 	dups_walk *w = (dups_walk *)base;
-	struct stat st;
-	char *relpath = NULL;
-	int64_t btime;
-	mapper_message *m = load_head(mnt, f, name, &st, &btime, &relpath);
-	if (!m)
-		return;
-	saw(base, &st.st_mtim);
-	saw(base, &st.st_ctim);
-	char *path = path_join(f->path, name);
-	char *id = text_of(m, "PidTagInternetMessageId");
+	char *path = path_join(msg->f->path, msg->name);
+	char *id = text_of(msg->m, "PidTagInternetMessageId");
 	if (id && *id) {
 		char *dir = id_dir_name(id);
 		add_member(w->by[0], dir, path);
 		g_free(dir);
 	}
 	digest_hex h;
-	if (source_digests(mnt, relpath, &h) == 0)
+	if (source_digests(base->mnt, msg->relpath, &h) == 0)
 		add_member(w->by[1], h.sha256, path);
 	g_free(id);
 	g_free(path);
-	g_free(relpath);
-	mapper_message_free(m);
 }
 
 /* Keep the groups of more than one message only. */
@@ -457,7 +460,7 @@ static void dups_release(examine_state *x)
 
 static void dups_make(mount *mnt, examine_state *x, uint64_t stamp)
 {
-	dups_walk w = { { { 0, 0 } }, { NULL, NULL } };
+	dups_walk w = { { mnt, { 0, 0 } }, { NULL, NULL } };
 	for (int i = 0; i < 2; i++)
 		w.by[i] = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 		                                (GDestroyNotify)g_ptr_array_unref);
