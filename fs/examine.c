@@ -26,6 +26,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -385,19 +386,35 @@ static int timeline_make(mount *mnt, examine_state *x, uint64_t stamp)
 
 /* ---- duplicates/ ---------------------------------------------------------- */
 
+/* While the mailbox is walked, every message is one record per kind in a
+ * temporary file, and its strings go to another: a million messages make
+ * some 80 MB of them, which the page cache holds rather than the heap
+ * (the groups of two or more, all that is kept, are few).  The records
+ * are then sorted in place, mapped, and read in runs of one key. */
+typedef struct dup_rec {
+	guint8 key[32];   /* SHA-256 of the bytes, or of the group's name */
+	guint64 text;     /* offset in the text file of "GROUP\0PATH\0" */
+} dup_rec;
+
 typedef struct {
 	walk base;
-	GHashTable *by[2];   /* key -> GPtrArray of mount paths (char*) */
+	FILE *recs[2];    /* by Message-ID, by SHA-256 */
+	FILE *text;
+	guint64 text_len;
 } dups_walk;
 
-static void add_member(GHashTable *t, const char *key, const char *path)
+/* Record message @path in group @group (its directory name) under @key. */
+static void add_record(dups_walk *w, int kind, const guint8 key[32], const char *group,
+                       const char *path)
 {
-	GPtrArray *members = g_hash_table_lookup(t, key);
-	if (!members) {
-		members = g_ptr_array_new_with_free_func(g_free);
-		g_hash_table_insert(t, g_strdup(key), members);
-	}
-	g_ptr_array_add(members, g_strdup(path));
+	dup_rec r;
+	memcpy(r.key, key, sizeof r.key);
+	r.text = w->text_len;
+	size_t g = strlen(group) + 1, p = strlen(path) + 1;
+	fwrite(group, 1, g, w->text);
+	fwrite(path, 1, p, w->text);
+	w->text_len += g + p;
+	fwrite(&r, sizeof r, 1, w->recs[kind]);
 }
 
 /* The directory name of Message-ID @id: without its angle brackets,
@@ -431,22 +448,67 @@ static void dups_message(const walked *msg, walk *base)
 	dups_walk *w = (dups_walk *)base;
 	char *path = path_join(msg->f->path, msg->name);
 	char *id = text_of(msg->m, "PidTagInternetMessageId");
+	guint8 key[32];
+	gsize n = sizeof key;
 	if (id && *id) {
 		char *dir = id_dir_name(id);
-		add_member(w->by[0], dir, path);
+		GChecksum *c = g_checksum_new(G_CHECKSUM_SHA256);
+		g_checksum_update(c, (const guchar *)dir, (gssize)strlen(dir));
+		g_checksum_get_digest(c, key, &n);
+		g_checksum_free(c);
+		add_record(w, 0, key, dir, path);
 		g_free(dir);
 	}
 	digest_hex h;
-	if (source_digests(base->mnt, msg->relpath, &h) == 0)
-		add_member(w->by[1], h.sha256, path);
+	if (source_digests(base->mnt, msg->relpath, &h) == 0) {
+		for (int i = 0; i < 32; i++)
+			key[i] = (guint8)(g_ascii_xdigit_value(h.sha256[2 * i]) << 4 |
+			                  g_ascii_xdigit_value(h.sha256[2 * i + 1]));
+		add_record(w, 1, key, h.sha256, path);
+	}
 	g_free(id);
 	g_free(path);
 }
 
-/* Keep the groups of more than one message only. */
-static gboolean single(gpointer key, gpointer value, gpointer data)
+static int rec_cmp(const void *a, const void *b)
 {
-	return ((GPtrArray *)value)->len < 2;
+	return memcmp(((const dup_rec *)a)->key, ((const dup_rec *)b)->key, 32);
+}
+
+/* The groups of two or more of the records in @recs (names and paths in
+ * @text): group name -> GPtrArray of mount paths. */
+static GHashTable *groups_of(FILE *recs, const char *text)
+{
+	GHashTable *t = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+	                                      (GDestroyNotify)g_ptr_array_unref);
+	off_t size = ftello(recs);
+	size_t n = size > 0 ? (size_t)size / sizeof(dup_rec) : 0;
+	dup_rec *r = n ? mmap(NULL, n * sizeof(dup_rec), PROT_READ | PROT_WRITE, MAP_SHARED,
+	                      fileno(recs), 0)
+	               : NULL;
+	if (r == MAP_FAILED) {
+		mapifs_error("duplicates/: the records cannot be mapped: %s", g_strerror(errno));
+		return t;
+	}
+	if (n)
+		qsort(r, n, sizeof *r, rec_cmp);
+	for (size_t i = 0; i < n;) {
+		size_t j = i + 1;
+		while (j < n && rec_cmp(&r[i], &r[j]) == 0)
+			j++;
+		if (j - i > 1) {
+			GPtrArray *members = g_ptr_array_new_with_free_func(g_free);
+			for (size_t k = i; k < j; k++) {
+				const char *group = text + r[k].text;
+				g_ptr_array_add(members, g_strdup(group + strlen(group) + 1));
+			}
+			g_hash_table_insert(t, g_strdup(text + r[i].text), members);
+		}
+		i = j;
+	}
+	if (n)
+		munmap(r, n * sizeof(dup_rec));
+	return t;
 }
 
 static void dups_release(examine_state *x)
@@ -458,18 +520,44 @@ static void dups_release(examine_state *x)
 	}
 }
 
+/* A temporary file as a stream, or NULL. */
+static FILE *temp_stream(void)
+{
+	int fd = temp_file();
+	FILE *f = fd >= 0 ? fdopen(fd, "w+") : NULL;
+	if (!f && fd >= 0)
+		close(fd);
+	return f;
+}
+
 static void dups_make(mount *mnt, examine_state *x, uint64_t stamp)
 {
-	dups_walk w = { { mnt, { 0, 0 } }, { NULL, NULL } };
-	for (int i = 0; i < 2; i++)
-		w.by[i] = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-		                                (GDestroyNotify)g_ptr_array_unref);
-	each_message(mnt, mnt->root, 0, dups_message, &w.base);
-	dups_release(x);
-	for (int i = 0; i < 2; i++) {
-		g_hash_table_foreach_remove(w.by[i], single, NULL);
-		x->dups[i] = w.by[i];
+	dups_walk w = { { mnt, { 0, 0 } }, { temp_stream(), temp_stream() }, temp_stream(), 0 };
+	bool ok = w.recs[0] && w.recs[1] && w.text;
+	if (ok)
+		each_message(mnt, mnt->root, 0, dups_message, &w.base);
+	char *text = NULL;
+	ok = ok && fflush(w.recs[0]) == 0 && fflush(w.recs[1]) == 0 && fflush(w.text) == 0 &&
+	     !ferror(w.recs[0]) && !ferror(w.recs[1]) && !ferror(w.text);
+	if (ok && w.text_len) {
+		text = mmap(NULL, w.text_len, PROT_READ, MAP_SHARED, fileno(w.text), 0);
+		ok = text != MAP_FAILED;
 	}
+	if (!ok)
+		mapifs_error("duplicates/ could not be worked out in %s: %s", g_get_tmp_dir(),
+		             g_strerror(errno ? errno : EIO));
+	dups_release(x);
+	for (int i = 0; i < 2; i++)
+		x->dups[i] = ok ? groups_of(w.recs[i], text)
+		                : g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+		                                        (GDestroyNotify)g_ptr_array_unref);
+	if (ok && w.text_len)
+		munmap(text, w.text_len);
+	for (int i = 0; i < 2; i++)
+		if (w.recs[i])
+			fclose(w.recs[i]);
+	if (w.text)
+		fclose(w.text);
 	x->dups_stamp = stamp;
 	x->dups_made = true;
 	x->dups_time = w.base.newest;
