@@ -693,6 +693,21 @@ static void mfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 
 /* ---- lookup and forget ---------------------------------------------------- */
 
+/* Whether root entry @name is one of the mount's own (certificates/,
+ * duplicates/, timeline.body): not when a folder or message of the
+ * mailbox has that name, which the root's listing shows instead. */
+static bool root_special(mount *mnt, const char *name)
+{
+	if (strcmp(name, CERTIFICATES_DIR) != 0 && !examine_root_entry(name))
+		return false;
+	pthread_mutex_lock(&mnt->lock);
+	sync_folder(mnt, mnt->root, NULL);
+	bool taken = g_hash_table_contains(mnt->root->subfolders, name) ||
+	             msgtab_get(mnt->root->messages, name, NULL);
+	pthread_mutex_unlock(&mnt->lock);
+	return !taken;
+}
+
 static int do_lookup(mount *mnt, fuse_ino_t parent, const char *name, struct fuse_entry_param *e)
 {
 	memset(e, 0, sizeof *e);
@@ -702,10 +717,10 @@ static int do_lookup(mount *mnt, fuse_ino_t parent, const char *name, struct fus
 		return err;
 	node_kind kind;
 	folder *f = p.folder;
-	if (p.kind == NODE_FOLDER && p.folder == mnt->root && strcmp(name, CERTIFICATES_DIR) == 0) {
+	bool special = p.kind == NODE_FOLDER && p.folder == mnt->root && root_special(mnt, name);
+	if (special && strcmp(name, CERTIFICATES_DIR) == 0) {
 		kind = NODE_CERTS;
-	} else if ((p.kind == NODE_FOLDER && p.folder == mnt->root && examine_root_entry(name)) ||
-	           p.kind == NODE_EXAMINE) {
+	} else if (special || p.kind == NODE_EXAMINE) {
 		kind = NODE_EXAMINE;   /* design.md 9 */
 	} else if (p.kind == NODE_CERTS) {
 		/* the map must know all signed mail before a name is ruled out */

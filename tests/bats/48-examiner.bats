@@ -105,6 +105,19 @@ teardown() {
     unmount_mapifs
 }
 
+@test "a folder of the mailbox named duplicates wins over the examiner's" {
+    mkdir -p "$SRC/.duplicates/cur" "$SRC/.duplicates/new" "$SRC/.duplicates/tmp"
+    cp "$SRC/cur/1700000200.M2P1.nodate:2,S" "$SRC/.duplicates/cur/"
+    mount_mapifs "$SRC" -o ro
+    run bash -c "ls '$MNT' | grep -c '^duplicates\$'"
+    assert_output 1
+    run ls "$MNT/duplicates"
+    assert_output 1700000200.M2P1.nodate
+    assert [ -f "$MNT/duplicates/1700000200.M2P1.nodate/PidTagSubject" ]
+    assert [ -f "$MNT/timeline.body" ]
+    unmount_mapifs
+}
+
 @test "-o audit=FILE: the mount with the listing's hash, and every refused write" {
     local log=$BATS_TEST_TMPDIR/custody.log
     mount_mapifs "$SRC" -o ro,audit="$log"
