@@ -52,13 +52,13 @@ static void saw(walk *w, const struct timespec *t)
 }
 
 /* The directories of @f that a message added or removed changes. */
-static void saw_folder(mount *mnt, folder *f, walk *w)
+static void saw_folder(folder *f, walk *w)
 {
 	static const char *const maildir[] = { "cur", "new" };
 	for (int i = 0; i < (f->type == FOLDER_MAILDIR ? 2 : 1); i++) {
 		char *rel = f->type == FOLDER_MAILDIR ? path_join(f->srcdir, maildir[i]) : g_strdup(f->srcdir);
 		struct stat st;
-		if (source_stat(mnt, rel, &st) == 0)
+		if (source_stat(w->mnt, rel, &st) == 0)
 			saw(w, &st.st_mtim);
 		g_free(rel);
 	}
@@ -92,8 +92,9 @@ static int folder_cmp(gconstpointer a, gconstpointer b)
 /* Call @fn for every message of @f and its subfolders, in name order, so
  * that what is made of them is the same from mount to mount (design.md 6).
  * mount->lock is taken for the listing only. */
-static void each_message(mount *mnt, folder *f, int depth, message_fn fn, walk *w)
+static void each_message(folder *f, int depth, message_fn fn, walk *w)
 {
+	mount *mnt = w->mnt;
 	if (depth > 64)
 		return;
 	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
@@ -113,7 +114,7 @@ static void each_message(mount *mnt, folder *f, int depth, message_fn fn, walk *
 
 	g_ptr_array_sort(names, name_cmp);
 	g_ptr_array_sort(subs, folder_cmp);
-	saw_folder(mnt, f, w);
+	saw_folder(f, w);
 	for (guint i = 0; i < names->len; i++) {
 		walked msg = { .f = f, .name = names->pdata[i] };
 		/* one gone since the listing: nothing to say of it */
@@ -127,7 +128,7 @@ static void each_message(mount *mnt, folder *f, int depth, message_fn fn, walk *
 	}
 	g_ptr_array_unref(names);
 	for (guint i = 0; i < subs->len; i++)
-		each_message(mnt, subs->pdata[i], depth + 1, fn, w);
+		each_message(subs->pdata[i], depth + 1, fn, w);
 	g_ptr_array_unref(subs);
 }
 
@@ -365,7 +366,7 @@ static int timeline_make(mount *mnt, examine_state *x, uint64_t stamp)
 		return err;
 	}
 	timeline_walk w = { { mnt, { 0, 0 } }, out, 0 };
-	each_message(mnt, mnt->root, 0, timeline_message, &w.base);
+	each_message(mnt->root, 0, timeline_message, &w.base);
 	int err = fflush(out) == 0 && !ferror(out) ? 0 : errno ? errno : EIO;
 	off_t size = ftello(out);
 	fclose(out);
@@ -535,7 +536,7 @@ static void dups_make(mount *mnt, examine_state *x, uint64_t stamp)
 	dups_walk w = { { mnt, { 0, 0 } }, { temp_stream(), temp_stream() }, temp_stream(), 0 };
 	bool ok = w.recs[0] && w.recs[1] && w.text;
 	if (ok)
-		each_message(mnt, mnt->root, 0, dups_message, &w.base);
+		each_message(mnt->root, 0, dups_message, &w.base);
 	char *text = NULL;
 	ok = ok && fflush(w.recs[0]) == 0 && fflush(w.recs[1]) == 0 && fflush(w.text) == 0 &&
 	     !ferror(w.recs[0]) && !ferror(w.recs[1]) && !ferror(w.text);

@@ -493,10 +493,11 @@ static size_t hashes_size(const char *subject)
 	return n;
 }
 
-/* The digests of what attachment @row holds (row_subject), read in
- * pieces: a large attachment stays in the message file (cache.c) and is
- * streamed, not held. */
-static int row_digests(mount *mnt, const node_ref *r, const char *row, digest_hex *out)
+/* The digests of what attachment @row holds, and what that is
+ * (*@subject, row_subject_of), read in pieces: a large attachment stays in
+ * the message file (cache.c) and is streamed, not held. */
+static int row_digests(mount *mnt, const node_ref *r, const char *row, digest_hex *out,
+                       const char **subject)
 {
 	int err = 0;
 	cached *c = cache_get(mnt, r->folder, r->msgname, MAPPER_LOAD_FULL, NULL, &err);
@@ -505,8 +506,8 @@ static int row_digests(mount *mnt, const node_ref *r, const char *row, digest_he
 	digests d;
 	digests_init(&d);
 	mapper_message *m = cache_lock(c);
-	const char *subject = row_subject_of(m, row);
-	char *data = g_strconcat(row, "/", subject ? subject : SUBJECT_DATA, NULL);
+	*subject = row_subject_of(m, row);
+	char *data = g_strconcat(row, "/", *subject ? *subject : SUBJECT_DATA, NULL);
 	const void *bytes;
 	size_t len;
 	mapper_status s = mapper_message_read(m, data, &bytes, &len);
@@ -537,13 +538,15 @@ static int row_digests(mount *mnt, const node_ref *r, const char *row, digest_he
 	return err;
 }
 
-/* The digests the hashes node @r shows. */
-static int node_digests(mount *mnt, const node_ref *r, digest_hex *out)
+/* The digests the hashes node @r shows, and the file they are of, as its
+ * lines name it (*@subject, static). */
+static int node_digests(mount *mnt, const node_ref *r, digest_hex *out, const char **subject)
 {
 	char *row = hashes_row(r);
 	int err;
+	*subject = "message.eml";
 	if (row) {
-		err = row_digests(mnt, r, row, out);
+		err = row_digests(mnt, r, row, out, subject);
 	} else {
 		msgfile *mf = NULL;
 		pthread_mutex_lock(&mnt->lock);
@@ -1357,12 +1360,8 @@ static int do_read(mount *mnt, const node_ref *r, int fd, size_t size, off_t off
 		/* hashed when read (design.md 9: lazy), the whole data each time:
 		 * the file is one read of some 200 bytes */
 		digest_hex h;
-		char *row = hashes_row(r);
-		const char *subject = "message.eml";
-		int err = row ? row_subject(mnt, r, row, &subject) : 0;
-		g_free(row);
-		if (!err)
-			err = node_digests(mnt, r, &h);
+		const char *subject;
+		int err = node_digests(mnt, r, &h, &subject);
 		if (err)
 			return err;
 		char *text = digests_text(&h, subject);
@@ -1468,7 +1467,8 @@ static bool offer_sums(mount *mnt, const node_ref *r, const char *row, GString *
 			node_ref h = *r;
 			h.inner = row ? g_strconcat(row, "/" HASHES_FILE, NULL) : NULL;
 			digest_hex d;
-			*err = node_digests(mnt, &h, &d);
+			const char *subject;
+			*err = node_digests(mnt, &h, &d, &subject);
 			g_free(h.inner);
 			const char *hex[] = { d.md5, d.sha1, d.sha256 };
 			if (!*err)

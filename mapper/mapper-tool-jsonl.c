@@ -470,7 +470,7 @@ static void digests_update(digests *h, const void *d, size_t len)
 }
 
 /* Set "md5", "sha1", "sha256" (lower-case hex, as md5sum and the mount's
- * hashes files give them), and free @h. */
+ * hashes files give them); digests_free() frees @h. */
 static void digests_set(digests *h, JsonObject *o)
 {
 	json_object_set_string_member(o, "md5", g_checksum_get_string(h->md5));
