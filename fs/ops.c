@@ -1001,12 +1001,17 @@ static int do_list(mount *mnt, const node_ref *r, listing *out)
 			at += n;
 		}
 		static const char *const specials[] = { CERTIFICATES_DIR, DUPLICATES_DIR, TIMELINE_FILE };
+		/* the one entry that is a file, told by its pointer: an entry of the
+		 * mailbox may have the same name */
+		const char *timeline = NULL;
 		for (size_t i = 0; r->folder == mnt->root && i < G_N_ELEMENTS(specials); i++) {
 			if (g_hash_table_contains(r->folder->subfolders, specials[i]) ||
 			    msgtab_get(t, specials[i], NULL))
 				continue;
 			g_ptr_array_add(strings, g_strdup(specials[i]));
 			add_key(mnt, keys, r->path, g_ptr_array_index(strings, strings->len - 1));
+			if (i == G_N_ELEMENTS(specials) - 1)
+				timeline = g_ptr_array_index(strings, strings->len - 1);
 		}
 		pthread_mutex_unlock(&mnt->lock);
 		if (keys->len)   /* qsort's array may not be NULL even when empty */
@@ -1022,7 +1027,7 @@ static int do_list(mount *mnt, const node_ref *r, listing *out)
 		/* every entry of a folder is a directory; no message is opened */
 		g_array_set_size(dirs, names->len);
 		for (guint i = 0; i < names->len; i++)
-			dirs->data[i] = r->folder != mnt->root || strcmp(names->pdata[i], TIMELINE_FILE) != 0;
+			dirs->data[i] = names->pdata[i] != timeline;
 	} else if (r->kind == NODE_MESSAGE || r->kind == NODE_INNER) {
 		err = list_message(mnt, r, names, dirs);
 	} else if (r->kind == NODE_EXAMINE) {

@@ -118,6 +118,18 @@ teardown() {
     unmount_mapifs
 }
 
+@test "a message named timeline.body in a tree of .eml files is a message directory" {
+    local tree=$BATS_TEST_TMPDIR/tree
+    mkdir -p "$tree"
+    cp "$SRC/cur/1700000200.M2P1.nodate:2,S" "$tree/timeline.body.eml"
+    mount_mapifs "$tree" -o ro
+    # the type readdir gives (d_type), as the lookup's
+    run python3 -c 'import os, sys; print([e.is_dir(follow_symlinks=False) for e in os.scandir(sys.argv[1]) if e.name == "timeline.body"])' "$MNT"
+    assert_output '[True]'
+    assert [ -f "$MNT/timeline.body/PidTagSubject" ]
+    unmount_mapifs
+}
+
 @test "-o audit=FILE: the mount with the listing's hash, and every refused write" {
     local log=$BATS_TEST_TMPDIR/custody.log
     mount_mapifs "$SRC" -o ro,audit="$log"
